@@ -1,0 +1,19 @@
+//! Database migrations for pagerlens.
+//!
+//! Migrations never import the application's entities, so an old migration keeps
+//! compiling unchanged however the entities evolve. Each capability adds its own
+//! migration file; they run at server start and through `pagerlens migrate`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod helpers;
+mod m20261123_000001_catalog;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_catalog::Migration)]
+    }
+}

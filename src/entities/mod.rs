@@ -1,0 +1,22 @@
+//! SeaORM entities, one file per table, in the shape `sea-orm-cli generate`
+//! produces. Behaviour lives in the domain modules, not here.
+//!
+//! Time columns are `DateTimeUtc`: stored as real UTC timestamps.
+
+pub mod escalation_policy;
+pub mod escalation_policy_service;
+pub mod escalation_policy_team;
+pub mod escalation_rule;
+pub mod escalation_rule_target;
+pub mod incident;
+pub mod incident_assignee;
+pub mod incident_custom_field_value;
+pub mod incident_log_entry;
+pub mod priority;
+pub mod schedule;
+pub mod schedule_user;
+pub mod service;
+pub mod service_team;
+pub mod team;
+pub mod team_member;
+pub mod user;

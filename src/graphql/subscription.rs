@@ -1,0 +1,56 @@
+//! The subscription root, served over `/graphql/ws` (graphql-transport-ws).
+
+use async_graphql::{Context, ID, Subscription};
+use futures_util::Stream;
+use tokio_stream::StreamExt;
+use tokio_stream::wrappers::BroadcastStream;
+
+use crate::events::{Event, EventBus};
+use crate::incidents;
+use crate::graphql::types::Incident;
+
+pub struct SubscriptionRoot;
+
+/// Live updates over /graphql/ws.
+#[Subscription(name = "Subscription")]
+impl SubscriptionRoot {
+    /// Pushes an incident each time it is created or changes (by sync, webhook
+    /// or a local edit), optionally only for some services.
+    async fn incident_updated(
+        &self,
+        ctx: &Context<'_>,
+        service_ids: Option<Vec<ID>>,
+    ) -> impl Stream<Item = async_graphql::Result<Incident>> {
+        let bus = ctx.data_unchecked::<EventBus>().clone();
+        let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>().clone();
+        let wanted: Option<Vec<String>> = service_ids.map(|v| v.into_iter().map(|i| i.0).collect());
+        BroadcastStream::new(bus.subscribe())
+            .filter_map(move |event| match event {
+                Ok(Event::IncidentChanged { id, service_id }) => {
+                    let keep = match (&wanted, &service_id) {
+                        (None, _) => true,
+                        (Some(w), Some(s)) => w.contains(s),
+                        (Some(_), None) => false,
+                    };
+                    keep.then_some(id)
+                }
+                // A slow subscriber that lagged skips what it missed.
+                Err(_) => None,
+            })
+            .then(move |id| {
+                let db = db.clone();
+                async move {
+                    let mut found = incidents::find_many(&db, std::slice::from_ref(&id)).await?;
+                    Ok::<_, sea_orm::DbErr>(found.remove(&id).map(Incident))
+                }
+            })
+            .filter_map(|r| match r {
+                Ok(Some(i)) => Some(Ok(i)),
+                Ok(None) => None,
+                Err(e) => {
+                    tracing::error!(error = %e, "loading an incident for a subscription failed");
+                    None
+                }
+            })
+    }
+}

@@ -1,0 +1,268 @@
+//! `/graphql` over HTTP, following the GraphQL-over-HTTP specification:
+//! POST with `application/json` bodies, GET for queries (never mutations),
+//! `application/graphql-response+json` when the client accepts it (request
+//! errors then answer 400), `application/json` otherwise (always 200 for a
+//! well-formed request). Subscriptions run over `/graphql/ws`.
+
+use async_graphql::Data;
+use async_graphql::http::ALL_WEBSOCKET_PROTOCOLS;
+use async_graphql::parser::types::OperationType;
+use async_graphql_axum::{GraphQLProtocol, GraphQLWebSocket};
+use axum::body::Bytes;
+use axum::extract::rejection::BytesRejection;
+use axum::extract::{RawQuery, State, WebSocketUpgrade};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::AppState;
+use crate::graphql::error::BAD_USER_INPUT;
+use crate::graphql::loaders::loaders;
+
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+
+/// The media type of the response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum MediaType {
+    GraphqlResponse,
+    Json,
+}
+
+impl MediaType {
+    fn as_str(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponse => GRAPHQL_RESPONSE_JSON,
+            MediaType::Json => "application/json",
+        }
+    }
+}
+
+/// Picks the response type from `Accept`, by quality then order. No header
+/// means `application/json`; `None` means nothing acceptable (406).
+pub fn negotiate(accept: Option<&str>) -> Option<MediaType> {
+    let Some(accept) = accept.filter(|a| !a.trim().is_empty()) else {
+        return Some(MediaType::Json);
+    };
+    let mut best: Option<(f32, MediaType)> = None;
+    for range in accept.split(',') {
+        let mut parts = range.split(';');
+        let media = parts.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let mut q = 1.0f32;
+        for p in parts {
+            if let Some(v) = p.trim().strip_prefix("q=") {
+                q = v.trim().parse().unwrap_or(0.0);
+            }
+        }
+        let candidate = match media.as_str() {
+            GRAPHQL_RESPONSE_JSON => MediaType::GraphqlResponse,
+            "application/json" | "application/*" | "*/*" => MediaType::Json,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(bq, _)| q > bq) {
+            best = Some((q, candidate));
+        }
+    }
+    best.map(|(_, m)| m)
+}
+
+/// An error answered before GraphQL runs (bad body, wrong method, …).
+fn http_error(status: StatusCode, media: MediaType, message: &str) -> Response {
+    let body = json!({"errors": [{"message": message, "extensions": {"code": BAD_USER_INPUT}}]});
+    let mut resp = (status, body.to_string()).into_response();
+    resp.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    resp
+}
+
+fn accept(headers: &HeaderMap) -> Result<MediaType, Response> {
+    negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())).ok_or_else(|| {
+        http_error(
+            StatusCode::NOT_ACCEPTABLE,
+            MediaType::Json,
+            "Accept must allow application/graphql-response+json or application/json",
+        )
+    })
+}
+
+/// Renders an executed response. A request error (nothing executed) has no
+/// `data` entry and, with `application/graphql-response+json`, status 400.
+fn render(resp: async_graphql::Response, media: MediaType) -> Response {
+    let request_error =
+        resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
+    let mut body = Map::new();
+    if !request_error {
+        body.insert("data".into(), serde_json::to_value(&resp.data).unwrap_or(Value::Null));
+    }
+    if !resp.errors.is_empty() {
+        body.insert("errors".into(), serde_json::to_value(&resp.errors).unwrap_or(Value::Null));
+    }
+    if !resp.extensions.is_empty() {
+        body.insert("extensions".into(), serde_json::to_value(&resp.extensions).unwrap_or(Value::Null));
+    }
+    let status = if request_error && media == MediaType::GraphqlResponse {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let mut out = (status, Value::Object(body).to_string()).into_response();
+    out.headers_mut()
+        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    for (name, value) in resp.http_headers.iter() {
+        out.headers_mut().append(name, value.clone());
+    }
+    out
+}
+
+async fn execute(state: &AppState, request: async_graphql::Request, media: MediaType) -> Response {
+    let request = request.data(loaders(state.db.clone()));
+    render(state.schema.execute(request).await, media)
+}
+
+/// `POST /graphql` with a JSON body `{query, variables?, operationName?, extensions?}`.
+pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+    let media = match accept(&headers) {
+        Ok(m) => m,
+        Err(resp) => return resp,
+    };
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .map(|v| v.trim().to_ascii_lowercase());
+    if content_type.as_deref() != Some("application/json") {
+        return http_error(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "POST /graphql needs Content-Type: application/json",
+        );
+    }
+    let body = match body {
+        Ok(b) => b,
+        Err(rejection) => {
+            let status = rejection.status();
+            let message = if status == StatusCode::PAYLOAD_TOO_LARGE {
+                "The request body is too large".to_owned()
+            } else {
+                "The request body could not be read".to_owned()
+            };
+            return http_error(status, media, &message);
+        }
+    };
+    let value: Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(e) => {
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("The body is not valid JSON: {e}"),
+            );
+        }
+    };
+    let request: async_graphql::Request = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(e) => {
+            return http_error(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("The body must be a JSON object with a `query` string, and optionally `variables` (an object) and `operationName`: {e}"),
+            );
+        }
+    };
+    execute(&state, request, media).await
+}
+
+/// `GET /graphql?query=…&variables=…&operationName=…`: queries only.
+pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+    let media = match accept(&headers) {
+        Ok(m) => m,
+        Err(resp) => return resp,
+    };
+    let mut query = None;
+    let mut operation_name = None;
+    let mut variables = None;
+    let mut extensions = None;
+    for (k, v) in url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes()) {
+        match k.as_ref() {
+            "query" => query = Some(v.into_owned()),
+            "operationName" => operation_name = Some(v.into_owned()).filter(|s| !s.is_empty()),
+            "variables" => variables = Some(v.into_owned()).filter(|s| !s.is_empty()),
+            "extensions" => extensions = Some(v.into_owned()).filter(|s| !s.is_empty()),
+            _ => {}
+        }
+    }
+    let Some(query) = query else {
+        return http_error(StatusCode::BAD_REQUEST, media, "GET /graphql needs a `query` parameter");
+    };
+    let mut request = async_graphql::Request::new(query.clone());
+    if let Some(name) = &operation_name {
+        request = request.operation_name(name.clone());
+    }
+    if let Some(vars) = variables {
+        match serde_json::from_str::<Value>(&vars) {
+            Ok(v @ Value::Object(_)) => request = request.variables(async_graphql::Variables::from_json(v)),
+            _ => return http_error(StatusCode::BAD_REQUEST, media, "`variables` must be a JSON object"),
+        }
+    }
+    if let Some(ext) = extensions {
+        match serde_json::from_str::<std::collections::HashMap<String, async_graphql::Value>>(&ext) {
+            Ok(map) => request.extensions = async_graphql::Extensions(map),
+            Err(_) => return http_error(StatusCode::BAD_REQUEST, media, "`extensions` must be a JSON object"),
+        }
+    }
+    if let Ok(doc) = async_graphql::parser::parse_query(&query) {
+        let op_type = match (&operation_name, &doc.operations) {
+            (_, async_graphql::parser::types::DocumentOperations::Single(op)) => Some(op.node.ty),
+            (Some(name), async_graphql::parser::types::DocumentOperations::Multiple(ops)) => {
+                ops.get(name.as_str()).map(|op| op.node.ty)
+            }
+            (None, _) => None,
+        };
+        if matches!(op_type, Some(OperationType::Mutation | OperationType::Subscription)) {
+            let mut resp = http_error(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                "Only queries may use GET; send mutations with POST (subscriptions use /graphql/ws)",
+            );
+            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+    }
+    execute(&state, request, media).await
+}
+
+/// `GET /graphql/ws`: subscriptions over graphql-transport-ws (or legacy graphql-ws).
+pub async fn websocket(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+    let schema = state.schema.clone();
+    let db = state.db.clone();
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .on_upgrade(move |stream| {
+            let mut data = Data::default();
+            data.insert(loaders(db));
+            GraphQLWebSocket::new(stream, schema, protocol).with_data(data).serve()
+        })
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negotiation_follows_the_spec() {
+        assert_eq!(negotiate(None), Some(MediaType::Json));
+        assert_eq!(negotiate(Some("application/json")), Some(MediaType::Json));
+        assert_eq!(negotiate(Some(GRAPHQL_RESPONSE_JSON)), Some(MediaType::GraphqlResponse));
+        assert_eq!(
+            negotiate(Some("application/graphql-response+json, application/json;q=0.9")),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(
+            negotiate(Some("application/json, application/graphql-response+json;q=0.5")),
+            Some(MediaType::Json)
+        );
+        assert_eq!(negotiate(Some("*/*")), Some(MediaType::Json));
+        assert_eq!(negotiate(Some("text/html")), None);
+        assert_eq!(negotiate(Some("application/json;q=0")), None);
+    }
+}

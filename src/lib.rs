@@ -1,0 +1,86 @@
+//! pagerlens: a faithful, queryable copy of an organisation's PagerDuty data,
+//! served over GraphQL.
+//!
+//! Domain modules (`catalog`, `incidents`, …) never import the adapters
+//! (`graphql`, `http`). [`App`] assembles everything; `main` and the tests use
+//! it the same way, passing their own listener.
+
+pub mod catalog;
+pub mod config;
+pub mod db;
+pub mod entities;
+pub mod events;
+pub mod graphql;
+pub mod http;
+pub mod incidents;
+pub mod paging;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::graphql::AppSchema;
+
+/// The assembled application: configuration, database, event bus, schema.
+#[derive(Clone)]
+pub struct App {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub events: EventBus,
+    pub schema: AppSchema,
+}
+
+impl App {
+    /// Connects to the configured database, applies pending migrations and
+    /// assembles the application.
+    ///
+    /// # Errors
+    /// The database cannot be opened or a migration fails.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let db = db::connect(&config).await?;
+        Self::with_db(config, db).await
+    }
+
+    /// Like [`App::build`] on an existing connection (tests attach a
+    /// statement counter to theirs).
+    ///
+    /// # Errors
+    /// A migration fails.
+    pub async fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        db::migrate_up(&db).await?;
+        let events = EventBus::new();
+        let schema = graphql::build_schema(&config, db.clone(), events.clone());
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            events,
+            schema,
+        })
+    }
+
+    /// The HTTP router.
+    pub fn router(&self) -> axum::Router {
+        http::router(http::AppState {
+            config: self.config.clone(),
+            db: self.db.clone(),
+            schema: self.schema.clone(),
+        })
+        .layer(axum::extract::DefaultBodyLimit::max(self.config.max_body_bytes))
+        .layer(tower_http::trace::TraceLayer::new_for_http())
+    }
+
+    /// Serves on `listener` until `shutdown` completes, then finishes the
+    /// requests in flight.
+    ///
+    /// # Errors
+    /// The listener fails.
+    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        let router = self.router();
+        axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+    }
+}

@@ -1,0 +1,246 @@
+//! Test harness: starts the real server on 127.0.0.1:0 against a fresh
+//! SQLite file in a temporary directory, or against a fresh, uniquely named
+//! PostgreSQL database (when `TEST_POSTGRES_URL` is set) that is dropped when
+//! the test ends. Every statement the server runs is counted, so tests can
+//! prove the absence of N+1 queries.
+
+#![allow(dead_code)]
+
+pub mod fixtures;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use pagerlens::App;
+use pagerlens::config::Config;
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
+use serde_json::{Value, json};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Runs each named `async fn NAME(app: TestApp)` once per database:
+/// `NAME::sqlite` and `NAME::postgres`.
+#[macro_export]
+macro_rules! on_both_databases {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::common::spawn($crate::common::Backend::Sqlite).await.expect("sqlite");
+                    super::$name(app).await;
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    let Some(app) = $crate::common::spawn($crate::common::Backend::Postgres).await else {
+                        return;
+                    };
+                    super::$name(app).await;
+                }
+            }
+        )*
+    };
+}
+
+static SKIP_NOTICE: std::sync::Once = std::sync::Once::new();
+
+/// The PostgreSQL server to create test databases on, if any. Prints, once
+/// and past the test harness's output capture, that PostgreSQL runs are
+/// skipped when it is not set.
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            SKIP_NOTICE.call_once(|| {
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\nNOTE: TEST_POSTGRES_URL is not set: the PostgreSQL runs of the integration tests are SKIPPED \
+                     (they pass without running). Set TEST_POSTGRES_URL=postgres://USER@HOST:5432/postgres to run them.\n"
+                );
+            });
+            None
+        }
+    }
+}
+
+/// Keeps the test database alive and removes it afterwards.
+pub enum DbGuard {
+    Sqlite(tempfile::TempDir),
+    Postgres { admin_url: String, name: String },
+}
+
+impl Drop for DbGuard {
+    fn drop(&mut self) {
+        if let DbGuard::Postgres { admin_url, name } = self {
+            let (admin_url, name) = (admin_url.clone(), name.clone());
+            // Drop runs inside the test's runtime: use a thread with its own.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                rt.block_on(async move {
+                    if let Ok(admin) = Database::connect(&admin_url).await {
+                        let _ = admin
+                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .await;
+                        let _ = admin.close().await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A fresh, migrated database and its config.
+pub async fn fresh_database(backend: Backend) -> Option<(Config, DbGuard)> {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("tempdir");
+            let url = format!("sqlite://{}/pagerlens.db?mode=rwc", dir.path().display());
+            Some((Config::for_database(&url), DbGuard::Sqlite(dir)))
+        }
+        Backend::Postgres => {
+            let admin_url = postgres_url()?;
+            let name = format!("pagerlens_test_{}", uuid::Uuid::new_v4().simple());
+            let admin = Database::connect(&admin_url).await.expect("connect to TEST_POSTGRES_URL");
+            admin
+                .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .expect("create test database");
+            let _ = admin.close().await;
+            let mut url = url::Url::parse(&admin_url).expect("TEST_POSTGRES_URL is a URL");
+            url.set_path(&format!("/{name}"));
+            let mut config = Config::for_database(url.as_str());
+            config.db_max_connections = 5;
+            Some((config, DbGuard::Postgres { admin_url, name }))
+        }
+    }
+}
+
+/// A running server with its database.
+pub struct TestApp {
+    pub backend: Backend,
+    pub addr: SocketAddr,
+    pub base: String,
+    pub app: App,
+    pub db: DatabaseConnection,
+    pub client: reqwest::Client,
+    statements: Arc<AtomicUsize>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    server: Option<tokio::task::JoinHandle<()>>,
+    // Dropped last: the database outlives the server.
+    _guard: DbGuard,
+}
+
+/// Starts the server on a fresh database; `None` when that backend is not
+/// configured (PostgreSQL without `TEST_POSTGRES_URL`).
+pub async fn spawn(backend: Backend) -> Option<TestApp> {
+    let (config, guard) = fresh_database(backend).await?;
+    spawn_with(backend, config, guard).await
+}
+
+pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Option<TestApp> {
+    if std::env::var("TEST_LOG").is_ok() {
+        pagerlens::telemetry::init("info,pagerlens=debug", pagerlens::config::LogFormat::Human, std::io::stderr);
+    }
+    let mut db = pagerlens::db::connect(&config).await.expect("connect");
+    let statements = Arc::new(AtomicUsize::new(0));
+    let counter = statements.clone();
+    db.set_metric_callback(move |_| {
+        counter.fetch_add(1, Ordering::SeqCst);
+    });
+    let app = App::with_db(config, db.clone()).await.expect("build app");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let server_app = app.clone();
+    let server = tokio::spawn(async move {
+        server_app
+            .serve(listener, async move {
+                let _ = rx.await;
+            })
+            .await
+            .expect("server");
+    });
+    Some(TestApp {
+        backend,
+        addr,
+        base: format!("http://{addr}"),
+        app,
+        db,
+        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        statements,
+        shutdown: Some(tx),
+        server: Some(server),
+        _guard: guard,
+    })
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(server) = self.server.take() {
+            server.abort();
+        }
+    }
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.base, path)
+    }
+
+    /// Statements run so far on the server's connection.
+    pub fn statements(&self) -> usize {
+        self.statements.load(Ordering::SeqCst)
+    }
+
+    /// POSTs a GraphQL request; asserts HTTP 200 and returns the body.
+    pub async fn gql(&self, query: &str, variables: Value) -> Value {
+        let resp = self
+            .client
+            .post(self.url("/graphql"))
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status();
+        let body: Value = resp.json().await.expect("json body");
+        assert_eq!(status, 200, "unexpected status; body: {body}");
+        body
+    }
+
+    /// Like [`gql`](Self::gql) but asserts there are no errors and returns `data`.
+    pub async fn data(&self, query: &str, variables: Value) -> Value {
+        let body = self.gql(query, variables).await;
+        assert!(body.get("errors").is_none(), "unexpected errors: {body}");
+        body["data"].clone()
+    }
+}
+
+/// The `extensions.code` of each error in a GraphQL response.
+pub fn error_codes(body: &Value) -> Vec<String> {
+    body["errors"]
+        .as_array()
+        .map(|errs| {
+            errs.iter()
+                .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// Asserts the response failed with exactly this code, and returns the first message.
+pub fn assert_error(body: &Value, code: &str) -> String {
+    let codes = error_codes(body);
+    assert!(!codes.is_empty() && codes.iter().all(|c| c == code), "expected {code}, got {body}");
+    body["errors"][0]["message"].as_str().unwrap_or_default().to_owned()
+}

@@ -1,0 +1,88 @@
+//! Migrations apply, roll back and re-apply on both databases; SQLite runs
+//! with WAL, foreign keys and a busy timeout; time is stored as real UTC
+//! timestamps.
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectionTrait, DbBackend, Statement};
+
+use crate::common::fixtures::{seed_catalog, seed_incidents};
+use crate::common::{Backend, TestApp};
+use crate::on_both_databases;
+
+async fn migrations_roll_back_and_reapply(app: TestApp) {
+    let status = Migrator::get_migration_with_status(&app.db).await.unwrap();
+    assert!(!status.is_empty());
+    assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().is_empty());
+    let n = status.len() as u32;
+    Migrator::down(&app.db, Some(n)).await.unwrap();
+    assert_eq!(Migrator::get_pending_migrations(&app.db).await.unwrap().len() as u32, n);
+    Migrator::up(&app.db, None).await.unwrap();
+    assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().is_empty());
+    // The schema works after the round trip.
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 5).await;
+}
+
+async fn foreign_keys_are_enforced(app: TestApp) {
+    let err = app
+        .db
+        .execute_unprepared(
+            "INSERT INTO service_teams (service_id, team_id, created_at, updated_at) VALUES ('NOPE', 'NOPE', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)",
+        )
+        .await;
+    assert!(err.is_err(), "a dangling foreign key must be refused");
+}
+
+async fn timestamps_are_stored_in_utc(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 1).await;
+    let backend = app.db.get_database_backend();
+    let sql = match backend {
+        DbBackend::Postgres => "SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'incidents' AND column_name = 'created_at'",
+        _ => "SELECT typeof(created_at) AS t FROM incidents LIMIT 1",
+    };
+    let row = app.db.query_one(Statement::from_string(backend, sql)).await.unwrap().unwrap();
+    let t: String = row.try_get("", "t").unwrap();
+    match backend {
+        DbBackend::Postgres => assert_eq!(t, "timestamp with time zone"),
+        _ => assert_eq!(t, "text"),
+    }
+    let row = app
+        .db
+        .query_one(Statement::from_string(backend, "SELECT created_at FROM incidents WHERE id = 'PI0000'"))
+        .await
+        .unwrap()
+        .unwrap();
+    let at: chrono::DateTime<chrono::Utc> = row.try_get("", "created_at").unwrap();
+    assert_eq!(at, crate::common::fixtures::t0());
+    if app.backend == Backend::Sqlite {
+        // SQLite keeps the offset in the stored text: always +00:00.
+        let row = app
+            .db
+            .query_one(Statement::from_string(backend, "SELECT CAST(created_at AS TEXT) AS s FROM incidents WHERE id = 'PI0000'"))
+            .await
+            .unwrap()
+            .unwrap();
+        let s: String = row.try_get("", "s").unwrap();
+        assert!(s.starts_with("2026-01-01") && s.ends_with("+00:00"), "{s}");
+    }
+}
+
+on_both_databases!(migrations_roll_back_and_reapply, foreign_keys_are_enforced, timestamps_are_stored_in_utc);
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout() {
+    let app = crate::common::spawn(Backend::Sqlite).await.unwrap();
+    let get = |sql: &'static str| {
+        let db = app.db.clone();
+        async move {
+            let row = db.query_one(Statement::from_string(DbBackend::Sqlite, sql)).await.unwrap().unwrap();
+            row.try_get_by_index::<String>(0)
+                .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))
+                .unwrap()
+        }
+    };
+    assert_eq!(get("PRAGMA journal_mode").await, "wal");
+    assert_eq!(get("PRAGMA foreign_keys").await, "1");
+    assert_eq!(get("PRAGMA busy_timeout").await, "10000");
+}
