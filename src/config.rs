@@ -44,6 +44,9 @@ pub struct Config {
     pub graphql_max_depth: usize,
     /// `PAGERLENS_GRAPHQL_MAX_COMPLEXITY`: most complex query accepted (default 50000).
     pub graphql_max_complexity: usize,
+    /// `PAGERLENS_GRAPHQL_BATCH_DELAY_MS`: how long a DataLoader waits to
+    /// gather keys into one statement (default 2 ms).
+    pub graphql_batch_delay: std::time::Duration,
     /// `PAGERLENS_MAX_BODY_BYTES`: largest request body accepted (default 1 MiB).
     pub max_body_bytes: usize,
 }
@@ -71,8 +74,20 @@ impl Config {
         check_database_url(&database_url)?;
         Ok(Self {
             database_url: SecretString::from(database_url),
-            db_max_connections: parse(&get, "PAGERLENS_DB_MAX_CONNECTIONS", 10, "a whole number from 1 to 1000", |v: &u32| (1..=1000).contains(v))?,
-            bind: parse(&get, "PAGERLENS_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)), "an address and port such as 127.0.0.1:8080", |_| true)?,
+            db_max_connections: parse(
+                &get,
+                "PAGERLENS_DB_MAX_CONNECTIONS",
+                10,
+                "a whole number from 1 to 1000",
+                |v: &u32| (1..=1000).contains(v),
+            )?,
+            bind: parse(
+                &get,
+                "PAGERLENS_BIND",
+                SocketAddr::from(([127, 0, 0, 1], 8080)),
+                "an address and port such as 127.0.0.1:8080",
+                |_| true,
+            )?,
             log_filter: get("PAGERLENS_LOG").unwrap_or_else(|| "info".to_owned()),
             log_format: match get("PAGERLENS_LOG_FORMAT").as_deref() {
                 None | Some("human") => LogFormat::Human,
@@ -86,9 +101,34 @@ impl Config {
                     });
                 }
             },
-            graphql_max_depth: parse(&get, "PAGERLENS_GRAPHQL_MAX_DEPTH", 15, "a whole number from 2 to 100", |v: &usize| (2..=100).contains(v))?,
-            graphql_max_complexity: parse(&get, "PAGERLENS_GRAPHQL_MAX_COMPLEXITY", 50_000, "a whole number from 10 to 10000000", |v: &usize| (10..=10_000_000).contains(v))?,
-            max_body_bytes: parse(&get, "PAGERLENS_MAX_BODY_BYTES", 1024 * 1024, "a number of bytes from 1024 to 1073741824", |v: &usize| (1024..=1 << 30).contains(v))?,
+            graphql_max_depth: parse(
+                &get,
+                "PAGERLENS_GRAPHQL_MAX_DEPTH",
+                15,
+                "a whole number from 2 to 100",
+                |v: &usize| (2..=100).contains(v),
+            )?,
+            graphql_max_complexity: parse(
+                &get,
+                "PAGERLENS_GRAPHQL_MAX_COMPLEXITY",
+                50_000,
+                "a whole number from 10 to 10000000",
+                |v: &usize| (10..=10_000_000).contains(v),
+            )?,
+            graphql_batch_delay: std::time::Duration::from_millis(parse(
+                &get,
+                "PAGERLENS_GRAPHQL_BATCH_DELAY_MS",
+                2,
+                "a number of milliseconds from 0 to 1000",
+                |v: &u64| *v <= 1000,
+            )?),
+            max_body_bytes: parse(
+                &get,
+                "PAGERLENS_MAX_BODY_BYTES",
+                1024 * 1024,
+                "a number of bytes from 1024 to 1073741824",
+                |v: &usize| (1024..=1 << 30).contains(v),
+            )?,
         })
     }
 
@@ -157,7 +197,10 @@ where
         expected,
         message,
     };
-    let value = raw.trim().parse::<T>().map_err(|e| invalid(e.to_string()))?;
+    let value = raw
+        .trim()
+        .parse::<T>()
+        .map_err(|e| invalid(e.to_string()))?;
     if valid(&value) {
         Ok(value)
     } else {
@@ -189,13 +232,27 @@ mod tests {
 
     #[test]
     fn bad_values_name_the_variable_and_the_expected_form() {
-        let e = with(&[("PAGERLENS_BIND", "nowhere")]).unwrap_err().to_string();
-        assert!(e.contains("PAGERLENS_BIND") && e.contains("127.0.0.1:8080"), "{e}");
-        let e = with(&[("PAGERLENS_DB_MAX_CONNECTIONS", "0")]).unwrap_err().to_string();
-        assert!(e.contains("PAGERLENS_DB_MAX_CONNECTIONS") && e.contains("out of range"), "{e}");
-        let e = with(&[("PAGERLENS_LOG_FORMAT", "xml")]).unwrap_err().to_string();
+        let e = with(&[("PAGERLENS_BIND", "nowhere")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("PAGERLENS_BIND") && e.contains("127.0.0.1:8080"),
+            "{e}"
+        );
+        let e = with(&[("PAGERLENS_DB_MAX_CONNECTIONS", "0")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("PAGERLENS_DB_MAX_CONNECTIONS") && e.contains("out of range"),
+            "{e}"
+        );
+        let e = with(&[("PAGERLENS_LOG_FORMAT", "xml")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("PAGERLENS_LOG_FORMAT"), "{e}");
-        let e = with(&[("DATABASE_URL", "mysql://root:hunter2@db/x")]).unwrap_err().to_string();
+        let e = with(&[("DATABASE_URL", "mysql://root:hunter2@db/x")])
+            .unwrap_err()
+            .to_string();
         assert!(e.contains("DATABASE_URL") && !e.contains("hunter2"), "{e}");
     }
 

@@ -33,9 +33,13 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 .busy_timeout(Duration::from_secs(10))
                 .create_if_missing(true)
         });
-    Database::connect(opts)
-        .await
-        .map_err(|e| DbErr::Custom(format!("cannot open database {}: {}", redact_url(url), scrub(&e.to_string(), url))))
+    Database::connect(opts).await.map_err(|e| {
+        DbErr::Custom(format!(
+            "cannot open database {}: {}",
+            redact_url(url),
+            scrub(&e.to_string(), url)
+        ))
+    })
 }
 
 /// Removes a database URL (and so its password) from an error message.
@@ -53,9 +57,13 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), DbErr> {
     if path.is_empty() || path == ":memory:" {
         return Ok(());
     }
-    if let Some(dir) = std::path::Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| DbErr::Custom(format!("cannot create directory {}: {e}", dir.display())))?;
+    if let Some(dir) = std::path::Path::new(path)
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|e| {
+            DbErr::Custom(format!("cannot create directory {}: {e}", dir.display()))
+        })?;
     }
     Ok(())
 }
@@ -71,5 +79,7 @@ pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
 /// True when the database answers and no migration is pending.
 pub async fn is_ready(db: &DatabaseConnection) -> Result<bool, DbErr> {
     db.execute_unprepared("SELECT 1").await?;
-    Ok(Migrator::get_pending_migrations_read_only(db).await?.is_empty())
+    Ok(Migrator::get_pending_migrations_read_only(db)
+        .await?
+        .is_empty())
 }

@@ -7,7 +7,10 @@ use tokio::sync::broadcast;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Event {
     /// An incident was created or changed (by sync, webhook or a local edit).
-    IncidentChanged { id: String, service_id: Option<String> },
+    IncidentChanged {
+        id: String,
+        service_id: Option<String>,
+    },
 }
 
 #[derive(Clone)]

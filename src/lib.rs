@@ -70,7 +70,9 @@ impl App {
             db: self.db.clone(),
             schema: self.schema.clone(),
         })
-        .layer(axum::extract::DefaultBodyLimit::max(self.config.max_body_bytes))
+        .layer(axum::extract::DefaultBodyLimit::max(
+            self.config.max_body_bytes,
+        ))
         .layer(tower_http::trace::TraceLayer::new_for_http())
     }
 
@@ -79,8 +81,14 @@ impl App {
     ///
     /// # Errors
     /// The listener fails.
-    pub async fn serve(self, listener: TcpListener, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
         let router = self.router();
-        axum::serve(listener, router).with_graceful_shutdown(shutdown).await
+        axum::serve(listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await
     }
 }

@@ -61,7 +61,10 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&config.log_filter, config.log_format, std::io::stderr);
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("tokio runtime");
     match runtime.block_on(run(cli.command, config)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -81,7 +84,10 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
-            tracing::info!("listening on http://{}/ (playground at /playground)", listener.local_addr()?);
+            tracing::info!(
+                "listening on http://{}/ (playground at /playground)",
+                listener.local_addr()?
+            );
             app.serve(listener, shutdown_signal()).await?;
             tracing::info!("stopped");
             Ok(())
@@ -99,7 +105,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 }
                 MigrateAction::Status => {
                     for m in Migrator::get_migration_with_status(&conn).await? {
-                        println!("{:<10} {}", format!("{:?}", m.status()).to_lowercase(), m.name());
+                        println!(
+                            "{:<10} {}",
+                            format!("{:?}", m.status()).to_lowercase(),
+                            m.name()
+                        );
                     }
                 }
             }
@@ -115,7 +125,8 @@ async fn shutdown_signal() {
     };
     #[cfg(unix)]
     let term = async {
-        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+        {
             s.recv().await;
         }
     };

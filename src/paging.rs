@@ -37,7 +37,11 @@ impl<T> Page<T> {
 ///
 /// # Errors
 /// Database errors only.
-pub async fn fetch_page<E, C>(db: &C, select: Select<E>, page: PageRequest) -> Result<Page<E::Model>, DbErr>
+pub async fn fetch_page<E, C>(
+    db: &C,
+    select: Select<E>,
+    page: PageRequest,
+) -> Result<Page<E::Model>, DbErr>
 where
     E: EntityTrait,
     E::Model: Sync,
@@ -49,11 +53,7 @@ where
         None
     };
     let limit = page.limit.min(MAX_PAGE_SIZE);
-    let mut items = select
-        .offset(page.offset)
-        .limit(limit + 1)
-        .all(db)
-        .await?;
+    let mut items = select.offset(page.offset).limit(limit + 1).all(db).await?;
     let has_more = items.len() as u64 > limit;
     items.truncate(limit as usize);
     Ok(Page {

@@ -46,7 +46,9 @@ fn start(dir: &std::path::Path) -> (Server, String) {
             }
         }
     });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("server announced its address");
+    let addr = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("server announced its address");
     (Server(child), format!("http://{addr}"))
 }
 
@@ -54,8 +56,14 @@ fn start(dir: &std::path::Path) -> (Server, String) {
 async fn serve_with_no_configuration_uses_embedded_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let (_server, base) = start(dir.path());
-    assert!(dir.path().join("data/pagerlens.db").exists(), "creates ./data/pagerlens.db");
-    let client = reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap();
+    assert!(
+        dir.path().join("data/pagerlens.db").exists(),
+        "creates ./data/pagerlens.db"
+    );
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
     let body: Value = client
         .post(format!("{base}/graphql"))
         .json(&json!({"query": "{ services(first: 10) { totalCount } }"}))
@@ -69,10 +77,22 @@ async fn serve_with_no_configuration_uses_embedded_sqlite() {
     let resp = client.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(resp.status(), 307);
     assert_eq!(resp.headers()["location"], "/playground");
-    let resp = client.get(format!("{base}/playground")).send().await.unwrap();
+    let resp = client
+        .get(format!("{base}/playground"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 200);
     let started = Instant::now();
-    assert_eq!(client.get(format!("{base}/readyz")).send().await.unwrap().status(), 200);
+    assert_eq!(
+        client
+            .get(format!("{base}/readyz"))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        200
+    );
     assert!(started.elapsed() < Duration::from_secs(30));
 }
 
@@ -81,7 +101,8 @@ fn schema_command_matches_the_committed_schema() {
     let out = Command::new(BIN).arg("schema").output().unwrap();
     assert!(out.status.success());
     let printed = String::from_utf8(out.stdout).unwrap();
-    let committed = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
+    let committed =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql")).unwrap();
     assert!(
         printed == committed,
         "schema.graphql is out of date: run `cargo run -- schema > schema.graphql` and commit it"
@@ -93,7 +114,11 @@ fn migrate_commands_apply_list_and_roll_back() {
     let dir = tempfile::tempdir().unwrap();
     let run = |args: &[&str]| {
         let out = command(dir.path()).args(args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     assert!(run(&["migrate", "up"]).contains("applied"));
@@ -115,16 +140,25 @@ fn bad_configuration_fails_at_start_naming_the_variable() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("PAGERLENS_GRAPHQL_MAX_DEPTH") && err.contains("whole number"), "{err}");
+    assert!(
+        err.contains("PAGERLENS_GRAPHQL_MAX_DEPTH") && err.contains("whole number"),
+        "{err}"
+    );
 
     let out = command(dir.path())
         .args(["serve"])
-        .env("DATABASE_URL", "postgres://pagerlens:s3cret@127.0.0.1:1/nowhere")
+        .env(
+            "DATABASE_URL",
+            "postgres://pagerlens:s3cret@127.0.0.1:1/nowhere",
+        )
         .output()
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("cannot open database") && !err.contains("s3cret"), "{err}");
+    assert!(
+        err.contains("cannot open database") && !err.contains("s3cret"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -134,6 +168,9 @@ fn help_describes_every_command() {
     for cmd in ["serve", "migrate", "schema"] {
         assert!(help.contains(cmd), "{help}");
     }
-    let out = Command::new(BIN).args(["serve", "--help"]).output().unwrap();
+    let out = Command::new(BIN)
+        .args(["serve", "--help"])
+        .output()
+        .unwrap();
     assert!(String::from_utf8(out.stdout).unwrap().contains("--bind"));
 }

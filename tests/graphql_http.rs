@@ -25,7 +25,14 @@ async fn post_and_get_answer_queries(app: TestApp) {
     let resp = app
         .client
         .get(app.url("/graphql"))
-        .query(&[("query", "query Q($n: Int) { services(first: $n) { totalCount } }"), ("variables", "{\"n\": 5}"), ("operationName", "Q")])
+        .query(&[
+            (
+                "query",
+                "query Q($n: Int) { services(first: $n) { totalCount } }",
+            ),
+            ("variables", "{\"n\": 5}"),
+            ("operationName", "Q"),
+        ])
         .header(ACCEPT, GQL_RESPONSE)
         .send()
         .await
@@ -54,7 +61,10 @@ async fn request_errors_follow_the_accepted_media_type(app: TestApp) {
 
     // application/json (and no Accept at all): 200 with the errors.
     for accept in [Some("application/json"), None] {
-        let mut req = app.client.post(app.url("/graphql")).json(&json!({"query": "{ services(first: 1) { nope } }"}));
+        let mut req = app
+            .client
+            .post(app.url("/graphql"))
+            .json(&json!({"query": "{ services(first: 1) { nope } }"}));
         if let Some(a) = accept {
             req = req.header(ACCEPT, a);
         }
@@ -83,14 +93,28 @@ async fn request_errors_follow_the_accepted_media_type(app: TestApp) {
 
 async fn malformed_requests_get_clear_errors(app: TestApp) {
     let post = |body: &'static str, content_type: &'static str| {
-        app.client.post(app.url("/graphql")).header(CONTENT_TYPE, content_type).body(body).send()
+        app.client
+            .post(app.url("/graphql"))
+            .header(CONTENT_TYPE, content_type)
+            .body(body)
+            .send()
     };
     for (body, ct, status, needle) in [
         ("{not json", "application/json", 400, "not valid JSON"),
         ("[1, 2]", "application/json", 400, "`query` string"),
         ("{\"query\": 42}", "application/json", 400, "`query` string"),
-        ("{\"query\": \"{ services { totalCount } }\", \"variables\": [1]}", "application/json", 400, "`query` string"),
-        ("query { services { totalCount } }", "text/plain", 415, "Content-Type: application/json"),
+        (
+            "{\"query\": \"{ services { totalCount } }\", \"variables\": [1]}",
+            "application/json",
+            400,
+            "`query` string",
+        ),
+        (
+            "query { services { totalCount } }",
+            "text/plain",
+            415,
+            "Content-Type: application/json",
+        ),
     ] {
         let resp = post(body, ct).await.unwrap();
         assert_eq!(resp.status(), status, "body {body}");
@@ -114,7 +138,10 @@ async fn malformed_requests_get_clear_errors(app: TestApp) {
     let resp = app
         .client
         .get(app.url("/graphql"))
-        .query(&[("query", "{ services { totalCount } }"), ("variables", "[oops")])
+        .query(&[
+            ("query", "{ services { totalCount } }"),
+            ("variables", "[oops"),
+        ])
         .send()
         .await
         .unwrap();
@@ -130,7 +157,10 @@ async fn malformed_requests_get_clear_errors(app: TestApp) {
     assert_eq!(resp.status(), 405);
     assert_eq!(resp.headers()["allow"], "POST");
     // An oversized body is refused.
-    let huge = format!("{{\"query\": \"{{ services {{ totalCount }} }}\", \"extensions\": {{\"pad\": \"{}\"}}}}", "x".repeat(2 * 1024 * 1024));
+    let huge = format!(
+        "{{\"query\": \"{{ services {{ totalCount }} }}\", \"extensions\": {{\"pad\": \"{}\"}}}}",
+        "x".repeat(2 * 1024 * 1024)
+    );
     let resp = app
         .client
         .post(app.url("/graphql"))
@@ -157,11 +187,19 @@ async fn health_and_readiness(app: TestApp) {
     migration::Migrator::down(&app.db, Some(1)).await.unwrap();
     let resp = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(resp.status(), 503);
-    assert_eq!(resp.json::<Value>().await.unwrap()["reason"], "migrations pending");
+    assert_eq!(
+        resp.json::<Value>().await.unwrap()["reason"],
+        "migrations pending"
+    );
     migration::Migrator::up(&app.db, None).await.unwrap();
     let resp = app.client.get(app.url("/readyz")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    let resp = app.client.get(app.url("/no/such/page")).send().await.unwrap();
+    let resp = app
+        .client
+        .get(app.url("/no/such/page"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(resp.status(), 404);
 }
 

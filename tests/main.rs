@@ -1,13 +1,14 @@
 //! The one integration-test binary. Every test that touches a database runs
 //! on SQLite and, when `TEST_POSTGRES_URL` is set, on a fresh PostgreSQL
 //! database too (see `common`).
+#![allow(clippy::manual_is_multiple_of)]
 
 mod common;
 
 mod cli;
 mod graphql_http;
-mod graphql_queries;
 mod graphql_limits;
+mod graphql_queries;
 mod migrations;
 mod playground;
 mod subscriptions;

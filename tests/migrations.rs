@@ -12,12 +12,28 @@ use crate::on_both_databases;
 async fn migrations_roll_back_and_reapply(app: TestApp) {
     let status = Migrator::get_migration_with_status(&app.db).await.unwrap();
     assert!(!status.is_empty());
-    assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().is_empty());
+    assert!(
+        Migrator::get_pending_migrations(&app.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let n = status.len() as u32;
     Migrator::down(&app.db, Some(n)).await.unwrap();
-    assert_eq!(Migrator::get_pending_migrations(&app.db).await.unwrap().len() as u32, n);
+    assert_eq!(
+        Migrator::get_pending_migrations(&app.db)
+            .await
+            .unwrap()
+            .len() as u32,
+        n
+    );
     Migrator::up(&app.db, None).await.unwrap();
-    assert!(Migrator::get_pending_migrations(&app.db).await.unwrap().is_empty());
+    assert!(
+        Migrator::get_pending_migrations(&app.db)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     // The schema works after the round trip.
     seed_catalog(&app.db).await;
     seed_incidents(&app.db, 5).await;
@@ -38,10 +54,17 @@ async fn timestamps_are_stored_in_utc(app: TestApp) {
     seed_incidents(&app.db, 1).await;
     let backend = app.db.get_database_backend();
     let sql = match backend {
-        DbBackend::Postgres => "SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'incidents' AND column_name = 'created_at'",
+        DbBackend::Postgres => {
+            "SELECT data_type AS t FROM information_schema.columns WHERE table_name = 'incidents' AND column_name = 'created_at'"
+        }
         _ => "SELECT typeof(created_at) AS t FROM incidents LIMIT 1",
     };
-    let row = app.db.query_one(Statement::from_string(backend, sql)).await.unwrap().unwrap();
+    let row = app
+        .db
+        .query_one_raw(Statement::from_string(backend, sql))
+        .await
+        .unwrap()
+        .unwrap();
     let t: String = row.try_get("", "t").unwrap();
     match backend {
         DbBackend::Postgres => assert_eq!(t, "timestamp with time zone"),
@@ -49,7 +72,10 @@ async fn timestamps_are_stored_in_utc(app: TestApp) {
     }
     let row = app
         .db
-        .query_one(Statement::from_string(backend, "SELECT created_at FROM incidents WHERE id = 'PI0000'"))
+        .query_one_raw(Statement::from_string(
+            backend,
+            "SELECT created_at FROM incidents WHERE id = 'PI0000'",
+        ))
         .await
         .unwrap()
         .unwrap();
@@ -59,7 +85,10 @@ async fn timestamps_are_stored_in_utc(app: TestApp) {
         // SQLite keeps the offset in the stored text: always +00:00.
         let row = app
             .db
-            .query_one(Statement::from_string(backend, "SELECT CAST(created_at AS TEXT) AS s FROM incidents WHERE id = 'PI0000'"))
+            .query_one_raw(Statement::from_string(
+                backend,
+                "SELECT CAST(created_at AS TEXT) AS s FROM incidents WHERE id = 'PI0000'",
+            ))
             .await
             .unwrap()
             .unwrap();
@@ -68,7 +97,11 @@ async fn timestamps_are_stored_in_utc(app: TestApp) {
     }
 }
 
-on_both_databases!(migrations_roll_back_and_reapply, foreign_keys_are_enforced, timestamps_are_stored_in_utc);
+on_both_databases!(
+    migrations_roll_back_and_reapply,
+    foreign_keys_are_enforced,
+    timestamps_are_stored_in_utc
+);
 
 #[tokio::test]
 async fn sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout() {
@@ -76,7 +109,11 @@ async fn sqlite_runs_in_wal_with_foreign_keys_and_a_busy_timeout() {
     let get = |sql: &'static str| {
         let db = app.db.clone();
         async move {
-            let row = db.query_one(Statement::from_string(DbBackend::Sqlite, sql)).await.unwrap().unwrap();
+            let row = db
+                .query_one_raw(Statement::from_string(DbBackend::Sqlite, sql))
+                .await
+                .unwrap()
+                .unwrap();
             row.try_get_by_index::<String>(0)
                 .or_else(|_| row.try_get_by_index::<i64>(0).map(|v| v.to_string()))
                 .unwrap()

@@ -11,10 +11,21 @@ async fn playground_page_is_served_with_credentials_and_a_fallback() {
     let app = spawn(Backend::Sqlite).await.unwrap();
     let resp = app.client.get(app.url("/playground")).send().await.unwrap();
     assert_eq!(resp.status(), 200);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+    assert!(
+        resp.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
     let html = resp.text().await.unwrap();
-    assert!(html.contains("credentials: \"same-origin\""), "requests carry the user's credentials");
-    assert!(html.contains("id=\"fallback\""), "a built-in editor for air-gapped networks");
+    assert!(
+        html.contains("credentials: \"same-origin\""),
+        "requests carry the user's credentials"
+    );
+    assert!(
+        html.contains("id=\"fallback\""),
+        "a built-in editor for air-gapped networks"
+    );
     assert!(html.contains("/graphql/ws"));
 }
 
@@ -25,12 +36,19 @@ fn browser_tools() -> Result<(), String> {
     if Command::new("node").arg("--version").output().is_err() {
         return Err("node is not installed".into());
     }
-    if !std::path::Path::new(dir).join("node_modules/playwright-core").exists() {
-        return Err(format!("playwright-core is not installed (npm ci --prefix {dir})"));
+    if !std::path::Path::new(dir)
+        .join("node_modules/playwright-core")
+        .exists()
+    {
+        return Err(format!(
+            "playwright-core is not installed (npm ci --prefix {dir})"
+        ));
     }
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !std::path::Path::new(&chromium).exists() {
-        return Err(format!("Chromium not found at {chromium} (apt-get install chromium)"));
+        return Err(format!(
+            "Chromium not found at {chromium} (apt-get install chromium)"
+        ));
     }
     Ok(())
 }
@@ -56,6 +74,9 @@ async fn playground_works_in_a_browser_without_network() {
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "browser test failed:\n{stdout}\n{stderr}");
+    assert!(
+        out.status.success(),
+        "browser test failed:\n{stdout}\n{stderr}"
+    );
     assert!(stdout.contains("\"totalCount\": 3"), "{stdout}");
 }

@@ -116,7 +116,8 @@ impl MigrationTrait for Migration {
             ("user_id", "users"),
         ))
         .await?;
-        m.create_index(index("schedule_users", &["user_id"])).await?;
+        m.create_index(index("schedule_users", &["user_id"]))
+            .await?;
 
         m.create_table(
             table("escalation_policies")
@@ -270,12 +271,8 @@ impl MigrationTrait for Migration {
         m.create_index(index("incidents", &["created_at"])).await?;
         m.create_index(index("incidents", &["escalation_policy_id"]))
             .await?;
-        m.create_index(
-            index("incidents", &["incident_number"])
-                .unique()
-                .to_owned(),
-        )
-        .await?;
+        m.create_index(index("incidents", &["incident_number"]).unique().to_owned())
+            .await?;
 
         m.create_table(join_table(
             "incident_assignees",

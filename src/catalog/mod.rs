@@ -64,9 +64,15 @@ pub struct CatalogFilter {
     pub include_deleted: bool,
 }
 
-fn name_search<E: EntityTrait>(select: Select<E>, column: E::Column, search: Option<&str>) -> Select<E> {
+fn name_search<E: EntityTrait>(
+    select: Select<E>,
+    column: E::Column,
+    search: Option<&str>,
+) -> Select<E> {
     match search.map(str::trim).filter(|s| !s.is_empty()) {
-        Some(q) => select.filter(Func::lower(Expr::col(column)).like(LikeExpr::new(contains_pattern(q)).escape('\\'))),
+        Some(q) => select.filter(
+            Func::lower(Expr::col(column)).like(LikeExpr::new(contains_pattern(q)).escape('\\')),
+        ),
         None => select,
     }
 }
@@ -85,7 +91,9 @@ fn sorted<E: EntityTrait>(
         CatalogSort::UpdatedAt => updated,
     };
     // The id makes the order total, so pages never overlap or skip.
-    select.order_by(col, dir.into()).order_by(id, sea_orm::Order::Asc)
+    select
+        .order_by(col, dir.into())
+        .order_by(id, sea_orm::Order::Asc)
 }
 
 macro_rules! common_filters {
@@ -127,7 +135,14 @@ pub async fn list_services<C: ConnectionTrait>(
     if let Some(eps) = &filter.escalation_policy_ids {
         s = s.filter(service::Column::EscalationPolicyId.is_in(eps.clone()));
     }
-    let s = sorted(s, sort, dir, service::Column::Name, service::Column::Id, service::Column::UpdatedAt);
+    let s = sorted(
+        s,
+        sort,
+        dir,
+        service::Column::Name,
+        service::Column::Id,
+        service::Column::UpdatedAt,
+    );
     fetch_page(db, s, page).await
 }
 
@@ -143,7 +158,14 @@ pub async fn list_teams<C: ConnectionTrait>(
     page: PageRequest,
 ) -> Result<Page<team::Model>, DbErr> {
     let s = common_filters!(team::Entity::find(), team, filter);
-    let s = sorted(s, sort, dir, team::Column::Name, team::Column::Id, team::Column::UpdatedAt);
+    let s = sorted(
+        s,
+        sort,
+        dir,
+        team::Column::Name,
+        team::Column::Id,
+        team::Column::UpdatedAt,
+    );
     fetch_page(db, s, page).await
 }
 
@@ -204,7 +226,14 @@ pub async fn list_users<C: ConnectionTrait>(
             ),
         );
     }
-    let s = sorted(s, sort, dir, user::Column::Name, user::Column::Id, user::Column::UpdatedAt);
+    let s = sorted(
+        s,
+        sort,
+        dir,
+        user::Column::Name,
+        user::Column::Id,
+        user::Column::UpdatedAt,
+    );
     fetch_page(db, s, page).await
 }
 
@@ -220,7 +249,14 @@ pub async fn list_schedules<C: ConnectionTrait>(
     page: PageRequest,
 ) -> Result<Page<schedule::Model>, DbErr> {
     let s = common_filters!(schedule::Entity::find(), schedule, filter);
-    let s = sorted(s, sort, dir, schedule::Column::Name, schedule::Column::Id, schedule::Column::UpdatedAt);
+    let s = sorted(
+        s,
+        sort,
+        dir,
+        schedule::Column::Name,
+        schedule::Column::Id,
+        schedule::Column::UpdatedAt,
+    );
     fetch_page(db, s, page).await
 }
 
@@ -332,7 +368,10 @@ pub struct TeamMember {
 ///
 /// # Errors
 /// Database errors only.
-pub async fn members_of_teams<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<HashMap<String, Vec<TeamMember>>, DbErr> {
+pub async fn members_of_teams<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<TeamMember>>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -388,7 +427,10 @@ pub async fn rules_of_escalation_policies<C: ConnectionTrait>(
     };
     Ok(group(rules.into_iter().map(|rule| {
         let targets = targets.remove(&rule.id).unwrap_or_default();
-        (rule.escalation_policy_id.clone(), EscalationRule { rule, targets })
+        (
+            rule.escalation_policy_id.clone(),
+            EscalationRule { rule, targets },
+        )
     })))
 }
 
@@ -434,7 +476,8 @@ pub async fn coverage_of_escalation_policies<C: ConnectionTrait>(
                 "user" => cov.user_ids.push(t.target_id.clone()),
                 "schedule" => {
                     cov.schedule_ids.push(t.target_id.clone());
-                    cov.user_ids.extend(members.get(&t.target_id).into_iter().flatten().cloned());
+                    cov.user_ids
+                        .extend(members.get(&t.target_id).into_iter().flatten().cloned());
                 }
                 _ => {}
             }

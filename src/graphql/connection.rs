@@ -28,7 +28,11 @@ impl Totals {
 pub type Conn<T> = Connection<Cursor, T, Totals, EmptyFields>;
 
 /// Validates `first`/`after` and turns them into a page request.
-pub fn page_request(ctx: &Context<'_>, first: Option<i32>, after: Option<String>) -> Result<PageRequest, ApiError> {
+pub fn page_request(
+    ctx: &Context<'_>,
+    first: Option<i32>,
+    after: Option<String>,
+) -> Result<PageRequest, ApiError> {
     let first = first.unwrap_or(DEFAULT_PAGE_SIZE);
     if first < 0 || first as u64 > MAX_PAGE_SIZE {
         return Err(ApiError::bad_input(format!(
@@ -55,7 +59,11 @@ pub fn page_request(ctx: &Context<'_>, first: Option<i32>, after: Option<String>
 /// GraphQL type.
 pub fn connection<T, U: OutputType>(page: Page<T>, f: impl Fn(T) -> U) -> Conn<U> {
     let has_previous = page.offset > 0;
-    let mut conn = Connection::with_additional_fields(has_previous, page.has_more, Totals { total: page.total });
+    let mut conn = Connection::with_additional_fields(
+        has_previous,
+        page.has_more,
+        Totals { total: page.total },
+    );
     let start = page.offset;
     conn.edges.extend(
         page.items

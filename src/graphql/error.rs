@@ -109,11 +109,15 @@ pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
 }
 
 fn has_code(e: &ServerError) -> bool {
-    e.extensions.as_ref().is_some_and(|x| x.get("code").is_some())
+    e.extensions
+        .as_ref()
+        .is_some_and(|x| x.get("code").is_some())
 }
 
 fn set_code(e: &mut ServerError, code: &str) {
-    e.extensions.get_or_insert_with(Default::default).set("code", code);
+    e.extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
 }
 
 /// Whether a message comes from async-graphql's input coercion (a bad
@@ -211,7 +215,12 @@ mod tests {
     }
 
     fn code(e: &ServerError) -> String {
-        e.extensions.as_ref().unwrap().get("code").unwrap().to_string()
+        e.extensions
+            .as_ref()
+            .unwrap()
+            .get("code")
+            .unwrap()
+            .to_string()
     }
 
     #[test]
@@ -223,20 +232,34 @@ mod tests {
 
     #[test]
     fn unclassified_resolver_errors_become_internal_and_neutral() {
-        let out = present(vec![err("error returned from database: no such table: x at /src/db.rs", true)], true);
+        let out = present(
+            vec![err(
+                "error returned from database: no such table: x at /src/db.rs",
+                true,
+            )],
+            true,
+        );
         assert_eq!(code(&out[0]), "\"INTERNAL\"");
         assert_eq!(out[0].message, INTERNAL_MESSAGE);
     }
 
     #[test]
     fn coercion_errors_are_the_clients() {
-        let out = present(vec![err("Invalid value for argument \"first\", expected type \"Int\"", true)], true);
+        let out = present(
+            vec![err(
+                "Invalid value for argument \"first\", expected type \"Int\"",
+                true,
+            )],
+            true,
+        );
         assert_eq!(code(&out[0]), "\"BAD_USER_INPUT\"");
     }
 
     #[test]
     fn coded_errors_pass_unchanged() {
-        let e = ApiError::NotFound("No service with id X".into()).extend().into_server_error(Default::default());
+        let e = ApiError::NotFound("No service with id X".into())
+            .extend()
+            .into_server_error(Default::default());
         let out = present(vec![e], true);
         assert_eq!(code(&out[0]), "\"NOT_FOUND\"");
         assert_eq!(out[0].message, "No service with id X");

@@ -11,8 +11,8 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::catalog::{self, Coverage, EscalationRule, TeamMember};
 use crate::entities::{
-    escalation_policy, incident, incident_custom_field_value, incident_log_entry, priority, schedule,
-    service, team, user,
+    escalation_policy, incident, incident_custom_field_value, incident_log_entry, priority,
+    schedule, service, team, user,
 };
 use crate::incidents;
 
@@ -23,8 +23,10 @@ pub struct DbLoader {
 
 pub type Loaders = DataLoader<DbLoader>;
 
-pub fn loaders(db: DatabaseConnection) -> Loaders {
-    DataLoader::new(DbLoader { db }, tokio::spawn)
+/// Loaders for one request. Keys requested within `delay` of the first one
+/// are loaded together (`PAGERLENS_GRAPHQL_BATCH_DELAY_MS`).
+pub fn loaders(db: DatabaseConnection, delay: std::time::Duration) -> Loaders {
+    DataLoader::new(DbLoader { db }, tokio::spawn).delay(delay)
 }
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;

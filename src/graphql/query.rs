@@ -17,7 +17,9 @@ fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
 }
 
 fn not_found(kind: &str, id: &ID) -> async_graphql::Error {
-    Err::<(), _>(ApiError::NotFound(format!("No {kind} with id {:?}", id.0))).api().unwrap_err()
+    Err::<(), _>(ApiError::NotFound(format!("No {kind} with id {:?}", id.0)))
+        .api()
+        .unwrap_err()
 }
 
 /// Read the PagerDuty catalogue and incidents.
@@ -36,13 +38,18 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_services(db(ctx), &filter, sort, dir, page).await.api()?;
+        let found = catalog::list_services(db(ctx), &filter, sort, dir, page)
+            .await
+            .api()?;
         Ok(connection(found, Service))
     }
 
     /// One service; `NOT_FOUND` when there is none with this id.
     async fn service(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Service> {
-        load_one(ctx, ServiceById(id.0.clone())).await?.map(Service).ok_or_else(|| not_found("service", &id))
+        load_one(ctx, ServiceById(id.0.clone()))
+            .await?
+            .map(Service)
+            .ok_or_else(|| not_found("service", &id))
     }
 
     /// Teams, by name unless ordered otherwise.
@@ -58,13 +65,18 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_teams(db(ctx), &filter, sort, dir, page).await.api()?;
+        let found = catalog::list_teams(db(ctx), &filter, sort, dir, page)
+            .await
+            .api()?;
         Ok(connection(found, Team))
     }
 
     /// One team.
     async fn team(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Team> {
-        load_one(ctx, TeamById(id.0.clone())).await?.map(Team).ok_or_else(|| not_found("team", &id))
+        load_one(ctx, TeamById(id.0.clone()))
+            .await?
+            .map(Team)
+            .ok_or_else(|| not_found("team", &id))
     }
 
     /// Escalation policies, by name unless ordered otherwise.
@@ -80,12 +92,18 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_escalation_policies(db(ctx), &filter, sort, dir, page).await.api()?;
+        let found = catalog::list_escalation_policies(db(ctx), &filter, sort, dir, page)
+            .await
+            .api()?;
         Ok(connection(found, EscalationPolicy))
     }
 
     /// One escalation policy.
-    async fn escalation_policy(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<EscalationPolicy> {
+    async fn escalation_policy(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<EscalationPolicy> {
         load_one(ctx, EscalationPolicyById(id.0.clone()))
             .await?
             .map(EscalationPolicy)
@@ -105,13 +123,18 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_users(db(ctx), &filter, sort, dir, page).await.api()?;
+        let found = catalog::list_users(db(ctx), &filter, sort, dir, page)
+            .await
+            .api()?;
         Ok(connection(found, User))
     }
 
     /// One PagerDuty user.
     async fn user(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<User> {
-        load_one(ctx, UserById(id.0.clone())).await?.map(User).ok_or_else(|| not_found("user", &id))
+        load_one(ctx, UserById(id.0.clone()))
+            .await?
+            .map(User)
+            .ok_or_else(|| not_found("user", &id))
     }
 
     /// On-call schedules, by name unless ordered otherwise.
@@ -127,18 +150,28 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_schedules(db(ctx), &filter, sort, dir, page).await.api()?;
+        let found = catalog::list_schedules(db(ctx), &filter, sort, dir, page)
+            .await
+            .api()?;
         Ok(connection(found, Schedule))
     }
 
     /// One schedule.
     async fn schedule(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Schedule> {
-        load_one(ctx, ScheduleById(id.0.clone())).await?.map(Schedule).ok_or_else(|| not_found("schedule", &id))
+        load_one(ctx, ScheduleById(id.0.clone()))
+            .await?
+            .map(Schedule)
+            .ok_or_else(|| not_found("schedule", &id))
     }
 
     /// Incident priorities, most severe first.
     async fn priorities(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Priority>> {
-        Ok(catalog::list_priorities(db(ctx)).await.api()?.into_iter().map(Priority).collect())
+        Ok(catalog::list_priorities(db(ctx))
+            .await
+            .api()?
+            .into_iter()
+            .map(Priority)
+            .collect())
     }
 
     /// Incidents, newest first unless ordered otherwise.
@@ -156,6 +189,9 @@ impl QueryRoot {
 
     /// One incident.
     async fn incident(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Incident> {
-        load_one(ctx, IncidentById(id.0.clone())).await?.map(Incident).ok_or_else(|| not_found("incident", &id))
+        load_one(ctx, IncidentById(id.0.clone()))
+            .await?
+            .map(Incident)
+            .ok_or_else(|| not_found("incident", &id))
     }
 }

@@ -6,8 +6,8 @@ use tokio_stream::StreamExt;
 use tokio_stream::wrappers::BroadcastStream;
 
 use crate::events::{Event, EventBus};
-use crate::incidents;
 use crate::graphql::types::Incident;
+use crate::incidents;
 
 pub struct SubscriptionRoot;
 

@@ -8,8 +8,8 @@ use chrono::{DateTime, Utc};
 
 use crate::catalog::{self, CatalogSort, Direction};
 use crate::entities::{
-    escalation_policy, incident, incident_custom_field_value, incident_log_entry, priority, schedule,
-    service, team, user,
+    escalation_policy, incident, incident_custom_field_value, incident_log_entry, priority,
+    schedule, service, team, user,
 };
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::error::{ApiError, ApiResultExt};
@@ -17,7 +17,10 @@ use crate::graphql::loaders::*;
 use crate::incidents::{self, IncidentSort, Source, Status, Urgency};
 
 /// Loads one value through the request's loaders.
-pub async fn load_one<K>(ctx: &Context<'_>, key: K) -> async_graphql::Result<Option<<DbLoader as Loader<K>>::Value>>
+pub async fn load_one<K>(
+    ctx: &Context<'_>,
+    key: K,
+) -> async_graphql::Result<Option<<DbLoader as Loader<K>>::Value>>
 where
     K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
     DbLoader: Loader<K, Error = std::sync::Arc<sea_orm::DbErr>>,
@@ -256,17 +259,23 @@ pub struct IncidentFilter {
 
 impl IncidentFilter {
     pub fn into_domain(self) -> Result<incidents::IncidentFilter, ApiError> {
-        if let (Some(a), Some(b)) = (self.created_after, self.created_before) {
-            if a >= b {
-                return Err(ApiError::bad_input("`createdAfter` must be earlier than `createdBefore`"));
-            }
+        if let (Some(a), Some(b)) = (self.created_after, self.created_before)
+            && a >= b
+        {
+            return Err(ApiError::bad_input(
+                "`createdAfter` must be earlier than `createdBefore`",
+            ));
         }
         Ok(incidents::IncidentFilter {
             ids: ids("ids", self.ids)?,
             service_ids: ids("serviceIds", self.service_ids)?,
             team_ids: ids("teamIds", self.team_ids)?,
-            statuses: self.statuses.map(|v| v.into_iter().map(Into::into).collect()),
-            urgencies: self.urgencies.map(|v| v.into_iter().map(Into::into).collect()),
+            statuses: self
+                .statuses
+                .map(|v| v.into_iter().map(Into::into).collect()),
+            urgencies: self
+                .urgencies
+                .map(|v| v.into_iter().map(Into::into).collect()),
             priority_ids: ids("priorityIds", self.priority_ids)?,
             created_from: self.created_after,
             created_to: self.created_before,
@@ -381,11 +390,18 @@ impl Service {
         self.0.deleted_at
     }
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
-        Ok(wrap(load_list(ctx, TeamsOfService(self.0.id.clone())).await?))
+        Ok(wrap(
+            load_list(ctx, TeamsOfService(self.0.id.clone())).await?,
+        ))
     }
-    async fn escalation_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EscalationPolicy>> {
+    async fn escalation_policy(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<EscalationPolicy>> {
         match &self.0.escalation_policy_id {
-            Some(id) => Ok(load_one(ctx, EscalationPolicyById(id.clone())).await?.map(EscalationPolicy)),
+            Some(id) => Ok(load_one(ctx, EscalationPolicyById(id.clone()))
+                .await?
+                .map(EscalationPolicy)),
             None => Ok(None),
         }
     }
@@ -400,7 +416,10 @@ impl Service {
         order_by: Option<IncidentOrder>,
     ) -> async_graphql::Result<Conn<Incident>> {
         let id = self.0.id.clone();
-        incident_connection(ctx, first, after, filter, order_by, |f| f.service_ids = Some(vec![id])).await
+        incident_connection(ctx, first, after, filter, order_by, |f| {
+            f.service_ids = Some(vec![id])
+        })
+        .await
     }
 }
 
@@ -435,7 +454,9 @@ impl Team {
     }
     /// Services this team owns.
     async fn services(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Service>> {
-        Ok(wrap(load_list(ctx, ServicesOfTeam(self.0.id.clone())).await?))
+        Ok(wrap(
+            load_list(ctx, ServicesOfTeam(self.0.id.clone())).await?,
+        ))
     }
     /// Users in this team, with their team role.
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<TeamMember>> {
@@ -448,8 +469,13 @@ impl Team {
             })
             .collect())
     }
-    async fn escalation_policies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EscalationPolicy>> {
-        Ok(wrap(load_list(ctx, EscalationPoliciesOfTeam(self.0.id.clone())).await?))
+    async fn escalation_policies(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<EscalationPolicy>> {
+        Ok(wrap(
+            load_list(ctx, EscalationPoliciesOfTeam(self.0.id.clone())).await?,
+        ))
     }
 }
 
@@ -503,24 +529,48 @@ impl EscalationPolicy {
             .collect())
     }
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
-        Ok(wrap(load_list(ctx, TeamsOfEscalationPolicy(self.0.id.clone())).await?))
+        Ok(wrap(
+            load_list(ctx, TeamsOfEscalationPolicy(self.0.id.clone())).await?,
+        ))
     }
     /// Services that use this policy.
     async fn services(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Service>> {
-        Ok(wrap(load_list(ctx, ServicesOfEscalationPolicy(self.0.id.clone())).await?))
+        Ok(wrap(
+            load_list(ctx, ServicesOfEscalationPolicy(self.0.id.clone())).await?,
+        ))
     }
     /// Everyone this policy can page: users targeted directly and the members
     /// of targeted schedules.
     async fn users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
-        let cov = load_one(ctx, CoverageOfEscalationPolicy(self.0.id.clone())).await?.unwrap_or_default();
-        let loaded = ctx.data_unchecked::<Loaders>().load_many(cov.user_ids.iter().cloned().map(UserById)).await.api()?;
-        Ok(cov.user_ids.iter().filter_map(|id| loaded.get(&UserById(id.clone())).cloned().map(User)).collect())
+        let cov = load_one(ctx, CoverageOfEscalationPolicy(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        let loaded = ctx
+            .data_unchecked::<Loaders>()
+            .load_many(cov.user_ids.iter().cloned().map(UserById))
+            .await
+            .api()?;
+        Ok(cov
+            .user_ids
+            .iter()
+            .filter_map(|id| loaded.get(&UserById(id.clone())).cloned().map(User))
+            .collect())
     }
     /// Schedules this policy targets.
     async fn schedules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Schedule>> {
-        let cov = load_one(ctx, CoverageOfEscalationPolicy(self.0.id.clone())).await?.unwrap_or_default();
-        let loaded = ctx.data_unchecked::<Loaders>().load_many(cov.schedule_ids.iter().cloned().map(ScheduleById)).await.api()?;
-        Ok(cov.schedule_ids.iter().filter_map(|id| loaded.get(&ScheduleById(id.clone())).cloned().map(Schedule)).collect())
+        let cov = load_one(ctx, CoverageOfEscalationPolicy(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        let loaded = ctx
+            .data_unchecked::<Loaders>()
+            .load_many(cov.schedule_ids.iter().cloned().map(ScheduleById))
+            .await
+            .api()?;
+        Ok(cov
+            .schedule_ids
+            .iter()
+            .filter_map(|id| loaded.get(&ScheduleById(id.clone())).cloned().map(Schedule))
+            .collect())
     }
 }
 
@@ -589,7 +639,9 @@ impl EscalationTarget {
         if self.kind != EscalationTargetType::Schedule {
             return Ok(None);
         }
-        Ok(load_one(ctx, ScheduleById(self.id.clone())).await?.map(Schedule))
+        Ok(load_one(ctx, ScheduleById(self.id.clone()))
+            .await?
+            .map(Schedule))
     }
 }
 
@@ -642,7 +694,9 @@ impl User {
         Ok(wrap(load_list(ctx, TeamsOfUser(self.0.id.clone())).await?))
     }
     async fn schedules(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Schedule>> {
-        Ok(wrap(load_list(ctx, SchedulesOfUser(self.0.id.clone())).await?))
+        Ok(wrap(
+            load_list(ctx, SchedulesOfUser(self.0.id.clone())).await?,
+        ))
     }
 }
 
@@ -680,7 +734,9 @@ impl Schedule {
     }
     /// Users in the schedule's layers.
     async fn users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
-        Ok(wrap(load_list(ctx, UsersOfSchedule(self.0.id.clone())).await?))
+        Ok(wrap(
+            load_list(ctx, UsersOfSchedule(self.0.id.clone())).await?,
+        ))
     }
 }
 
@@ -735,7 +791,15 @@ impl Incident {
     async fn status(&self) -> async_graphql::Result<IncidentStatus> {
         Status::parse(&self.0.status)
             .map(Into::into)
-            .ok_or_else(|| ApiError::Internal(format!("incident {} has unknown status {:?}", self.0.id, self.0.status).into()))
+            .ok_or_else(|| {
+                ApiError::Internal(
+                    format!(
+                        "incident {} has unknown status {:?}",
+                        self.0.id, self.0.status
+                    )
+                    .into(),
+                )
+            })
             .api()
     }
     async fn urgency(&self) -> IncidentUrgency {
@@ -815,9 +879,14 @@ impl Incident {
             None => Ok(None),
         }
     }
-    async fn escalation_policy(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<EscalationPolicy>> {
+    async fn escalation_policy(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<EscalationPolicy>> {
         match &self.0.escalation_policy_id {
-            Some(id) => Ok(load_one(ctx, EscalationPolicyById(id.clone())).await?.map(EscalationPolicy)),
+            Some(id) => Ok(load_one(ctx, EscalationPolicyById(id.clone()))
+                .await?
+                .map(EscalationPolicy)),
             None => Ok(None),
         }
     }
@@ -829,14 +898,23 @@ impl Incident {
     }
     /// Current assignees (PagerDuty clears them once resolved).
     async fn assignees(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
-        Ok(wrap(load_list(ctx, AssigneesOfIncident(self.0.id.clone())).await?))
+        Ok(wrap(
+            load_list(ctx, AssigneesOfIncident(self.0.id.clone())).await?,
+        ))
     }
     /// The incident's log, oldest first.
     async fn log_entries(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<LogEntry>> {
-        Ok(load_list(ctx, LogEntriesOfIncident(self.0.id.clone())).await?.into_iter().map(LogEntry).collect())
+        Ok(load_list(ctx, LogEntriesOfIncident(self.0.id.clone()))
+            .await?
+            .into_iter()
+            .map(LogEntry)
+            .collect())
     }
     /// Custom field values, by field name.
-    async fn custom_fields(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<CustomFieldValue>> {
+    async fn custom_fields(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<CustomFieldValue>> {
         Ok(load_list(ctx, CustomFieldsOfIncident(self.0.id.clone()))
             .await?
             .into_iter()
@@ -874,7 +952,9 @@ impl LogEntry {
     /// The acting user, when a user acted.
     async fn agent(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         match (&self.0.agent_type, &self.0.agent_id) {
-            (Some(t), Some(id)) if t.starts_with("user") => Ok(load_one(ctx, UserById(id.clone())).await?.map(User)),
+            (Some(t), Some(id)) if t.starts_with("user") => {
+                Ok(load_one(ctx, UserById(id.clone())).await?.map(User))
+            }
             _ => Ok(None),
         }
     }

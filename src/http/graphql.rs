@@ -69,35 +69,47 @@ pub fn negotiate(accept: Option<&str>) -> Option<MediaType> {
 fn http_error(status: StatusCode, media: MediaType, message: &str) -> Response {
     let body = json!({"errors": [{"message": message, "extensions": {"code": BAD_USER_INPUT}}]});
     let mut resp = (status, body.to_string()).into_response();
-    resp.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    resp.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.as_str()),
+    );
     resp
 }
 
-fn accept(headers: &HeaderMap) -> Result<MediaType, Response> {
+fn accept(headers: &HeaderMap) -> Result<MediaType, Box<Response>> {
     negotiate(headers.get(header::ACCEPT).and_then(|v| v.to_str().ok())).ok_or_else(|| {
-        http_error(
+        Box::new(http_error(
             StatusCode::NOT_ACCEPTABLE,
             MediaType::Json,
             "Accept must allow application/graphql-response+json or application/json",
-        )
+        ))
     })
 }
 
 /// Renders an executed response. A request error (nothing executed) has no
 /// `data` entry and, with `application/graphql-response+json`, status 400.
 fn render(resp: async_graphql::Response, media: MediaType) -> Response {
-    let request_error =
-        resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty());
+    let request_error = resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| e.path.is_empty());
     let mut body = Map::new();
     if !request_error {
-        body.insert("data".into(), serde_json::to_value(&resp.data).unwrap_or(Value::Null));
+        body.insert(
+            "data".into(),
+            serde_json::to_value(&resp.data).unwrap_or(Value::Null),
+        );
     }
     if !resp.errors.is_empty() {
-        body.insert("errors".into(), serde_json::to_value(&resp.errors).unwrap_or(Value::Null));
+        body.insert(
+            "errors".into(),
+            serde_json::to_value(&resp.errors).unwrap_or(Value::Null),
+        );
     }
     if !resp.extensions.is_empty() {
-        body.insert("extensions".into(), serde_json::to_value(&resp.extensions).unwrap_or(Value::Null));
+        body.insert(
+            "extensions".into(),
+            serde_json::to_value(&resp.extensions).unwrap_or(Value::Null),
+        );
     }
     let status = if request_error && media == MediaType::GraphqlResponse {
         StatusCode::BAD_REQUEST
@@ -105,8 +117,10 @@ fn render(resp: async_graphql::Response, media: MediaType) -> Response {
         StatusCode::OK
     };
     let mut out = (status, Value::Object(body).to_string()).into_response();
-    out.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static(media.as_str()));
+    out.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static(media.as_str()),
+    );
     for (name, value) in resp.http_headers.iter() {
         out.headers_mut().append(name, value.clone());
     }
@@ -114,15 +128,19 @@ fn render(resp: async_graphql::Response, media: MediaType) -> Response {
 }
 
 async fn execute(state: &AppState, request: async_graphql::Request, media: MediaType) -> Response {
-    let request = request.data(loaders(state.db.clone()));
+    let request = request.data(loaders(state.db.clone(), state.config.graphql_batch_delay));
     render(state.schema.execute(request).await, media)
 }
 
 /// `POST /graphql` with a JSON body `{query, variables?, operationName?, extensions?}`.
-pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Result<Bytes, BytesRejection>) -> Response {
+pub async fn post(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let media = match accept(&headers) {
         Ok(m) => m,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let content_type = headers
         .get(header::CONTENT_TYPE)
@@ -164,7 +182,9 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Resul
             return http_error(
                 StatusCode::BAD_REQUEST,
                 media,
-                &format!("The body must be a JSON object with a `query` string, and optionally `variables` (an object) and `operationName`: {e}"),
+                &format!(
+                    "The body must be a JSON object with a `query` string, and optionally `variables` (an object) and `operationName`: {e}"
+                ),
             );
         }
     };
@@ -172,10 +192,14 @@ pub async fn post(State(state): State<AppState>, headers: HeaderMap, body: Resul
 }
 
 /// `GET /graphql?query=…&variables=…&operationName=…`: queries only.
-pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw): RawQuery) -> Response {
+pub async fn get(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
     let media = match accept(&headers) {
         Ok(m) => m,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let mut query = None;
     let mut operation_name = None;
@@ -191,7 +215,11 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
         }
     }
     let Some(query) = query else {
-        return http_error(StatusCode::BAD_REQUEST, media, "GET /graphql needs a `query` parameter");
+        return http_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            "GET /graphql needs a `query` parameter",
+        );
     };
     let mut request = async_graphql::Request::new(query.clone());
     if let Some(name) = &operation_name {
@@ -199,14 +227,29 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
     }
     if let Some(vars) = variables {
         match serde_json::from_str::<Value>(&vars) {
-            Ok(v @ Value::Object(_)) => request = request.variables(async_graphql::Variables::from_json(v)),
-            _ => return http_error(StatusCode::BAD_REQUEST, media, "`variables` must be a JSON object"),
+            Ok(v @ Value::Object(_)) => {
+                request = request.variables(async_graphql::Variables::from_json(v))
+            }
+            _ => {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    "`variables` must be a JSON object",
+                );
+            }
         }
     }
     if let Some(ext) = extensions {
-        match serde_json::from_str::<std::collections::HashMap<String, async_graphql::Value>>(&ext) {
+        match serde_json::from_str::<std::collections::HashMap<String, async_graphql::Value>>(&ext)
+        {
             Ok(map) => request.extensions = async_graphql::Extensions(map),
-            Err(_) => return http_error(StatusCode::BAD_REQUEST, media, "`extensions` must be a JSON object"),
+            Err(_) => {
+                return http_error(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    "`extensions` must be a JSON object",
+                );
+            }
         }
     }
     if let Ok(doc) = async_graphql::parser::parse_query(&query) {
@@ -217,13 +260,17 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
             }
             (None, _) => None,
         };
-        if matches!(op_type, Some(OperationType::Mutation | OperationType::Subscription)) {
+        if matches!(
+            op_type,
+            Some(OperationType::Mutation | OperationType::Subscription)
+        ) {
             let mut resp = http_error(
                 StatusCode::METHOD_NOT_ALLOWED,
                 media,
                 "Only queries may use GET; send mutations with POST (subscriptions use /graphql/ws)",
             );
-            resp.headers_mut().insert(header::ALLOW, HeaderValue::from_static("POST"));
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
             return resp;
         }
     }
@@ -231,15 +278,22 @@ pub async fn get(State(state): State<AppState>, headers: HeaderMap, RawQuery(raw
 }
 
 /// `GET /graphql/ws`: subscriptions over graphql-transport-ws (or legacy graphql-ws).
-pub async fn websocket(State(state): State<AppState>, protocol: GraphQLProtocol, upgrade: WebSocketUpgrade) -> Response {
+pub async fn websocket(
+    State(state): State<AppState>,
+    protocol: GraphQLProtocol,
+    upgrade: WebSocketUpgrade,
+) -> Response {
     let schema = state.schema.clone();
     let db = state.db.clone();
+    let delay = state.config.graphql_batch_delay;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
             let mut data = Data::default();
-            data.insert(loaders(db));
-            GraphQLWebSocket::new(stream, schema, protocol).with_data(data).serve()
+            data.insert(loaders(db, delay));
+            GraphQLWebSocket::new(stream, schema, protocol)
+                .with_data(data)
+                .serve()
         })
         .into_response()
 }
@@ -252,13 +306,20 @@ mod tests {
     fn negotiation_follows_the_spec() {
         assert_eq!(negotiate(None), Some(MediaType::Json));
         assert_eq!(negotiate(Some("application/json")), Some(MediaType::Json));
-        assert_eq!(negotiate(Some(GRAPHQL_RESPONSE_JSON)), Some(MediaType::GraphqlResponse));
         assert_eq!(
-            negotiate(Some("application/graphql-response+json, application/json;q=0.9")),
+            negotiate(Some(GRAPHQL_RESPONSE_JSON)),
             Some(MediaType::GraphqlResponse)
         );
         assert_eq!(
-            negotiate(Some("application/json, application/graphql-response+json;q=0.5")),
+            negotiate(Some(
+                "application/graphql-response+json, application/json;q=0.9"
+            )),
+            Some(MediaType::GraphqlResponse)
+        );
+        assert_eq!(
+            negotiate(Some(
+                "application/json, application/graphql-response+json;q=0.5"
+            )),
             Some(MediaType::Json)
         );
         assert_eq!(negotiate(Some("*/*")), Some(MediaType::Json));

@@ -31,6 +31,12 @@ pub fn router(state: AppState) -> Router {
         .route("/graphql/ws", get(graphql::websocket))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .fallback(|| async { (StatusCode::NOT_FOUND, axum::Json(serde_json::json!({"error": "not found"}))) .into_response() })
+        .fallback(|| async {
+            (
+                StatusCode::NOT_FOUND,
+                axum::Json(serde_json::json!({"error": "not found"})),
+            )
+                .into_response()
+        })
         .with_state(state)
 }

@@ -11,7 +11,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 
 use crate::catalog::Direction;
 use crate::entities::{
-    incident, incident_assignee, incident_custom_field_value, incident_log_entry, service_team, user,
+    incident, incident_assignee, incident_custom_field_value, incident_log_entry, service_team,
+    user,
 };
 use crate::paging::{Page, PageRequest, contains_pattern, fetch_page};
 
@@ -159,8 +160,15 @@ fn filtered(filter: &IncidentFilter) -> sea_orm::Select<incident::Entity> {
     if let Some(t) = filter.created_to {
         s = s.filter(C::CreatedAt.lt(t));
     }
-    if let Some(q) = filter.search.as_deref().map(str::trim).filter(|q| !q.is_empty()) {
-        s = s.filter(Func::lower(Expr::col(C::Title)).like(LikeExpr::new(contains_pattern(q)).escape('\\')));
+    if let Some(q) = filter
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+    {
+        s = s.filter(
+            Func::lower(Expr::col(C::Title)).like(LikeExpr::new(contains_pattern(q)).escape('\\')),
+        );
     }
     if !filter.include_deleted {
         s = s.filter(C::DeletedAt.is_null());
@@ -198,7 +206,10 @@ pub async fn list<C: ConnectionTrait>(
 ///
 /// # Errors
 /// Database errors only.
-pub async fn find_many<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<HashMap<String, incident::Model>, DbErr> {
+pub async fn find_many<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<HashMap<String, incident::Model>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -262,7 +273,10 @@ pub async fn custom_fields_of<C: ConnectionTrait>(
 ///
 /// # Errors
 /// Database errors only.
-pub async fn assignees_of<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<HashMap<String, Vec<user::Model>>, DbErr> {
+pub async fn assignees_of<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<user::Model>>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
@@ -272,7 +286,10 @@ pub async fn assignees_of<C: ConnectionTrait>(db: &C, ids: &[String]) -> Result<
         .order_by_asc(user::Column::Name)
         .all(db)
         .await?;
-    Ok(group(rows.into_iter().filter_map(|(a, u)| u.map(|u| (a.incident_id, u)))))
+    Ok(group(
+        rows.into_iter()
+            .filter_map(|(a, u)| u.map(|u| (a.incident_id, u))),
+    ))
 }
 
 #[cfg(test)]

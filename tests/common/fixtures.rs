@@ -52,7 +52,13 @@ pub async fn seed_catalog(db: &DatabaseConnection) {
     .await
     .unwrap();
 
-    let users = [("PU1", "Alice"), ("PU2", "Bob"), ("PU3", "Carol"), ("PU4", "Dan"), ("PU5", "Erin")];
+    let users = [
+        ("PU1", "Alice"),
+        ("PU2", "Bob"),
+        ("PU3", "Carol"),
+        ("PU4", "Dan"),
+        ("PU5", "Erin"),
+    ];
     user::Entity::insert_many(users.iter().map(|(id, name)| user::ActiveModel {
         id: Set(id.to_string()),
         name: Set(name.to_string()),
@@ -70,7 +76,13 @@ pub async fn seed_catalog(db: &DatabaseConnection) {
     .await
     .unwrap();
 
-    let members = [("PT1", "PU1", "manager"), ("PT1", "PU2", "responder"), ("PT2", "PU3", "responder"), ("PT2", "PU4", "responder"), ("PT3", "PU4", "observer")];
+    let members = [
+        ("PT1", "PU1", "manager"),
+        ("PT1", "PU2", "responder"),
+        ("PT2", "PU3", "responder"),
+        ("PT2", "PU4", "responder"),
+        ("PT3", "PU4", "observer"),
+    ];
     team_member::Entity::insert_many(members.iter().map(|(t, u, r)| team_member::ActiveModel {
         team_id: Set(t.to_string()),
         user_id: Set(u.to_string()),
@@ -96,7 +108,12 @@ pub async fn seed_catalog(db: &DatabaseConnection) {
     .exec(db)
     .await
     .unwrap();
-    let su = [("PS1", "PU1"), ("PS1", "PU2"), ("PS2", "PU3"), ("PS2", "PU4")];
+    let su = [
+        ("PS1", "PU1"),
+        ("PS1", "PU2"),
+        ("PS2", "PU3"),
+        ("PS2", "PU4"),
+    ];
     schedule_user::Entity::insert_many(su.iter().map(|(s, u)| schedule_user::ActiveModel {
         schedule_id: Set(s.to_string()),
         user_id: Set(u.to_string()),
@@ -108,49 +125,67 @@ pub async fn seed_catalog(db: &DatabaseConnection) {
     .unwrap();
 
     let eps = [("PE1", "Platform EP"), ("PE2", "Payments EP")];
-    escalation_policy::Entity::insert_many(eps.iter().map(|(id, name)| escalation_policy::ActiveModel {
-        id: Set(id.to_string()),
-        name: Set(name.to_string()),
-        description: Set(None),
-        num_loops: Set(1),
-        html_url: Set(None),
-        deleted_at: Set(None),
-        created_at: Set(n),
-        updated_at: Set(n),
+    escalation_policy::Entity::insert_many(eps.iter().map(|(id, name)| {
+        escalation_policy::ActiveModel {
+            id: Set(id.to_string()),
+            name: Set(name.to_string()),
+            description: Set(None),
+            num_loops: Set(1),
+            html_url: Set(None),
+            deleted_at: Set(None),
+            created_at: Set(n),
+            updated_at: Set(n),
+        }
     }))
     .exec(db)
     .await
     .unwrap();
-    let rules = [("PR_E1_1", "PE1", 0), ("PR_E1_2", "PE1", 1), ("PR_E2_1", "PE2", 0), ("PR_E2_2", "PE2", 1)];
-    escalation_rule::Entity::insert_many(rules.iter().map(|(id, ep, pos)| escalation_rule::ActiveModel {
-        id: Set(id.to_string()),
-        escalation_policy_id: Set(ep.to_string()),
-        position: Set(*pos),
-        escalation_delay_in_minutes: Set(30),
-        created_at: Set(n),
-        updated_at: Set(n),
+    let rules = [
+        ("PR_E1_1", "PE1", 0),
+        ("PR_E1_2", "PE1", 1),
+        ("PR_E2_1", "PE2", 0),
+        ("PR_E2_2", "PE2", 1),
+    ];
+    escalation_rule::Entity::insert_many(rules.iter().map(|(id, ep, pos)| {
+        escalation_rule::ActiveModel {
+            id: Set(id.to_string()),
+            escalation_policy_id: Set(ep.to_string()),
+            position: Set(*pos),
+            escalation_delay_in_minutes: Set(30),
+            created_at: Set(n),
+            updated_at: Set(n),
+        }
     }))
     .exec(db)
     .await
     .unwrap();
-    let targets = [("PR_E1_1", "schedule", "PS1"), ("PR_E1_2", "user", "PU5"), ("PR_E2_1", "schedule", "PS2"), ("PR_E2_2", "user", "PU1")];
-    escalation_rule_target::Entity::insert_many(targets.iter().map(|(r, t, id)| escalation_rule_target::ActiveModel {
-        rule_id: Set(r.to_string()),
-        target_type: Set(t.to_string()),
-        target_id: Set(id.to_string()),
-        position: Set(0),
-        created_at: Set(n),
-        updated_at: Set(n),
+    let targets = [
+        ("PR_E1_1", "schedule", "PS1"),
+        ("PR_E1_2", "user", "PU5"),
+        ("PR_E2_1", "schedule", "PS2"),
+        ("PR_E2_2", "user", "PU1"),
+    ];
+    escalation_rule_target::Entity::insert_many(targets.iter().map(|(r, t, id)| {
+        escalation_rule_target::ActiveModel {
+            rule_id: Set(r.to_string()),
+            target_type: Set(t.to_string()),
+            target_id: Set(id.to_string()),
+            position: Set(0),
+            created_at: Set(n),
+            updated_at: Set(n),
+        }
     }))
     .exec(db)
     .await
     .unwrap();
     let ep_teams = [("PE1", "PT1"), ("PE2", "PT2")];
-    escalation_policy_team::Entity::insert_many(ep_teams.iter().map(|(e, t)| escalation_policy_team::ActiveModel {
-        escalation_policy_id: Set(e.to_string()),
-        team_id: Set(t.to_string()),
-        created_at: Set(n),
-        updated_at: Set(n),
+    escalation_policy_team::Entity::insert_many(ep_teams.iter().map(|(e, t)| {
+        escalation_policy_team::ActiveModel {
+            escalation_policy_id: Set(e.to_string()),
+            team_id: Set(t.to_string()),
+            created_at: Set(n),
+            updated_at: Set(n),
+        }
     }))
     .exec(db)
     .await
@@ -162,22 +197,32 @@ pub async fn seed_catalog(db: &DatabaseConnection) {
         ("PS_LDG", "Ledger", "PE2", false),
         ("PS_OLD", "Legacy batch", "PE1", true),
     ];
-    service::Entity::insert_many(services.iter().map(|(id, name, ep, deleted)| service::ActiveModel {
-        id: Set(id.to_string()),
-        name: Set(name.to_string()),
-        description: Set(None),
-        status: Set("active".into()),
-        escalation_policy_id: Set(Some(ep.to_string())),
-        html_url: Set(Some(format!("https://example.pagerduty.com/service-directory/{id}"))),
-        pd_created_at: Set(Some(t0() - Duration::days(365))),
-        deleted_at: Set(deleted.then(now)),
-        created_at: Set(n),
-        updated_at: Set(n),
+    service::Entity::insert_many(services.iter().map(|(id, name, ep, deleted)| {
+        service::ActiveModel {
+            id: Set(id.to_string()),
+            name: Set(name.to_string()),
+            description: Set(None),
+            status: Set("active".into()),
+            escalation_policy_id: Set(Some(ep.to_string())),
+            html_url: Set(Some(format!(
+                "https://example.pagerduty.com/service-directory/{id}"
+            ))),
+            pd_created_at: Set(Some(t0() - Duration::days(365))),
+            deleted_at: Set(deleted.then(now)),
+            created_at: Set(n),
+            updated_at: Set(n),
+        }
     }))
     .exec(db)
     .await
     .unwrap();
-    let st = [("PS_API", "PT1"), ("PS_CHK", "PT2"), ("PS_LDG", "PT2"), ("PS_LDG", "PT3"), ("PS_OLD", "PT1")];
+    let st = [
+        ("PS_API", "PT1"),
+        ("PS_CHK", "PT2"),
+        ("PS_LDG", "PT2"),
+        ("PS_LDG", "PT3"),
+        ("PS_OLD", "PT1"),
+    ];
     service_team::Entity::insert_many(st.iter().map(|(s, t)| service_team::ActiveModel {
         service_id: Set(s.to_string()),
         team_id: Set(t.to_string()),
@@ -187,12 +232,19 @@ pub async fn seed_catalog(db: &DatabaseConnection) {
     .exec(db)
     .await
     .unwrap();
-    let eps_services = [("PE1", "PS_API"), ("PE2", "PS_CHK"), ("PE2", "PS_LDG"), ("PE1", "PS_OLD")];
-    escalation_policy_service::Entity::insert_many(eps_services.iter().map(|(e, s)| escalation_policy_service::ActiveModel {
-        escalation_policy_id: Set(e.to_string()),
-        service_id: Set(s.to_string()),
-        created_at: Set(n),
-        updated_at: Set(n),
+    let eps_services = [
+        ("PE1", "PS_API"),
+        ("PE2", "PS_CHK"),
+        ("PE2", "PS_LDG"),
+        ("PE1", "PS_OLD"),
+    ];
+    escalation_policy_service::Entity::insert_many(eps_services.iter().map(|(e, s)| {
+        escalation_policy_service::ActiveModel {
+            escalation_policy_id: Set(e.to_string()),
+            service_id: Set(s.to_string()),
+            created_at: Set(n),
+            updated_at: Set(n),
+        }
     }))
     .exec(db)
     .await
@@ -225,7 +277,11 @@ pub async fn seed_incidents(db: &DatabaseConnection, count: usize) {
         incidents.push(incident::ActiveModel {
             id: Set(id.clone()),
             incident_number: Set(Some(1000 + k as i64)),
-            title: Set(if k % 5 == 0 { format!("Disk full on host-{k}") } else { format!("High latency on endpoint {k}") }),
+            title: Set(if k % 5 == 0 {
+                format!("Disk full on host-{k}")
+            } else {
+                format!("High latency on endpoint {k}")
+            }),
             description: Set(None),
             status: Set(status.into()),
             urgency: Set(urgency.into()),
@@ -246,9 +302,13 @@ pub async fn seed_incidents(db: &DatabaseConnection, count: usize) {
             created_at: Set(created),
             updated_at: Set(n),
         });
-        for (j, (kind, at)) in [("trigger_log_entry", Some(created)), ("acknowledge_log_entry", acked), ("resolve_log_entry", resolved)]
-            .into_iter()
-            .enumerate()
+        for (j, (kind, at)) in [
+            ("trigger_log_entry", Some(created)),
+            ("acknowledge_log_entry", acked),
+            ("resolve_log_entry", resolved),
+        ]
+        .into_iter()
+        .enumerate()
         {
             if let Some(at) = at {
                 entries.push(incident_log_entry::ActiveModel {
@@ -271,7 +331,11 @@ pub async fn seed_incidents(db: &DatabaseConnection, count: usize) {
             name: Set("resolution".into()),
             display_name: Set(Some("Resolution".into())),
             data_type: Set(Some("string".into())),
-            value: Set(Some(serde_json::json!(if k % 2 == 0 { "ccoe" } else { "vendor" }))),
+            value: Set(Some(serde_json::json!(if k % 2 == 0 {
+                "ccoe"
+            } else {
+                "vendor"
+            }))),
             value_text: Set(Some(if k % 2 == 0 { "ccoe" } else { "vendor" }.into())),
             created_at: Set(n),
             updated_at: Set(n),
@@ -286,17 +350,29 @@ pub async fn seed_incidents(db: &DatabaseConnection, count: usize) {
         }
     }
     for chunk in incidents.chunks(200) {
-        incident::Entity::insert_many(chunk.to_vec()).exec(db).await.unwrap();
+        incident::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await
+            .unwrap();
     }
     for chunk in entries.chunks(200) {
-        incident_log_entry::Entity::insert_many(chunk.to_vec()).exec(db).await.unwrap();
+        incident_log_entry::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await
+            .unwrap();
     }
     for chunk in fields.chunks(200) {
-        incident_custom_field_value::Entity::insert_many(chunk.to_vec()).exec(db).await.unwrap();
+        incident_custom_field_value::Entity::insert_many(chunk.to_vec())
+            .exec(db)
+            .await
+            .unwrap();
     }
     for chunk in assignees.chunks(200) {
         if !chunk.is_empty() {
-            incident_assignee::Entity::insert_many(chunk.to_vec()).exec(db).await.unwrap();
+            incident_assignee::Entity::insert_many(chunk.to_vec())
+                .exec(db)
+                .await
+                .unwrap();
         }
     }
 }

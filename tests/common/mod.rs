@@ -72,6 +72,7 @@ pub fn postgres_url() -> Option<String> {
 
 /// Keeps the test database alive and removes it afterwards.
 pub enum DbGuard {
+    None,
     Sqlite(tempfile::TempDir),
     Postgres { admin_url: String, name: String },
 }
@@ -82,11 +83,16 @@ impl Drop for DbGuard {
             let (admin_url, name) = (admin_url.clone(), name.clone());
             // Drop runs inside the test's runtime: use a thread with its own.
             let _ = std::thread::spawn(move || {
-                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .unwrap();
                 rt.block_on(async move {
                     if let Ok(admin) = Database::connect(&admin_url).await {
                         let _ = admin
-                            .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"
+                            ))
                             .await;
                         let _ = admin.close().await;
                     }
@@ -108,7 +114,9 @@ pub async fn fresh_database(backend: Backend) -> Option<(Config, DbGuard)> {
         Backend::Postgres => {
             let admin_url = postgres_url()?;
             let name = format!("pagerlens_test_{}", uuid::Uuid::new_v4().simple());
-            let admin = Database::connect(&admin_url).await.expect("connect to TEST_POSTGRES_URL");
+            let admin = Database::connect(&admin_url)
+                .await
+                .expect("connect to TEST_POSTGRES_URL");
             admin
                 .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
                 .await
@@ -147,16 +155,30 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
 
 pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Option<TestApp> {
     if std::env::var("TEST_LOG").is_ok() {
-        pagerlens::telemetry::init("info,pagerlens=debug", pagerlens::config::LogFormat::Human, std::io::stderr);
+        pagerlens::telemetry::init(
+            "info,pagerlens=debug",
+            pagerlens::config::LogFormat::Human,
+            std::io::stderr,
+        );
     }
     let mut db = pagerlens::db::connect(&config).await.expect("connect");
     let statements = Arc::new(AtomicUsize::new(0));
     let counter = statements.clone();
-    db.set_metric_callback(move |_| {
+    let trace_sql = std::env::var("TEST_SQL").is_ok();
+    db.set_metric_callback(move |info| {
         counter.fetch_add(1, Ordering::SeqCst);
+        if trace_sql {
+            let _ = writeln!(
+                std::io::stderr(),
+                "SQL: {}",
+                info.statement.sql.chars().take(160).collect::<String>()
+            );
+        }
     });
     let app = App::with_db(config, db.clone()).await.expect("build app");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let addr = listener.local_addr().unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server_app = app.clone();
@@ -174,12 +196,26 @@ pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Opt
         base: format!("http://{addr}"),
         app,
         db,
-        client: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
         statements,
         shutdown: Some(tx),
         server: Some(server),
         _guard: guard,
     })
+}
+
+/// Restarts the server of `app` on the same (empty) database with a changed
+/// configuration.
+pub async fn respawn_with(mut app: TestApp, change: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = (*app.app.config).clone();
+    change(&mut config);
+    let guard = std::mem::replace(&mut app._guard, DbGuard::None);
+    let backend = app.backend;
+    drop(app);
+    spawn_with(backend, config, guard).await.expect("respawn")
 }
 
 impl Drop for TestApp {
@@ -232,7 +268,12 @@ pub fn error_codes(body: &Value) -> Vec<String> {
         .as_array()
         .map(|errs| {
             errs.iter()
-                .map(|e| e["extensions"]["code"].as_str().unwrap_or("<none>").to_owned())
+                .map(|e| {
+                    e["extensions"]["code"]
+                        .as_str()
+                        .unwrap_or("<none>")
+                        .to_owned()
+                })
                 .collect()
         })
         .unwrap_or_default()
@@ -241,6 +282,12 @@ pub fn error_codes(body: &Value) -> Vec<String> {
 /// Asserts the response failed with exactly this code, and returns the first message.
 pub fn assert_error(body: &Value, code: &str) -> String {
     let codes = error_codes(body);
-    assert!(!codes.is_empty() && codes.iter().all(|c| c == code), "expected {code}, got {body}");
-    body["errors"][0]["message"].as_str().unwrap_or_default().to_owned()
+    assert!(
+        !codes.is_empty() && codes.iter().all(|c| c == code),
+        "expected {code}, got {body}"
+    );
+    body["errors"][0]["message"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned()
 }
