@@ -13,6 +13,7 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod incidents;
+pub mod pagerduty;
 pub mod paging;
 pub mod telemetry;
 

@@ -12,3 +12,4 @@ mod graphql_queries;
 mod migrations;
 mod playground;
 mod subscriptions;
+mod sync;

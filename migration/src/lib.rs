@@ -8,12 +8,16 @@ pub use sea_orm_migration::prelude::*;
 
 mod helpers;
 mod m20261123_000001_catalog;
+mod m20261123_000002_sync;
 
 pub struct Migrator;
 
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_catalog::Migration)]
+        vec![
+            Box::new(m20261123_000001_catalog::Migration),
+            Box::new(m20261123_000002_sync::Migration),
+        ]
     }
 }

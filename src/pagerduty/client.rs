@@ -1,0 +1,404 @@
+//! The PagerDuty REST v2 client: token auth and the versioned Accept header,
+//! offset pagination, connect/read timeouts, retries with exponential backoff
+//! and jitter on 5xx, timeouts, dropped connections and unreadable bodies;
+//! on 429 it waits as long as the response says and pauses every other
+//! request too, so it never hammers; and a requests-per-minute budget with
+//! bounded concurrency.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use tokio::sync::{Mutex, Semaphore};
+use tokio::time::Instant;
+
+use super::Error;
+use super::retry::{Verdict, backoff, classify_status, rate_limit_wait};
+
+/// The public API.
+pub const DEFAULT_API_URL: &str = "https://api.pagerduty.com";
+/// PagerDuty's largest page.
+pub const MAX_LIMIT: u64 = 100;
+/// PagerDuty refuses `offset + limit` above this.
+pub const MAX_OFFSET_PLUS_LIMIT: u64 = 10_000;
+pub const ACCEPT: &str = "application/vnd.pagerduty+json;version=2";
+
+#[derive(Clone, Debug)]
+pub struct ClientConfig {
+    pub base_url: String,
+    pub token: SecretString,
+    /// Requests per minute for this process (0: no budget). PagerDuty allows
+    /// about 960 a minute per account, shared with other tools.
+    pub requests_per_minute: u32,
+    /// Requests in flight at once.
+    pub max_concurrency: usize,
+    /// Retries after the first attempt before a request fails.
+    pub max_retries: u32,
+    pub backoff_base: Duration,
+    pub backoff_max: Duration,
+    pub connect_timeout: Duration,
+    pub read_timeout: Duration,
+    /// Email for the `From` header of write calls.
+    pub from_email: Option<String>,
+}
+
+impl ClientConfig {
+    pub fn new(base_url: &str, token: &str) -> Self {
+        Self {
+            base_url: base_url.trim_end_matches('/').to_owned(),
+            token: SecretString::from(token.to_owned()),
+            requests_per_minute: 600,
+            max_concurrency: 4,
+            max_retries: 6,
+            backoff_base: Duration::from_millis(500),
+            backoff_max: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            from_email: None,
+        }
+    }
+}
+
+/// What the client has done, for the sync run record and metrics.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub api_calls: AtomicU64,
+    pub retries: AtomicU64,
+    pub rate_limited: AtomicU64,
+    pub rate_limit_wait_ms: AtomicU64,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct StatsSnapshot {
+    pub api_calls: u64,
+    pub retries: u64,
+    pub rate_limited: u64,
+    pub rate_limit_wait_ms: u64,
+}
+
+impl Stats {
+    pub fn snapshot(&self) -> StatsSnapshot {
+        StatsSnapshot {
+            api_calls: self.api_calls.load(Ordering::Relaxed),
+            retries: self.retries.load(Ordering::Relaxed),
+            rate_limited: self.rate_limited.load(Ordering::Relaxed),
+            rate_limit_wait_ms: self.rate_limit_wait_ms.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// Spaces requests evenly under the per-minute budget; a 429 pushes the
+/// next slot of every caller back.
+struct Limiter {
+    interval: Option<Duration>,
+    next: Mutex<Instant>,
+}
+
+impl Limiter {
+    async fn acquire(&self) {
+        let at = {
+            let mut next = self.next.lock().await;
+            let now = Instant::now();
+            let at = (*next).max(now);
+            *next = at + self.interval.unwrap_or_default();
+            at
+        };
+        tokio::time::sleep_until(at).await;
+    }
+
+    async fn pause(&self, wait: Duration) {
+        let mut next = self.next.lock().await;
+        *next = (*next).max(Instant::now() + wait);
+    }
+}
+
+/// One page of an offset-paginated list.
+#[derive(Debug)]
+pub struct OffsetPage {
+    pub items: Vec<Value>,
+    pub more: bool,
+    pub total: Option<u64>,
+}
+
+#[derive(Clone)]
+pub struct Client {
+    http: reqwest::Client,
+    config: Arc<ClientConfig>,
+    limiter: Arc<Limiter>,
+    slots: Arc<Semaphore>,
+    pub stats: Arc<Stats>,
+}
+
+enum Attempt {
+    Done(Value),
+    Fail(Verdict, String, Option<Duration>, u16),
+}
+
+impl Client {
+    /// # Errors
+    /// The base URL is not http(s) or the HTTP client cannot be built.
+    pub fn new(config: ClientConfig) -> Result<Self, Error> {
+        if !(config.base_url.starts_with("https://") || config.base_url.starts_with("http://")) {
+            return Err(Error::Config(format!(
+                "PAGERDUTY_API_URL must be an http(s) URL, got {:?}",
+                config.base_url
+            )));
+        }
+        let http = reqwest::Client::builder()
+            .connect_timeout(config.connect_timeout)
+            .read_timeout(config.read_timeout)
+            .timeout(config.read_timeout * 2)
+            .user_agent(concat!("pagerlens/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| Error::Config(e.to_string()))?;
+        let interval = (config.requests_per_minute > 0)
+            .then(|| Duration::from_secs(60) / config.requests_per_minute);
+        Ok(Self {
+            http,
+            limiter: Arc::new(Limiter {
+                interval,
+                next: Mutex::new(Instant::now()),
+            }),
+            slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
+            config: Arc::new(config),
+            stats: Arc::new(Stats::default()),
+        })
+    }
+
+    pub fn config(&self) -> &ClientConfig {
+        &self.config
+    }
+
+    async fn attempt(&self, req: reqwest::RequestBuilder) -> Attempt {
+        let _slot = self.slots.acquire().await.expect("semaphore open");
+        self.limiter.acquire().await;
+        self.stats.api_calls.fetch_add(1, Ordering::Relaxed);
+        let resp = match req.send().await {
+            Ok(r) => r,
+            // Timeouts, refused and dropped connections: all worth a retry.
+            Err(e) => return Attempt::Fail(Verdict::Retry, transport_message(&e), None, 0),
+        };
+        let status = resp.status().as_u16();
+        let header = |name: &str| {
+            resp.headers()
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .map(str::to_owned)
+        };
+        let wait = rate_limit_wait(
+            header("retry-after").as_deref(),
+            header("ratelimit-reset").as_deref(),
+        );
+        let body = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return Attempt::Fail(Verdict::Retry, transport_message(&e), None, status),
+        };
+        if (200..300).contains(&status) {
+            if body.is_empty() {
+                return Attempt::Done(Value::Null);
+            }
+            return match serde_json::from_slice::<Value>(&body) {
+                Ok(v) => Attempt::Done(v),
+                // A truncated or garbled body: the transfer failed, try again.
+                Err(e) => Attempt::Fail(
+                    Verdict::Retry,
+                    format!("unreadable JSON body ({e})"),
+                    None,
+                    status,
+                ),
+            };
+        }
+        let message = serde_json::from_slice::<super::wire::ErrorBody>(&body)
+            .map(|b| {
+                let mut m = b.error.message;
+                if !b.error.errors.is_empty() {
+                    m = format!("{m}: {}", b.error.errors.join("; "));
+                }
+                m
+            })
+            .unwrap_or_else(|_| format!("HTTP {status}"));
+        Attempt::Fail(classify_status(status), message, wait, status)
+    }
+
+    /// Sends a request built by `build`, retrying as the policy says.
+    ///
+    /// # Errors
+    /// [`Error::Api`] for a refusal that retrying cannot fix (4xx), and
+    /// [`Error::Exhausted`] once the retry budget is spent.
+    pub async fn send(
+        &self,
+        path: &str,
+        build: impl Fn(&reqwest::Client, String) -> reqwest::RequestBuilder,
+    ) -> Result<Value, Error> {
+        let url = format!("{}{}", self.config.base_url, path);
+        let mut attempt = 0u32;
+        loop {
+            let req = build(&self.http, url.clone())
+                .header(
+                    "Authorization",
+                    format!("Token token={}", self.config.token.expose_secret()),
+                )
+                .header("Accept", ACCEPT)
+                .header("Content-Type", "application/json");
+            let (verdict, message, wait, status) = match self.attempt(req).await {
+                Attempt::Done(v) => return Ok(v),
+                Attempt::Fail(v, m, w, s) => (v, m, w, s),
+            };
+            if verdict == Verdict::Permanent {
+                return Err(Error::Api {
+                    status,
+                    message,
+                    path: path.to_owned(),
+                });
+            }
+            if attempt >= self.config.max_retries {
+                return Err(Error::Exhausted {
+                    attempts: attempt + 1,
+                    path: path.to_owned(),
+                    last: message,
+                });
+            }
+            let jitter: f64 = rand::random();
+            let delay = backoff(
+                attempt,
+                self.config.backoff_base,
+                self.config.backoff_max,
+                jitter,
+            );
+            if verdict == Verdict::RateLimited {
+                let wait = wait.unwrap_or(delay);
+                self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                self.stats
+                    .rate_limit_wait_ms
+                    .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
+                tracing::warn!(
+                    path,
+                    wait_ms = wait.as_millis() as u64,
+                    "PagerDuty rate limit: waiting"
+                );
+                self.limiter.pause(wait).await;
+            } else {
+                self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(path, attempt, %message, delay_ms = delay.as_millis() as u64, "retrying PagerDuty request");
+                tokio::time::sleep(delay).await;
+            }
+            attempt += 1;
+        }
+    }
+
+    /// `GET path?query`.
+    ///
+    /// # Errors
+    /// As [`Client::send`].
+    pub async fn get(&self, path: &str, query: &[(String, String)]) -> Result<Value, Error> {
+        self.send(path, |http, url| http.get(url).query(query))
+            .await
+    }
+
+    /// One page of a classic (offset) list. `wrapper` is the plural key.
+    ///
+    /// # Errors
+    /// As [`Client::send`], or [`Error::Decode`] when the envelope is wrong.
+    pub async fn page(
+        &self,
+        path: &str,
+        wrapper: &str,
+        query: &[(String, String)],
+        offset: u64,
+        limit: u64,
+        total: bool,
+    ) -> Result<OffsetPage, Error> {
+        let mut q = query.to_vec();
+        q.push(("offset".into(), offset.to_string()));
+        q.push(("limit".into(), limit.min(MAX_LIMIT).to_string()));
+        if total {
+            q.push(("total".into(), "true".into()));
+        }
+        let mut body = self.get(path, &q).await?;
+        let items = match body.get_mut(wrapper).map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => {
+                return Err(Error::Decode {
+                    path: path.to_owned(),
+                    message: format!("no `{wrapper}` list in the response"),
+                });
+            }
+        };
+        Ok(OffsetPage {
+            more: body.get("more").and_then(Value::as_bool).unwrap_or(false),
+            total: body.get("total").and_then(Value::as_u64),
+            items,
+        })
+    }
+
+    /// Every item of a small list (teams, users, services, …), page by page.
+    ///
+    /// # Errors
+    /// As [`Client::page`]; lists longer than PagerDuty's offset cap are
+    /// refused with a clear error.
+    pub async fn list_all(
+        &self,
+        path: &str,
+        wrapper: &str,
+        query: &[(String, String)],
+    ) -> Result<Vec<Value>, Error> {
+        let mut out = Vec::new();
+        let mut offset = 0;
+        loop {
+            if offset + MAX_LIMIT > MAX_OFFSET_PLUS_LIMIT {
+                return Err(Error::Decode {
+                    path: path.to_owned(),
+                    message: "more than 10,000 objects in one list".into(),
+                });
+            }
+            let page = self
+                .page(path, wrapper, query, offset, MAX_LIMIT, false)
+                .await?;
+            let n = page.items.len() as u64;
+            out.extend(page.items);
+            if !page.more || n == 0 {
+                return Ok(out);
+            }
+            offset += n;
+        }
+    }
+}
+
+/// Reads each item as `T`; an item that cannot be read is logged with its id
+/// and counted, and the rest go on.
+pub fn decode_items<T: DeserializeOwned>(kind: &str, items: Vec<Value>) -> (Vec<T>, Vec<String>) {
+    let mut ok = Vec::with_capacity(items.len());
+    let mut skipped = Vec::new();
+    for item in items {
+        let id = item
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or("<no id>")
+            .to_owned();
+        match serde_json::from_value::<T>(item) {
+            Ok(v) => ok.push(v),
+            Err(e) => {
+                tracing::warn!(kind, id = %id, error = %e, "skipping a PagerDuty object that cannot be read");
+                skipped.push(id);
+            }
+        }
+    }
+    (ok, skipped)
+}
+
+fn transport_message(e: &reqwest::Error) -> String {
+    let what = if e.is_timeout() {
+        "timed out"
+    } else if e.is_connect() {
+        "connection failed"
+    } else if e.is_body() || e.is_decode() {
+        "connection dropped while reading the body"
+    } else {
+        "request failed"
+    };
+    // The error's own text names the URL but never the token (a header).
+    format!("{what}: {e}")
+}

@@ -1,0 +1,825 @@
+//! A faithful fake PagerDuty for tests, benchmarks and the demo: serves a
+//! generated organisation ([`data`]) with the real response shapes, offset
+//! pagination (limit ≤ 100, `offset + limit` ≤ 10,000), the 6-month window of
+//! the incident list, token authentication, a per-minute rate limit answered
+//! with 429 and `ratelimit-*` headers, and injected faults: 5xx answers, 503
+//! outages, slow responses, dropped connections, truncated or malformed JSON,
+//! unknown fields and enum values.
+
+// Route helpers return a ready error `Response` as their `Err`; boxing it
+// would only add noise to a test fixture.
+#![allow(clippy::result_large_err)]
+
+pub mod data;
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::time::Duration as StdDuration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use chrono::{DateTime, Duration, Utc};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::{Value, json};
+use tokio::sync::{Mutex, RwLock};
+
+pub use data::{Org, Sizes};
+
+/// Fault injection, as probabilities per request (0.0–1.0).
+#[derive(Clone, Debug, Default)]
+pub struct Faults {
+    pub server_error: f64,
+    pub rate_limited: f64,
+    pub slow: f64,
+    pub slow_delay: StdDuration,
+    pub dropped: f64,
+    pub truncated: f64,
+    pub malformed: f64,
+    /// Add unknown fields and unknown enum values to every object.
+    pub unknown_fields: bool,
+}
+
+impl Faults {
+    /// Every kind of fault, `rate` in all.
+    pub fn mixed(rate: f64) -> Self {
+        let each = rate / 6.0;
+        Self {
+            server_error: each,
+            rate_limited: each,
+            slow: each,
+            slow_delay: StdDuration::from_millis(30),
+            dropped: each,
+            truncated: each,
+            malformed: each,
+            unknown_fields: true,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct SimConfig {
+    pub seed: u64,
+    pub sizes: Sizes,
+    /// The simulator's "now": incidents are generated before it.
+    pub now: DateTime<Utc>,
+    pub token: String,
+    /// Requests allowed per minute (0: no limit).
+    pub rate_limit_per_minute: u32,
+    pub faults: Faults,
+    /// Added to every response.
+    pub latency: StdDuration,
+}
+
+impl SimConfig {
+    pub fn new(seed: u64, sizes: Sizes) -> Self {
+        Self {
+            seed,
+            sizes,
+            now: Utc::now(),
+            token: "simulator-token".into(),
+            rate_limit_per_minute: 0,
+            faults: Faults::default(),
+            latency: StdDuration::ZERO,
+        }
+    }
+}
+
+/// Shared state behind the simulator's routes.
+pub struct Sim {
+    pub org: RwLock<Org>,
+    pub config: RwLock<SimConfig>,
+    pub requests: AtomicU64,
+    pub faults_injected: AtomicU64,
+    pub outage: AtomicBool,
+    rng: Mutex<StdRng>,
+    window: Mutex<(i64, u32)>,
+    pub paths: Mutex<HashMap<String, u64>>,
+}
+
+impl Sim {
+    pub fn new(config: SimConfig) -> Arc<Self> {
+        let org = data::generate(config.seed, &config.sizes, config.now);
+        Arc::new(Self {
+            org: RwLock::new(org),
+            rng: Mutex::new(StdRng::seed_from_u64(config.seed ^ 0x5eed)),
+            config: RwLock::new(config),
+            requests: AtomicU64::new(0),
+            faults_injected: AtomicU64::new(0),
+            outage: AtomicBool::new(false),
+            window: Mutex::new((0, 0)),
+            paths: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// Requests served so far per route (`/incidents`, `/log_entries`, …).
+    pub async fn calls(&self, route: &str) -> u64 {
+        self.paths.lock().await.get(route).copied().unwrap_or(0)
+    }
+
+    /// Changes `count` open or recent incidents at `at` (acknowledge the
+    /// triggered, resolve the acknowledged, reopen… ) and creates `new`
+    /// incidents; returns the ids touched.
+    pub async fn mutate(&self, count: usize, new: usize, at: DateTime<Utc>) -> Vec<String> {
+        let mut org = self.org.write().await;
+        let mut touched = Vec::new();
+        let ids: Vec<String> = org
+            .incidents
+            .iter()
+            .rev()
+            .take(count)
+            .map(|i| i.id.clone())
+            .collect();
+        for id in ids {
+            let inc = org.incident(&id).unwrap().clone();
+            let who = inc
+                .assignments
+                .first()
+                .map(|a| a.assignee.id.clone())
+                .unwrap_or_else(|| org.users[0].id.clone());
+            let kind = match inc.status.as_str() {
+                "triggered" => "acknowledge_log_entry",
+                "acknowledged" => "resolve_log_entry",
+                _ => "escalate_log_entry",
+            };
+            data::apply_event(&mut org, &id, kind, at, Some(&who));
+            if let Some(fields) = org.custom_fields.get_mut(&id) {
+                fields[0].value = json!("ccoe");
+            }
+            let inc = org.incident(&id).unwrap().clone();
+            org.push_log(
+                &inc,
+                "custom_field_value_change_log_entry",
+                at,
+                None,
+                "website",
+                None,
+            );
+            touched.push(id);
+        }
+        for _ in 0..new {
+            let n = org.next_incident_number;
+            org.next_incident_number += 1;
+            let service = org.services[(n as usize) % org.services.len()].clone();
+            let incident = crate::pagerduty::wire::Incident {
+                id: data::id('N', n as usize),
+                incident_number: Some(n),
+                title: format!("New problem on {}", service.name),
+                description: None,
+                created_at: at,
+                updated_at: Some(at),
+                status: "triggered".into(),
+                urgency: Some("high".into()),
+                incident_key: Some(format!("key-new-{n}")),
+                html_url: None,
+                service: Some(crate::pagerduty::wire::Reference::new(
+                    &service.id,
+                    "service_reference",
+                    &service.name,
+                )),
+                escalation_policy: service.escalation_policy.clone(),
+                priority: None,
+                assignments: vec![],
+                last_status_change_at: Some(at),
+                resolved_at: None,
+            };
+            org.incidents.push(incident.clone());
+            org.reindex();
+            org.custom_fields.insert(incident.id.clone(), vec![]);
+            data::apply_event(&mut org, &incident.id, "trigger_log_entry", at, None);
+            touched.push(incident.id);
+        }
+        touched
+    }
+}
+
+/// A running simulator.
+pub struct SimHandle {
+    pub addr: SocketAddr,
+    pub sim: Arc<Sim>,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+}
+
+impl SimHandle {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+}
+
+impl Drop for SimHandle {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Starts the simulator on `listener`.
+pub async fn spawn(
+    config: SimConfig,
+    listener: tokio::net::TcpListener,
+) -> std::io::Result<SimHandle> {
+    let sim = Sim::new(config);
+    let addr = listener.local_addr()?;
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let app = router(sim.clone());
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app)
+            .with_graceful_shutdown(async move {
+                let _ = rx.await;
+            })
+            .await;
+    });
+    Ok(SimHandle {
+        addr,
+        sim,
+        shutdown: Some(tx),
+    })
+}
+
+pub fn router(sim: Arc<Sim>) -> Router {
+    Router::new()
+        .route("/priorities", get(priorities))
+        .route("/teams", get(teams))
+        .route("/teams/{id}/members", get(team_members))
+        .route("/users", get(users))
+        .route("/services", get(services))
+        .route("/escalation_policies", get(escalation_policies))
+        .route("/schedules", get(schedules))
+        .route("/oncalls", get(oncalls))
+        .route("/incidents", get(incidents))
+        .route("/incidents/{id}", get(incident))
+        .route("/incidents/{id}/log_entries", get(incident_log_entries))
+        .route("/incidents/{id}/custom_fields/values", get(custom_fields))
+        .route("/log_entries", get(log_entries))
+        .with_state(sim)
+}
+
+fn error(status: StatusCode, code: i64, message: &str) -> Response {
+    (
+        status,
+        axum::Json(json!({"error": {"message": message, "code": code, "errors": []}})),
+    )
+        .into_response()
+}
+
+/// Query parameters, keeping repeated `name[]` values.
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn parse(raw: Option<String>) -> Self {
+        Self(
+            url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes())
+                .into_owned()
+                .collect(),
+        )
+    }
+    fn get(&self, k: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    }
+    fn all(&self, k: &str) -> Vec<&str> {
+        self.0
+            .iter()
+            .filter(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+            .collect()
+    }
+    fn time(&self, k: &str) -> Result<Option<DateTime<Utc>>, Response> {
+        match self.get(k) {
+            None => Ok(None),
+            Some(v) => DateTime::parse_from_rfc3339(v)
+                .map(|t| Some(t.with_timezone(&Utc)))
+                .map_err(|_| error(StatusCode::BAD_REQUEST, 2004, &format!("Invalid {k}"))),
+        }
+    }
+}
+
+/// Authentication, rate limit, outage and fault injection before a route
+/// answers; and the fault applied to its answer.
+async fn gate(sim: &Sim, headers: &HeaderMap, route: &str) -> Result<Option<Fault>, Response> {
+    sim.requests.fetch_add(1, Ordering::Relaxed);
+    *sim.paths.lock().await.entry(route.to_owned()).or_default() += 1;
+    let config = sim.config.read().await.clone();
+    if !config.latency.is_zero() {
+        tokio::time::sleep(config.latency).await;
+    }
+    let expected = format!("Token token={}", config.token);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
+        return Err(error(
+            StatusCode::UNAUTHORIZED,
+            2006,
+            "Authentication failed",
+        ));
+    }
+    if sim.outage.load(Ordering::Relaxed) {
+        return Err(error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            2016,
+            "Service Unavailable",
+        ));
+    }
+    if config.rate_limit_per_minute > 0 {
+        let now = Utc::now().timestamp();
+        let mut w = sim.window.lock().await;
+        let minute = now / 60;
+        if w.0 != minute {
+            *w = (minute, 0);
+        }
+        w.1 += 1;
+        if w.1 > config.rate_limit_per_minute {
+            let reset = 60 - now % 60;
+            let mut resp = error(StatusCode::TOO_MANY_REQUESTS, 2020, "Rate Limit Exceeded");
+            let h = resp.headers_mut();
+            h.insert(
+                "ratelimit-limit",
+                HeaderValue::from(config.rate_limit_per_minute),
+            );
+            h.insert("ratelimit-remaining", HeaderValue::from(0));
+            h.insert("ratelimit-reset", HeaderValue::from(reset));
+            return Err(resp);
+        }
+    }
+    let f = &config.faults;
+    let roll: f64 = sim.rng.lock().await.random();
+    let mut edge = 0.0;
+    let mut pick = |p: f64| {
+        edge += p;
+        roll < edge
+    };
+    let fault = if pick(f.server_error) {
+        Some(Fault::ServerError)
+    } else if pick(f.rate_limited) {
+        Some(Fault::RateLimited)
+    } else if pick(f.slow) {
+        Some(Fault::Slow(f.slow_delay))
+    } else if pick(f.dropped) {
+        Some(Fault::Dropped)
+    } else if pick(f.truncated) {
+        Some(Fault::Truncated)
+    } else if pick(f.malformed) {
+        Some(Fault::Malformed)
+    } else {
+        None
+    };
+    if fault.is_some() {
+        sim.faults_injected.fetch_add(1, Ordering::Relaxed);
+    }
+    match fault {
+        Some(Fault::ServerError) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            0,
+            "Internal Server Error",
+        )),
+        Some(Fault::RateLimited) => {
+            let mut resp = error(StatusCode::TOO_MANY_REQUESTS, 2020, "Rate Limit Exceeded");
+            resp.headers_mut()
+                .insert("ratelimit-reset", HeaderValue::from(0));
+            Err(resp)
+        }
+        Some(Fault::Slow(d)) => {
+            tokio::time::sleep(d).await;
+            Ok(None)
+        }
+        other => Ok(other),
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+enum Fault {
+    ServerError,
+    RateLimited,
+    Slow(StdDuration),
+    Dropped,
+    Truncated,
+    Malformed,
+}
+
+/// Serialises `body`, adding unknown fields when configured, and applies a
+/// body fault.
+async fn respond(sim: &Sim, mut body: Value, fault: Option<Fault>) -> Response {
+    if sim.config.read().await.faults.unknown_fields {
+        add_unknown_fields(&mut body, 0);
+    }
+    let text = body.to_string();
+    match fault {
+        Some(Fault::Truncated) => json_response(text[..text.len() / 2].to_owned()),
+        Some(Fault::Malformed) => {
+            json_response(format!("{{\"oops\": [{}", &text[..text.len().min(20)]))
+        }
+        Some(Fault::Dropped) => {
+            // Send part of the body, then break the connection.
+            let half = text[..text.len() / 2].to_owned();
+            let stream = futures_util::stream::iter(vec![
+                Ok::<_, std::io::Error>(axum::body::Bytes::from(half)),
+                Err(std::io::Error::new(
+                    std::io::ErrorKind::ConnectionReset,
+                    "dropped by the simulator",
+                )),
+            ]);
+            let mut resp = Response::new(Body::from_stream(stream));
+            resp.headers_mut()
+                .insert("content-type", HeaderValue::from_static("application/json"));
+            resp
+        }
+        _ => json_response(text),
+    }
+}
+
+fn json_response(text: String) -> Response {
+    ([("content-type", "application/json")], text).into_response()
+}
+
+fn add_unknown_fields(v: &mut Value, depth: usize) {
+    match v {
+        Value::Object(map) => {
+            if map.contains_key("id") && depth > 0 {
+                map.insert(
+                    "x_simulator_field".into(),
+                    json!({"nested": [1, 2, 3], "flag": true}),
+                );
+                if let Some(Value::String(s)) = map.get_mut("status")
+                    && s == "active"
+                {
+                    *s = "frobnicated".into();
+                }
+            }
+            for child in map.values_mut() {
+                add_unknown_fields(child, depth + 1);
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|i| add_unknown_fields(i, depth + 1)),
+        _ => {}
+    }
+}
+
+/// Applies PagerDuty's offset pagination to a full list.
+fn paginate(params: &Params, wrapper: &str, items: Vec<Value>) -> Result<Value, Response> {
+    let limit = params
+        .get("limit")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(25)
+        .clamp(1, 100);
+    let offset = params
+        .get("offset")
+        .and_then(|v| v.parse::<u64>().ok())
+        .unwrap_or(0);
+    if offset + limit > 10_000 {
+        return Err(error(
+            StatusCode::BAD_REQUEST,
+            2001,
+            "Offset must be less than 10000; narrow the query (since/until)",
+        ));
+    }
+    let total = items.len() as u64;
+    let page: Vec<Value> = items
+        .into_iter()
+        .skip(offset as usize)
+        .take(limit as usize)
+        .collect();
+    let want_total = params.get("total") == Some("true");
+    Ok(json!({
+        wrapper: page,
+        "limit": limit,
+        "offset": offset,
+        "more": offset + limit < total,
+        "total": if want_total { json!(total) } else { Value::Null },
+    }))
+}
+
+macro_rules! list_route {
+    ($name:ident, $route:expr, $wrapper:expr, |$org:ident| $items:expr) => {
+        async fn $name(
+            State(sim): State<Arc<Sim>>,
+            headers: HeaderMap,
+            RawQuery(raw): RawQuery,
+        ) -> Response {
+            let fault = match gate(&sim, &headers, $route).await {
+                Ok(f) => f,
+                Err(r) => return r,
+            };
+            let params = Params::parse(raw);
+            let items: Vec<Value> = {
+                let $org = sim.org.read().await;
+                $items
+                    .into_iter()
+                    .map(|x| serde_json::to_value(x).unwrap())
+                    .collect()
+            };
+            match paginate(&params, $wrapper, items) {
+                Ok(body) => respond(&sim, body, fault).await,
+                Err(r) => r,
+            }
+        }
+    };
+}
+
+list_route!(priorities, "/priorities", "priorities", |org| org
+    .priorities
+    .clone());
+list_route!(teams, "/teams", "teams", |org| org.teams.clone());
+list_route!(users, "/users", "users", |org| org.users.clone());
+list_route!(services, "/services", "services", |org| org
+    .services
+    .clone());
+list_route!(
+    escalation_policies,
+    "/escalation_policies",
+    "escalation_policies",
+    |org| org.escalation_policies.clone()
+);
+list_route!(schedules, "/schedules", "schedules", |org| org
+    .schedules
+    .clone());
+
+async fn team_members(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let fault = match gate(&sim, &headers, "/teams/{id}/members").await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let items: Vec<Value> = {
+        let org = sim.org.read().await;
+        if !org.teams.iter().any(|t| t.id == id) {
+            return error(StatusCode::NOT_FOUND, 6001, "Team Not Found");
+        }
+        org.members
+            .get(&id)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|m| serde_json::to_value(m).unwrap())
+            .collect()
+    };
+    match paginate(&Params::parse(raw), "members", items) {
+        Ok(body) => respond(&sim, body, fault).await,
+        Err(r) => r,
+    }
+}
+
+fn incident_json(org: &Org, i: &crate::pagerduty::wire::Incident) -> Value {
+    let mut v = serde_json::to_value(i).unwrap();
+    let map = v.as_object_mut().unwrap();
+    map.insert("type".into(), json!("incident"));
+    map.insert(
+        "summary".into(),
+        json!(format!("[#{}] {}", i.incident_number.unwrap_or(0), i.title)),
+    );
+    map.insert("acknowledgements".into(), json!([]));
+    let _ = org;
+    v
+}
+
+/// Incidents in a creation-time range: `since`/`until` (at most 6 months
+/// apart, default the last month) or `date_range=all`.
+async fn incidents(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let fault = match gate(&sim, &headers, "/incidents").await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let params = Params::parse(raw);
+    let now = Utc::now();
+    let (since, until) = match (params.time("since"), params.time("until")) {
+        (Ok(s), Ok(u)) => (s, u),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let all = params.get("date_range") == Some("all");
+    let until = until.unwrap_or(now);
+    let since = since.unwrap_or(until - Duration::days(30));
+    if !all && (until - since > Duration::days(183) || since > until) {
+        return error(
+            StatusCode::BAD_REQUEST,
+            2005,
+            "Invalid Query Date Range: at most 6 months",
+        );
+    }
+    let statuses = params.all("statuses[]");
+    let urgencies = params.all("urgencies[]");
+    let services = params.all("service_ids[]");
+    let items: Vec<Value> = {
+        let org = sim.org.read().await;
+        org.incidents
+            .iter()
+            .filter(|i| all || (i.created_at >= since && i.created_at < until))
+            .filter(|i| statuses.is_empty() || statuses.contains(&i.status.as_str()))
+            .filter(|i| {
+                urgencies.is_empty() || i.urgency.as_deref().is_some_and(|u| urgencies.contains(&u))
+            })
+            .filter(|i| {
+                services.is_empty()
+                    || i.service
+                        .as_ref()
+                        .is_some_and(|s| services.contains(&s.id.as_str()))
+            })
+            .map(|i| incident_json(&org, i))
+            .collect()
+    };
+    match paginate(&params, "incidents", items) {
+        Ok(body) => respond(&sim, body, fault).await,
+        Err(r) => r,
+    }
+}
+
+async fn incident(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let fault = match gate(&sim, &headers, "/incidents/{id}").await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let body = {
+        let org = sim.org.read().await;
+        let found = org.incident(&id).or_else(|| {
+            org.incidents
+                .iter()
+                .find(|i| i.incident_number.map(|n| n.to_string()) == Some(id.clone()))
+        });
+        match found {
+            Some(i) => json!({"incident": incident_json(&org, i)}),
+            None => return error(StatusCode::NOT_FOUND, 5001, "Incident Not Found"),
+        }
+    };
+    respond(&sim, body, fault).await
+}
+
+fn entry_json(org: &Org, e: &crate::pagerduty::wire::LogEntry, embed: bool) -> Value {
+    let mut v = serde_json::to_value(e).unwrap();
+    if embed && let Some(i) = e.incident_id().and_then(|id| org.incident(id)) {
+        v["incident"] = incident_json(org, i);
+    }
+    v
+}
+
+async fn log_entries(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let fault = match gate(&sim, &headers, "/log_entries").await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let params = Params::parse(raw);
+    let (since, until) = match (params.time("since"), params.time("until")) {
+        (Ok(s), Ok(u)) => (s, u),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let embed = params.all("include[]").contains(&"incidents");
+    let items: Vec<Value> = {
+        let org = sim.org.read().await;
+        let start = since
+            .map(|s| org.log_entries.partition_point(|e| e.created_at < s))
+            .unwrap_or(0);
+        org.log_entries[start..]
+            .iter()
+            .take_while(|e| until.is_none_or(|u| e.created_at < u))
+            .map(|e| entry_json(&org, e, embed))
+            .collect()
+    };
+    match paginate(&params, "log_entries", items) {
+        Ok(body) => respond(&sim, body, fault).await,
+        Err(r) => r,
+    }
+}
+
+async fn incident_log_entries(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let fault = match gate(&sim, &headers, "/incidents/{id}/log_entries").await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let params = Params::parse(raw);
+    let items: Vec<Value> = {
+        let org = sim.org.read().await;
+        if org.incident(&id).is_none() {
+            return error(StatusCode::NOT_FOUND, 5001, "Incident Not Found");
+        }
+        org.log_entries
+            .iter()
+            .filter(|e| e.incident_id() == Some(id.as_str()))
+            .map(|e| entry_json(&org, e, false))
+            .collect()
+    };
+    match paginate(&params, "log_entries", items) {
+        Ok(body) => respond(&sim, body, fault).await,
+        Err(r) => r,
+    }
+}
+
+async fn custom_fields(
+    State(sim): State<Arc<Sim>>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let fault = match gate(&sim, &headers, "/incidents/{id}/custom_fields/values").await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let body = {
+        let org = sim.org.read().await;
+        if org.incident(&id).is_none() {
+            return error(StatusCode::NOT_FOUND, 5001, "Incident Not Found");
+        }
+        let fields: Vec<Value> = org
+            .custom_fields
+            .get(&id)
+            .cloned()
+            .unwrap_or_default()
+            .into_iter()
+            .map(|f| {
+                let mut v = serde_json::to_value(f).unwrap();
+                v["type"] = json!("field_value");
+                v["field_type"] = json!(if v["value"].is_array() {
+                    "multi_value"
+                } else {
+                    "single_value"
+                });
+                v
+            })
+            .collect();
+        json!({"custom_fields": fields})
+    };
+    respond(&sim, body, fault).await
+}
+
+/// On-call entries: each schedule rotates daily (UTC midnight) through its
+/// members, at the level of the rule that targets it; users targeted directly
+/// are on call permanently (no start or end).
+async fn oncalls(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let fault = match gate(&sim, &headers, "/oncalls").await {
+        Ok(f) => f,
+        Err(r) => return r,
+    };
+    let params = Params::parse(raw);
+    let now = Utc::now();
+    let (since, until) = match (params.time("since"), params.time("until")) {
+        (Ok(s), Ok(u)) => (s.unwrap_or(now), u.unwrap_or(now)),
+        (Err(r), _) | (_, Err(r)) => return r,
+    };
+    let items: Vec<Value> = {
+        let org = sim.org.read().await;
+        let mut out = Vec::new();
+        for ep in &org.escalation_policies {
+            let ep_ref =
+                json!({"id": ep.id, "type": "escalation_policy_reference", "summary": ep.name});
+            for (level, rule) in ep.escalation_rules.iter().enumerate() {
+                for t in &rule.targets {
+                    if t.kind.starts_with("user") {
+                        out.push(json!({"escalation_policy": ep_ref, "escalation_level": level + 1, "user": t, "schedule": null, "start": null, "end": null}));
+                        continue;
+                    }
+                    let Some(s) = org.schedules.iter().find(|s| s.id == t.id) else {
+                        continue;
+                    };
+                    let day0 = since.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+                    let mut day = day0;
+                    while day < until {
+                        let n = (day.timestamp() / 86_400) as usize % s.users.len().max(1);
+                        out.push(json!({
+                            "escalation_policy": ep_ref,
+                            "escalation_level": level + 1,
+                            "user": s.users[n],
+                            "schedule": {"id": s.id, "type": "schedule_reference", "summary": s.name},
+                            "start": day,
+                            "end": day + Duration::days(1),
+                        }));
+                        day += Duration::days(1);
+                    }
+                }
+            }
+        }
+        out
+    };
+    match paginate(&params, "oncalls", items) {
+        Ok(body) => respond(&sim, body, fault).await,
+        Err(r) => r,
+    }
+}

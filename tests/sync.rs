@@ -1,0 +1,517 @@
+//! The PagerDuty sync against the simulator over real HTTP: a faithful copy,
+//! idempotence, faults, crashes, outages, and incremental syncs whose cost
+//! follows the change.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use pagerlens::entities::*;
+use pagerlens::pagerduty::simulator::{self, Faults, SimConfig, SimHandle, Sizes};
+use pagerlens::pagerduty::sync::{self, SyncKind, SyncOptions};
+use pagerlens::pagerduty::{Client, ClientConfig, Error};
+use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, QueryOrder};
+
+use crate::common::{Backend, TestApp, fresh_database};
+use crate::on_both_databases;
+
+fn sizes() -> Sizes {
+    Sizes {
+        teams: 3,
+        users: 12,
+        schedules: 4,
+        escalation_policies: 4,
+        services: 6,
+        incidents: 300,
+        days: 20,
+    }
+}
+
+pub async fn start_sim(faults: Faults, now: DateTime<Utc>) -> SimHandle {
+    let mut config = SimConfig::new(42, sizes());
+    config.faults = faults;
+    config.now = now;
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    simulator::spawn(config, listener).await.unwrap()
+}
+
+pub fn client(sim: &SimHandle, retries: u32) -> Client {
+    let mut c = ClientConfig::new(&sim.base_url(), "simulator-token");
+    c.requests_per_minute = 0;
+    c.max_concurrency = 4;
+    c.max_retries = retries;
+    c.backoff_base = Duration::from_millis(2);
+    c.backoff_max = Duration::from_millis(20);
+    c.read_timeout = Duration::from_secs(5);
+    Client::new(c).unwrap()
+}
+
+fn full() -> SyncOptions {
+    SyncOptions::new(SyncKind::Full { days: 30 }, "test")
+}
+
+fn now() -> DateTime<Utc> {
+    // Whole seconds, a little in the past, so generated data is all before
+    // the sync's own clock.
+    DateTime::from_timestamp(Utc::now().timestamp() - 60, 0).unwrap()
+}
+
+/// Every synced table, in a canonical order, without our own bookkeeping
+/// timestamps: equal snapshots mean equal content.
+async fn snapshot(db: &DatabaseConnection) -> Vec<String> {
+    macro_rules! dump {
+        ($out:expr, $module:ident, $order:expr, |$m:ident| $clean:expr) => {
+            for mut $m in $module::Entity::find()
+                .order_by_asc($order)
+                .all(db)
+                .await
+                .unwrap()
+            {
+                $clean;
+                $out.push(format!("{:?}", $m));
+            }
+        };
+    }
+    let epoch = DateTime::<Utc>::from_timestamp(0, 0).unwrap();
+    let mut out = Vec::new();
+    dump!(out, priority, priority::Column::Id, |m| {
+        m.created_at = epoch;
+        m.updated_at = epoch;
+        if m.deleted_at.is_some() {
+            m.deleted_at = Some(epoch)
+        }
+    });
+    dump!(out, team, team::Column::Id, |m| {
+        m.created_at = epoch;
+        m.updated_at = epoch;
+        if m.deleted_at.is_some() {
+            m.deleted_at = Some(epoch)
+        }
+    });
+    dump!(out, user, user::Column::Id, |m| {
+        m.created_at = epoch;
+        m.updated_at = epoch;
+        if m.deleted_at.is_some() {
+            m.deleted_at = Some(epoch)
+        }
+    });
+    dump!(out, service, service::Column::Id, |m| {
+        m.created_at = epoch;
+        m.updated_at = epoch;
+        if m.deleted_at.is_some() {
+            m.deleted_at = Some(epoch)
+        }
+    });
+    dump!(out, escalation_policy, escalation_policy::Column::Id, |m| {
+        m.created_at = epoch;
+        m.updated_at = epoch
+    });
+    dump!(out, escalation_rule, escalation_rule::Column::Id, |m| {
+        m.created_at = epoch;
+        m.updated_at = epoch
+    });
+    dump!(out, schedule, schedule::Column::Id, |m| {
+        m.created_at = epoch;
+        m.updated_at = epoch
+    });
+    dump!(out, incident, incident::Column::Id, |m| {
+        m.updated_at = epoch
+    });
+    dump!(
+        out,
+        incident_log_entry,
+        incident_log_entry::Column::Id,
+        |m| { m.updated_at = epoch }
+    );
+    let mut fields: Vec<String> = incident_custom_field_value::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|mut m| {
+            m.created_at = epoch;
+            m.updated_at = epoch;
+            format!("{m:?}")
+        })
+        .collect();
+    fields.sort();
+    out.extend(fields);
+    let mut links = Vec::new();
+    for m in service_team::Entity::find().all(db).await.unwrap() {
+        links.push(format!("st {} {}", m.service_id, m.team_id));
+    }
+    for m in team_member::Entity::find().all(db).await.unwrap() {
+        links.push(format!("tm {} {} {:?}", m.team_id, m.user_id, m.role));
+    }
+    for m in schedule_user::Entity::find().all(db).await.unwrap() {
+        links.push(format!("su {} {}", m.schedule_id, m.user_id));
+    }
+    for m in escalation_rule_target::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+    {
+        links.push(format!(
+            "rt {} {} {} {}",
+            m.rule_id, m.target_type, m.target_id, m.position
+        ));
+    }
+    for m in escalation_policy_service::Entity::find()
+        .all(db)
+        .await
+        .unwrap()
+    {
+        links.push(format!("es {} {}", m.escalation_policy_id, m.service_id));
+    }
+    for m in incident_assignee::Entity::find().all(db).await.unwrap() {
+        links.push(format!("ia {} {}", m.incident_id, m.user_id));
+    }
+    links.sort();
+    out.extend(links);
+    out
+}
+
+/// Compares snapshots, reporting the first difference only.
+fn assert_same(actual: &[String], expected: &[String]) {
+    for (i, (a, e)) in actual.iter().zip(expected).enumerate() {
+        assert_eq!(a, e, "first difference at row {i}");
+    }
+    assert_eq!(actual.len(), expected.len(), "row counts differ");
+}
+
+/// A second database of the same backend, synced without faults: the
+/// content every other run must converge to.
+async fn reference_snapshot(backend: Backend, sim: &SimHandle) -> Vec<String> {
+    let (config, _guard) = fresh_database(backend).await.unwrap();
+    let db = pagerlens::db::connect(&config).await.unwrap();
+    pagerlens::db::migrate_up(&db).await.unwrap();
+    sync::run(&db, &client(sim, 3), &full()).await.unwrap();
+    let snap = snapshot(&db).await;
+    db.close().await.unwrap();
+    snap
+}
+
+async fn full_sync_copies_everything_and_is_idempotent(app: TestApp) {
+    let sim = start_sim(Faults::default(), now()).await;
+    let report = sync::run(&app.db, &client(&sim, 3), &full()).await.unwrap();
+    let org = sim.sim.org.read().await.clone();
+    assert_eq!(
+        incident::Entity::find().count(&app.db).await.unwrap() as usize,
+        org.incidents.len()
+    );
+    assert_eq!(
+        incident_log_entry::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap() as usize,
+        org.log_entries.len()
+    );
+    assert_eq!(
+        service::Entity::find().count(&app.db).await.unwrap() as usize,
+        org.services.len()
+    );
+    assert_eq!(
+        team::Entity::find().count(&app.db).await.unwrap() as usize,
+        org.teams.len()
+    );
+    assert_eq!(priority::Entity::find().count(&app.db).await.unwrap(), 5);
+    let fields: usize = org.custom_fields.values().map(|v| v.len()).sum();
+    assert_eq!(
+        incident_custom_field_value::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap() as usize,
+        fields
+    );
+    assert!(report.api.api_calls > 0);
+    assert!(
+        !sync_state::Entity::find()
+            .all(&app.db)
+            .await
+            .unwrap()
+            .is_empty(),
+        "a watermark is stored"
+    );
+    assert!(oncall_entry::Entity::find().count(&app.db).await.unwrap() > 0);
+
+    // Users referenced by schedules but gone from the account are kept as
+    // deleted placeholders.
+    let gone = user::Entity::find_by_id("PX00002")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("placeholder");
+    assert!(gone.deleted_at.is_some());
+
+    // Derived timing follows the log: first explicit acknowledgement, number
+    // of escalate entries, who resolved.
+    for inc in org.incidents.iter().take(80) {
+        let entries: Vec<_> = org
+            .log_entries
+            .iter()
+            .filter(|e| e.incident_id() == Some(inc.id.as_str()))
+            .collect();
+        let first_ack = entries.iter().find(|e| e.kind == "acknowledge_log_entry");
+        let escalations = entries
+            .iter()
+            .filter(|e| e.kind == "escalate_log_entry")
+            .count() as i32;
+        let row = incident::Entity::find_by_id(inc.id.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            row.acknowledged_at,
+            first_ack.map(|e| e.created_at),
+            "{}",
+            inc.id
+        );
+        assert_eq!(
+            row.acknowledged_by_user_id,
+            first_ack.and_then(|e| e.agent.as_ref().map(|a| a.id.clone())),
+            "{}",
+            inc.id
+        );
+        assert_eq!(row.escalation_count, escalations, "{}", inc.id);
+        assert_eq!(row.status, inc.status);
+        assert_eq!(row.resolved_at, inc.resolved_at);
+    }
+
+    // A second identical sync changes nothing, not even `updated_at`.
+    let before: Vec<incident::Model> = incident::Entity::find()
+        .order_by_asc(incident::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    let report = sync::run(&app.db, &client(&sim, 3), &full()).await.unwrap();
+    for (kind, c) in &report.counts {
+        assert_eq!(
+            (c.inserted, c.updated),
+            (0, 0),
+            "{kind} changed on an identical sync: {c:?}"
+        );
+    }
+    let after: Vec<incident::Model> = incident::Entity::find()
+        .order_by_asc(incident::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+
+    // The run is recorded.
+    let runs = sync_run::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(runs.len(), 2);
+    assert!(
+        runs.iter()
+            .all(|r| r.status == "succeeded" && r.api_calls > 0 && r.finished_at.is_some())
+    );
+}
+
+async fn faults_in_many_requests_end_in_the_same_content(app: TestApp) {
+    let at = now();
+    let clean = start_sim(
+        Faults {
+            unknown_fields: true,
+            ..Faults::default()
+        },
+        at,
+    )
+    .await;
+    let expected = reference_snapshot(app.backend, &clean).await;
+    // Unknown fields are ignored and unknown enum values kept as sent, so the
+    // reference serves them too.
+    let faulty = start_sim(Faults::mixed(0.15), at).await;
+    let report = sync::run(&app.db, &client(&faulty, 25), &full())
+        .await
+        .unwrap();
+    let injected = faulty
+        .sim
+        .faults_injected
+        .load(std::sync::atomic::Ordering::Relaxed);
+    let requests = faulty
+        .sim
+        .requests
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(
+        injected * 100 >= requests * 10,
+        "only {injected} faults in {requests} requests"
+    );
+    assert_same(&snapshot(&app.db).await, &expected);
+    assert!(
+        report.api.retries > 0 && report.api.rate_limited > 0,
+        "{:?}",
+        report.api
+    );
+    let run = sync_run::Entity::find_by_id(report.run_id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(run.retries as u64, report.api.retries);
+    assert_eq!(run.rate_limited as u64, report.api.rate_limited);
+}
+
+async fn a_killed_sync_converges_when_run_again(app: TestApp) {
+    let sim = start_sim(Faults::default(), now()).await;
+    let expected = reference_snapshot(app.backend, &sim).await;
+    let db = app.db.clone();
+    let c = client(&sim, 3);
+    let task = tokio::spawn(async move { sync::run(&db, &c, &full()).await });
+    // Kill it in the middle of the incident pages.
+    while sim.sim.calls("/log_entries").await < 2 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    task.abort();
+    let _ = task.await;
+    sync::run(&app.db, &client(&sim, 3), &full()).await.unwrap();
+    assert_same(&snapshot(&app.db).await, &expected);
+}
+
+async fn incremental_sync_fetches_only_what_changed(app: TestApp) {
+    let sim = start_sim(Faults::default(), now()).await;
+    sync::run(&app.db, &client(&sim, 3), &full()).await.unwrap();
+    // 1% of the incidents change and two are new.
+    let touched = sim
+        .sim
+        .mutate(3, 2, now() + chrono::Duration::seconds(30))
+        .await;
+    let c = client(&sim, 3);
+    let report = sync::run(
+        &app.db,
+        &c,
+        &SyncOptions::new(SyncKind::Incremental, "test"),
+    )
+    .await
+    .unwrap();
+    // One page of log entries, plus the custom fields of the five incidents.
+    assert!(
+        report.api.api_calls <= 2 + touched.len() as u64,
+        "{} calls for {} changed incidents",
+        report.api.api_calls,
+        touched.len()
+    );
+    let expected = reference_snapshot(app.backend, &sim).await;
+    assert_same(&snapshot(&app.db).await, &expected);
+    for id in &touched {
+        let row = incident::Entity::find_by_id(id.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        let upstream = sim
+            .sim
+            .org
+            .read()
+            .await
+            .incident(id)
+            .unwrap()
+            .status
+            .clone();
+        assert_eq!(row.status, upstream);
+    }
+}
+
+async fn an_outage_fails_the_run_keeps_data_and_the_next_run_continues(app: TestApp) {
+    let sim = start_sim(Faults::default(), now()).await;
+    sync::run(&app.db, &client(&sim, 3), &full()).await.unwrap();
+    let watermark = sync_state::Entity::find_by_id("log_entries")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .watermark;
+    sim.sim
+        .mutate(5, 1, now() + chrono::Duration::seconds(30))
+        .await;
+    sim.sim
+        .outage
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let err = sync::run(
+        &app.db,
+        &client(&sim, 2),
+        &SyncOptions::new(SyncKind::Incremental, "test"),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::Exhausted { .. }), "{err}");
+    assert!(err.to_string().contains("did not answer"), "{err}");
+    let failed = sync_run::Entity::find()
+        .order_by_desc(sync_run::Column::Id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(failed.status, "failed");
+    assert!(failed.error.unwrap().contains("Service Unavailable"));
+    assert!(failed.retries >= 2);
+    // Nothing committed before was lost, and the watermark did not move.
+    assert_eq!(incident::Entity::find().count(&app.db).await.unwrap(), 300);
+    let after = sync_state::Entity::find_by_id("log_entries")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .watermark;
+    assert_eq!(watermark, after);
+    sim.sim
+        .outage
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    sync::run(
+        &app.db,
+        &client(&sim, 2),
+        &SyncOptions::new(SyncKind::Incremental, "test"),
+    )
+    .await
+    .unwrap();
+    let expected_now = reference_snapshot(app.backend, &sim).await;
+    assert_same(&snapshot(&app.db).await, &expected_now);
+}
+
+async fn a_bad_token_is_refused_without_retrying(app: TestApp) {
+    let sim = start_sim(Faults::default(), now()).await;
+    let c = Client::new(ClientConfig::new(&sim.base_url(), "wrong")).unwrap();
+    let err = sync::run(&app.db, &c, &full()).await.unwrap_err();
+    assert!(matches!(err, Error::Api { status: 401, .. }), "{err}");
+    assert_eq!(c.stats.snapshot().api_calls, 1);
+}
+
+async fn a_service_sync_fetches_one_service(app: TestApp) {
+    let sim = start_sim(Faults::default(), now()).await;
+    let opts = SyncOptions::new(
+        SyncKind::Service {
+            id: "PV00001".into(),
+            since: None,
+        },
+        "test",
+    );
+    sync::run(&app.db, &client(&sim, 3), &opts).await.unwrap();
+    let org = sim.sim.org.read().await.clone();
+    let expected = org
+        .incidents
+        .iter()
+        .filter(|i| i.service.as_ref().unwrap().id == "PV00001")
+        .count();
+    let rows = incident::Entity::find().all(&app.db).await.unwrap();
+    assert_eq!(rows.len(), expected);
+    assert!(
+        rows.iter()
+            .all(|r| r.service_id.as_deref() == Some("PV00001"))
+    );
+    assert!(
+        incident_log_entry::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap()
+            > 0
+    );
+}
+
+on_both_databases!(
+    full_sync_copies_everything_and_is_idempotent,
+    faults_in_many_requests_end_in_the_same_content,
+    a_killed_sync_converges_when_run_again,
+    incremental_sync_fetches_only_what_changed,
+    an_outage_fails_the_run_keeps_data_and_the_next_run_continues,
+    a_bad_token_is_refused_without_retrying,
+    a_service_sync_fetches_one_service,
+);
