@@ -49,6 +49,27 @@ pub struct Config {
     pub graphql_batch_delay: std::time::Duration,
     /// `PAGERLENS_MAX_BODY_BYTES`: largest request body accepted (default 1 MiB).
     pub max_body_bytes: usize,
+    /// `PAGERDUTY_API_URL`: the REST API (default the public API).
+    pub pagerduty_api_url: String,
+    /// `PAGERDUTY_TOKEN`: a REST API token (account or user level).
+    pub pagerduty_token: Option<SecretString>,
+    /// `PAGERDUTY_REQUESTS_PER_MINUTE`: this server's request budget (default
+    /// 600 of PagerDuty's ~960 a minute per account, leaving room for other tools).
+    pub pagerduty_requests_per_minute: u32,
+    /// `PAGERDUTY_MAX_CONCURRENCY`: requests in flight at once (default 4).
+    pub pagerduty_max_concurrency: usize,
+    /// `PAGERDUTY_MAX_RETRIES`: retries of a failing request (default 6).
+    pub pagerduty_max_retries: u32,
+    /// `PAGERDUTY_FROM_EMAIL`: the `From` header of write calls.
+    pub pagerduty_from_email: Option<String>,
+    /// `PAGERDUTY_WEBHOOK_SECRETS`: comma-separated webhook signing secrets
+    /// (several during a rotation). Without one, webhooks are refused.
+    pub pagerduty_webhook_secrets: Vec<SecretString>,
+    /// `PAGERLENS_SYNC_DAYS`: days of incidents a first sync fetches (default 30).
+    pub sync_days: u32,
+    /// `PAGERLENS_SYNC_OVERLAP_MINUTES`: how far before the watermark an
+    /// incremental sync starts again (default 5).
+    pub sync_overlap_minutes: u32,
 }
 
 /// The default embedded database, relative to the working directory.
@@ -129,6 +150,67 @@ impl Config {
                 "a number of bytes from 1024 to 1073741824",
                 |v: &usize| (1024..=1 << 30).contains(v),
             )?,
+            pagerduty_api_url: {
+                let url = get("PAGERDUTY_API_URL")
+                    .unwrap_or_else(|| crate::pagerduty::client::DEFAULT_API_URL.to_owned());
+                if !(url.starts_with("https://") || url.starts_with("http://"))
+                    || url::Url::parse(&url).is_err()
+                {
+                    return Err(ConfigError::Invalid {
+                        var: "PAGERDUTY_API_URL",
+                        value: url,
+                        expected: "an http(s) URL such as https://api.pagerduty.com",
+                        message: "not a URL".into(),
+                    });
+                }
+                url.trim_end_matches('/').to_owned()
+            },
+            pagerduty_token: get("PAGERDUTY_TOKEN").map(SecretString::from),
+            pagerduty_requests_per_minute: parse(
+                &get,
+                "PAGERDUTY_REQUESTS_PER_MINUTE",
+                600,
+                "a whole number from 0 (no budget) to 100000",
+                |v: &u32| *v <= 100_000,
+            )?,
+            pagerduty_max_concurrency: parse(
+                &get,
+                "PAGERDUTY_MAX_CONCURRENCY",
+                4,
+                "a whole number from 1 to 64",
+                |v: &usize| (1..=64).contains(v),
+            )?,
+            pagerduty_max_retries: parse(
+                &get,
+                "PAGERDUTY_MAX_RETRIES",
+                6,
+                "a whole number from 0 to 50",
+                |v: &u32| *v <= 50,
+            )?,
+            pagerduty_from_email: get("PAGERDUTY_FROM_EMAIL"),
+            pagerduty_webhook_secrets: get("PAGERDUTY_WEBHOOK_SECRETS")
+                .map(|v| {
+                    v.split(',')
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(|s| SecretString::from(s.to_owned()))
+                        .collect()
+                })
+                .unwrap_or_default(),
+            sync_days: parse(
+                &get,
+                "PAGERLENS_SYNC_DAYS",
+                30,
+                "a whole number of days from 1 to 3650",
+                |v: &u32| (1..=3650).contains(v),
+            )?,
+            sync_overlap_minutes: parse(
+                &get,
+                "PAGERLENS_SYNC_OVERLAP_MINUTES",
+                5,
+                "a whole number of minutes from 0 to 1440",
+                |v: &u32| *v <= 1440,
+            )?,
         })
     }
 
@@ -142,6 +224,26 @@ impl Config {
     /// The database URL (a secret: it may hold a password).
     pub fn database_url(&self) -> &str {
         self.database_url.expose_secret()
+    }
+
+    /// The PagerDuty client configuration, when a token is set.
+    pub fn pagerduty_client_config(&self) -> Option<crate::pagerduty::ClientConfig> {
+        let token = self.pagerduty_token.as_ref()?;
+        let mut c =
+            crate::pagerduty::ClientConfig::new(&self.pagerduty_api_url, token.expose_secret());
+        c.requests_per_minute = self.pagerduty_requests_per_minute;
+        c.max_concurrency = self.pagerduty_max_concurrency;
+        c.max_retries = self.pagerduty_max_retries;
+        c.from_email = self.pagerduty_from_email.clone();
+        Some(c)
+    }
+
+    /// The webhook secrets as plain strings (for verification only).
+    pub fn webhook_secrets(&self) -> Vec<String> {
+        self.pagerduty_webhook_secrets
+            .iter()
+            .map(|s| s.expose_secret().to_owned())
+            .collect()
     }
 
     /// True when the database is SQLite.
@@ -208,6 +310,28 @@ where
     }
 }
 
+/// Parses an age such as `60d`, `12h`, `30m` or `2w`.
+///
+/// # Errors
+/// A message saying what form is expected.
+pub fn parse_age(s: &str) -> Result<chrono::Duration, String> {
+    let s = s.trim();
+    let split = s.find(|c: char| !c.is_ascii_digit()).unwrap_or(s.len());
+    let (n, unit) = s.split_at(split);
+    let n: i64 = n
+        .parse()
+        .map_err(|_| format!("{s:?} is not an age such as 60d, 12h, 30m or 2w"))?;
+    let d = match unit {
+        "w" => chrono::Duration::try_weeks(n),
+        "d" => chrono::Duration::try_days(n),
+        "h" => chrono::Duration::try_hours(n),
+        "m" => chrono::Duration::try_minutes(n),
+        _ => None,
+    };
+    d.filter(|d| *d > chrono::Duration::zero())
+        .ok_or_else(|| format!("{s:?} is not an age such as 60d, 12h, 30m or 2w"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -260,6 +384,55 @@ mod tests {
     fn blank_values_mean_default() {
         let c = with(&[("PAGERLENS_BIND", "  ")]).unwrap();
         assert_eq!(c.bind.port(), 8080);
+    }
+
+    #[test]
+    fn ages() {
+        assert_eq!(parse_age("60d").unwrap(), chrono::Duration::days(60));
+        assert_eq!(parse_age("2w").unwrap(), chrono::Duration::weeks(2));
+        assert_eq!(parse_age("12h").unwrap(), chrono::Duration::hours(12));
+        assert!(parse_age("0d").is_err());
+        assert!(parse_age("d").is_err());
+        assert!(parse_age("10y").is_err());
+        assert!(parse_age("-5d").is_err());
+    }
+
+    #[test]
+    fn pagerduty_settings() {
+        let c = with(&[
+            ("PAGERDUTY_TOKEN", "abc"),
+            ("PAGERDUTY_WEBHOOK_SECRETS", "one, two,,"),
+        ])
+        .unwrap();
+        assert_eq!(c.pagerduty_api_url, "https://api.pagerduty.com");
+        assert_eq!(c.webhook_secrets(), ["one", "two"]);
+        assert_eq!(
+            c.pagerduty_client_config().unwrap().requests_per_minute,
+            600
+        );
+        assert!(with(&[]).unwrap().pagerduty_client_config().is_none());
+        let e = with(&[("PAGERDUTY_API_URL", "ftp://x")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PAGERDUTY_API_URL"), "{e}");
+        let e = with(&[("PAGERDUTY_REQUESTS_PER_MINUTE", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PAGERDUTY_REQUESTS_PER_MINUTE"), "{e}");
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let c = with(&[
+            ("PAGERDUTY_TOKEN", "tok-secret"),
+            ("DATABASE_URL", "postgres://u:pw-secret@h/db"),
+        ])
+        .unwrap();
+        let shown = format!("{c:?}");
+        assert!(
+            !shown.contains("tok-secret") && !shown.contains("pw-secret"),
+            "{shown}"
+        );
     }
 
     #[test]

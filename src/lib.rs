@@ -8,6 +8,7 @@
 pub mod catalog;
 pub mod config;
 pub mod db;
+pub mod demo;
 pub mod entities;
 pub mod events;
 pub mod graphql;
@@ -15,6 +16,7 @@ pub mod http;
 pub mod incidents;
 pub mod pagerduty;
 pub mod paging;
+pub mod progress;
 pub mod telemetry;
 
 use std::future::Future;
@@ -34,6 +36,8 @@ pub struct App {
     pub db: DatabaseConnection,
     pub events: EventBus,
     pub schema: AppSchema,
+    /// The PagerDuty client, when a token is configured.
+    pub pagerduty: Option<pagerduty::Client>,
 }
 
 impl App {
@@ -55,12 +59,17 @@ impl App {
     pub async fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
         db::migrate_up(&db).await?;
         let events = EventBus::new();
-        let schema = graphql::build_schema(&config, db.clone(), events.clone());
+        let pagerduty = config
+            .pagerduty_client_config()
+            .map(pagerduty::Client::new)
+            .transpose()?;
+        let schema = graphql::build_schema(&config, db.clone(), events.clone(), pagerduty.clone());
         Ok(Self {
             config: Arc::new(config),
             db,
             events,
             schema,
+            pagerduty,
         })
     }
 
@@ -70,6 +79,8 @@ impl App {
             config: self.config.clone(),
             db: self.db.clone(),
             schema: self.schema.clone(),
+            events: self.events.clone(),
+            pagerduty: self.pagerduty.clone(),
         })
         .layer(axum::extract::DefaultBodyLimit::max(
             self.config.max_body_bytes,

@@ -7,7 +7,9 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use migration::{Migrator, MigratorTrait};
 use pagerlens::config::{Config, redact_url};
-use pagerlens::{App, db, telemetry};
+use pagerlens::pagerduty::simulator::{self, Faults, SimConfig, Sizes};
+use pagerlens::pagerduty::sync::{SyncKind, SyncOptions};
+use pagerlens::{App, db, pagerduty, telemetry};
 
 #[derive(Parser)]
 #[command(name = "pagerlens", version, about = "A faithful copy of your PagerDuty data, with SLAs, analytics and reports, served over GraphQL.", long_about = None)]
@@ -23,6 +25,60 @@ enum Command {
         /// Address to listen on [env: PAGERLENS_BIND] [default: 127.0.0.1:8080]
         #[arg(long, value_name = "ADDR")]
         bind: Option<SocketAddr>,
+        /// Demo mode: run the PagerDuty simulator in-process (loopback only)
+        /// and sync from it, so the server is populated at once.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Sync from PagerDuty: incremental by default (a full sync of
+    /// PAGERLENS_SYNC_DAYS the first time), or as the flags say.
+    Sync {
+        /// Full sync of this many days of incidents (any length).
+        #[arg(long, value_name = "N", conflicts_with = "service")]
+        days: Option<u32>,
+        /// Only this service's incidents.
+        #[arg(long, value_name = "ID")]
+        service: Option<String>,
+        /// With --service: from this date (YYYY-MM-DD or RFC 3339) [default: 30 days ago].
+        #[arg(long, value_name = "DATE", requires = "service")]
+        since: Option<String>,
+    },
+    /// Delete resolved incidents older than a cut-off, with their log entries
+    /// and custom field values.
+    Cleanup {
+        /// Age such as 60d, 12w or 48h.
+        #[arg(long, value_name = "AGE")]
+        older_than: String,
+    },
+    /// Run a fake PagerDuty API with generated data (for tests, benchmarks, demos).
+    SimulatePagerduty {
+        /// Address to listen on.
+        #[arg(long, default_value = "127.0.0.1:9191")]
+        bind: SocketAddr,
+        /// Seed of the generated organisation.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Number of incidents.
+        #[arg(long, default_value_t = 1000)]
+        incidents: usize,
+        /// Days the incidents span, ending now.
+        #[arg(long, default_value_t = 30)]
+        days: u32,
+        /// Number of services.
+        #[arg(long, default_value_t = 10)]
+        services: usize,
+        /// API token clients must send.
+        #[arg(long, default_value = "simulator-token")]
+        token: String,
+        /// Requests allowed per minute before 429s (0: unlimited).
+        #[arg(long, default_value_t = 0)]
+        rate_limit: u32,
+        /// Share of requests (0–1) that fail: 5xx, 429, slow, dropped, truncated or malformed.
+        #[arg(long, default_value_t = 0.0)]
+        fault_rate: f64,
+        /// Latency added to every response, in milliseconds.
+        #[arg(long, default_value_t = 0)]
+        latency_ms: u64,
     },
     /// Apply, roll back or inspect database migrations.
     Migrate {
@@ -77,19 +133,136 @@ fn main() -> ExitCode {
 async fn run(command: Command, config: Config) -> anyhow::Result<()> {
     match command {
         Command::Schema => unreachable!("handled before start-up"),
-        Command::Serve { bind } => {
+        Command::Serve { bind, demo } => {
+            let mut config = config;
             let bind = bind.unwrap_or(config.bind);
-            tracing::info!(database = %redact_url(config.database_url()), "starting pagerlens");
+            let sim = if demo {
+                anyhow::ensure!(
+                    bind.ip().is_loopback(),
+                    "--demo only serves on a loopback address (got {bind})"
+                );
+                Some(pagerlens::demo::start_simulator(&mut config).await?)
+            } else {
+                None
+            };
+            tracing::info!(database = %redact_url(config.database_url()), demo, "starting pagerlens");
             let app = App::build(config).await?;
             let listener = tokio::net::TcpListener::bind(bind)
                 .await
                 .with_context(|| format!("cannot listen on {bind}"))?;
+            let _demo = sim.as_ref().map(|s| {
+                tracing::info!(simulator = %s.base_url(), "demo mode: syncing from the built-in PagerDuty simulator");
+                pagerlens::demo::spawn_sync_loop(&app, s)
+            });
             tracing::info!(
                 "listening on http://{}/ (playground at /playground)",
                 listener.local_addr()?
             );
             app.serve(listener, shutdown_signal()).await?;
             tracing::info!("stopped");
+            Ok(())
+        }
+        Command::Sync {
+            days,
+            service,
+            since,
+        } => {
+            let app = App::build(config).await?;
+            let client = app
+                .pagerduty
+                .clone()
+                .context("PAGERDUTY_TOKEN is not set: there is no PagerDuty to sync from")?;
+            let kind = match (days, service) {
+                (Some(days), _) => SyncKind::Full { days },
+                (None, Some(id)) => SyncKind::Service {
+                    id,
+                    since: since.as_deref().map(parse_date).transpose()?,
+                },
+                (None, None) => {
+                    if pagerduty::sync::last_run(&app.db)
+                        .await?
+                        .is_some_and(|r| r.status == "succeeded")
+                    {
+                        SyncKind::Incremental
+                    } else {
+                        SyncKind::Full {
+                            days: app.config.sync_days,
+                        }
+                    }
+                }
+            };
+            let mut opts = SyncOptions::new(kind, "cli");
+            opts.overlap = chrono::Duration::minutes(i64::from(app.config.sync_overlap_minutes));
+            opts.progress = pagerlens::progress::for_cli();
+            let report = pagerduty::sync::run(&app.db, &client, &opts).await?;
+            drop(opts);
+            for (kind, c) in &report.counts {
+                println!(
+                    "{kind:<22} inserted {:>7}  updated {:>7}  unchanged {:>7}",
+                    c.inserted, c.updated, c.unchanged
+                );
+            }
+            println!(
+                "run {}: {} API calls, {} retries, {} rate-limit waits, {} skipped",
+                report.run_id,
+                report.api.api_calls,
+                report.api.retries,
+                report.api.rate_limited,
+                report.skipped_ids.len()
+            );
+            Ok(())
+        }
+        Command::Cleanup { older_than } => {
+            let age = pagerlens::config::parse_age(&older_than)
+                .map_err(|e| anyhow::anyhow!("--older-than: {e}"))?;
+            let app = App::build(config).await?;
+            let cutoff = chrono::Utc::now() - age;
+            let n = pagerlens::incidents::delete_resolved_before(&app.db, cutoff).await?;
+            println!(
+                "deleted {n} resolved incident(s) older than {older_than} (before {})",
+                cutoff.to_rfc3339()
+            );
+            Ok(())
+        }
+        Command::SimulatePagerduty {
+            bind,
+            seed,
+            incidents,
+            days,
+            services,
+            token,
+            rate_limit,
+            fault_rate,
+            latency_ms,
+        } => {
+            anyhow::ensure!(
+                (0.0..=1.0).contains(&fault_rate),
+                "--fault-rate must be between 0 and 1"
+            );
+            let mut sim = SimConfig::new(
+                seed,
+                Sizes {
+                    incidents,
+                    days,
+                    services,
+                    ..Sizes::default()
+                },
+            );
+            sim.token = token;
+            sim.rate_limit_per_minute = rate_limit;
+            sim.latency = std::time::Duration::from_millis(latency_ms);
+            if fault_rate > 0.0 {
+                sim.faults = Faults::mixed(fault_rate);
+            }
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind}"))?;
+            let handle = simulator::spawn(sim, listener).await?;
+            println!(
+                "PagerDuty simulator on {} ({incidents} incidents over {days} days)",
+                handle.base_url()
+            );
+            shutdown_signal().await;
             Ok(())
         }
         Command::Migrate { action } => {
@@ -116,6 +289,17 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// Reads `YYYY-MM-DD` (midnight UTC) or an RFC 3339 instant.
+fn parse_date(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
+    if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
+        return Ok(t.with_timezone(&chrono::Utc));
+    }
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
+        anyhow::anyhow!("--since: {s:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant")
+    })?;
+    Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
 }
 
 /// Completes on Ctrl-C or SIGTERM.

@@ -174,3 +174,98 @@ fn help_describes_every_command() {
         .unwrap();
     assert!(String::from_utf8(out.stdout).unwrap().contains("--bind"));
 }
+
+#[tokio::test]
+async fn sync_and_cleanup_commands_work_against_the_simulator() {
+    let sim = crate::sync::start_sim(
+        Default::default(),
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+    )
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_owned();
+    let base = sim.base_url();
+    let run = move |args: &[&str]| {
+        let out = command(&path)
+            .args(args)
+            .env("PAGERDUTY_API_URL", &base)
+            .env("PAGERDUTY_TOKEN", "simulator-token")
+            .env("PAGERDUTY_REQUESTS_PER_MINUTE", "0")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let sync_args = ["sync", "--days", "30"];
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&sync_args)
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stderr}");
+    assert!(
+        stdout.contains("incidents") && stdout.contains("inserted     300"),
+        "{stdout}"
+    );
+    assert!(
+        stderr.contains("sync phase"),
+        "plain progress lines when not on a terminal: {stderr}"
+    );
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["sync"])
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stderr}");
+    assert!(stdout.contains("API calls"), "{stdout}");
+    let (ok, stdout, _) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["cleanup", "--older-than", "10d"])
+    })
+    .await
+    .unwrap();
+    assert!(ok);
+    let n: u64 = stdout.split_whitespace().nth(1).unwrap().parse().unwrap();
+    let expected = sim
+        .sim
+        .org
+        .read()
+        .await
+        .incidents
+        .iter()
+        .filter(|i| {
+            i.status == "resolved"
+                && i.resolved_at.unwrap() < chrono::Utc::now() - chrono::Duration::days(10)
+        })
+        .count() as u64;
+    assert_eq!(n, expected, "{stdout}");
+    let (ok, _, stderr) =
+        tokio::task::spawn_blocking(move || run(&["cleanup", "--older-than", "soon"]))
+            .await
+            .unwrap();
+    assert!(!ok && stderr.contains("--older-than"), "{stderr}");
+}
+
+#[test]
+fn demo_mode_refuses_a_public_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path())
+        .args(["serve", "--demo", "--bind", "0.0.0.0:0"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("loopback"));
+}
+
+#[test]
+fn sync_without_a_token_says_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = command(dir.path()).args(["sync"]).output().unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("PAGERDUTY_TOKEN"));
+}

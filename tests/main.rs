@@ -13,3 +13,4 @@ mod migrations;
 mod playground;
 mod subscriptions;
 mod sync;
+mod webhooks;

@@ -6,41 +6,56 @@ pub mod error;
 pub mod loaders;
 pub mod query;
 pub mod subscription;
+pub mod sync;
 pub mod types;
 
-use async_graphql::{EmptyMutation, Schema};
+use async_graphql::{MergedObject, Schema};
 use sea_orm::DatabaseConnection;
 
 use crate::config::Config;
 use crate::events::EventBus;
 
-pub type AppSchema = Schema<query::QueryRoot, EmptyMutation, subscription::SubscriptionRoot>;
+/// Every query field.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct Query(query::QueryRoot, sync::SyncQuery);
+
+/// Every mutation.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct Mutation(sync::SyncMutation);
+
+pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
+
+fn builder() -> async_graphql::SchemaBuilder<Query, Mutation, subscription::SubscriptionRoot> {
+    Schema::build(
+        Query::default(),
+        Mutation::default(),
+        subscription::SubscriptionRoot,
+    )
+}
 
 /// Builds the schema with its limits and the error presenter. Per-request
 /// data (loaders, later the caller) is added by the HTTP layer.
-pub fn build_schema(config: &Config, db: DatabaseConnection, events: EventBus) -> AppSchema {
-    Schema::build(
-        query::QueryRoot,
-        EmptyMutation,
-        subscription::SubscriptionRoot,
-    )
-    .data(db)
-    .data(events)
-    .limit_depth(config.graphql_max_depth)
-    .limit_complexity(config.graphql_max_complexity)
-    .limit_recursive_depth(64)
-    .limit_directives(32)
-    .extension(error::ErrorPresenter)
-    .finish()
+pub fn build_schema(
+    config: &Config,
+    db: DatabaseConnection,
+    events: EventBus,
+    pagerduty: Option<crate::pagerduty::Client>,
+) -> AppSchema {
+    builder()
+        .data(db)
+        .data(events)
+        .data(pagerduty)
+        .limit_depth(config.graphql_max_depth)
+        .limit_complexity(config.graphql_max_complexity)
+        .limit_recursive_depth(64)
+        .limit_directives(32)
+        .extension(error::ErrorPresenter)
+        .finish()
 }
 
 /// The schema's SDL, as committed in `schema.graphql`.
 pub fn sdl() -> String {
-    Schema::build(
-        query::QueryRoot,
-        EmptyMutation,
-        subscription::SubscriptionRoot,
-    )
-    .finish()
-    .sdl()
+    builder().finish().sdl()
 }

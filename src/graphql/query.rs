@@ -10,6 +10,7 @@ use crate::graphql::error::{ApiError, ApiResultExt};
 use crate::graphql::loaders::*;
 use crate::graphql::types::*;
 
+#[derive(Default)]
 pub struct QueryRoot;
 
 fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
@@ -23,7 +24,7 @@ fn not_found(kind: &str, id: &ID) -> async_graphql::Error {
 }
 
 /// Read the PagerDuty catalogue and incidents.
-#[Object(name = "Query")]
+#[Object]
 impl QueryRoot {
     /// Services, by name unless ordered otherwise.
     #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]

@@ -3,6 +3,7 @@
 mod graphql;
 mod health;
 mod playground;
+mod webhooks;
 
 use std::sync::Arc;
 
@@ -21,6 +22,8 @@ pub struct AppState {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
     pub schema: AppSchema,
+    pub events: crate::events::EventBus,
+    pub pagerduty: Option<crate::pagerduty::Client>,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -29,6 +32,12 @@ pub fn router(state: AppState) -> Router {
         .route("/playground", get(playground::page))
         .route("/graphql", get(graphql::get).post(graphql::post))
         .route("/graphql/ws", get(graphql::websocket))
+        .route(
+            "/webhooks/pagerduty",
+            axum::routing::post(webhooks::pagerduty).layer(axum::extract::DefaultBodyLimit::max(
+                crate::pagerduty::webhook::MAX_BODY_BYTES,
+            )),
+        )
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async {

@@ -292,6 +292,64 @@ pub async fn assignees_of<C: ConnectionTrait>(
     ))
 }
 
+/// Retention: deletes resolved incidents resolved (or, lacking that, created)
+/// before `cutoff`, with their log entries, assignees and custom field values.
+/// Returns how many incidents were deleted.
+///
+/// # Errors
+/// Database errors only; the deletion is one transaction.
+pub async fn delete_resolved_before(
+    db: &sea_orm::DatabaseConnection,
+    cutoff: DateTime<Utc>,
+) -> Result<u64, DbErr> {
+    use sea_orm::TransactionTrait;
+    use sea_orm::sea_query::Condition;
+    let txn = db.begin().await?;
+    let condition = Condition::all()
+        .add(incident::Column::Status.eq(Status::Resolved.as_str()))
+        .add(
+            Condition::any()
+                .add(incident::Column::ResolvedAt.lt(cutoff))
+                .add(
+                    Condition::all()
+                        .add(incident::Column::ResolvedAt.is_null())
+                        .add(incident::Column::CreatedAt.lt(cutoff)),
+                ),
+        );
+    // Children first, so it also works where foreign keys do not cascade.
+    let ids: Vec<String> = {
+        use sea_orm::QuerySelect;
+        incident::Entity::find()
+            .select_only()
+            .column(incident::Column::Id)
+            .filter(condition)
+            .into_tuple()
+            .all(&txn)
+            .await?
+    };
+    for chunk in ids.chunks(500) {
+        let list = chunk.to_vec();
+        incident_log_entry::Entity::delete_many()
+            .filter(incident_log_entry::Column::IncidentId.is_in(list.clone()))
+            .exec(&txn)
+            .await?;
+        incident_custom_field_value::Entity::delete_many()
+            .filter(incident_custom_field_value::Column::IncidentId.is_in(list.clone()))
+            .exec(&txn)
+            .await?;
+        incident_assignee::Entity::delete_many()
+            .filter(incident_assignee::Column::IncidentId.is_in(list.clone()))
+            .exec(&txn)
+            .await?;
+        incident::Entity::delete_many()
+            .filter(incident::Column::Id.is_in(list))
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(ids.len() as u64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -140,11 +140,19 @@ pub async fn run(
     client: &Client,
     opts: &SyncOptions,
 ) -> Result<SyncReport, Error> {
+    let record = start(db, opts).await?;
+    run_started(db, client, opts, record).await
+}
+
+/// Records a run as started (status `running`) and returns it.
+///
+/// # Errors
+/// Database errors.
+pub async fn start(db: &DatabaseConnection, opts: &SyncOptions) -> Result<sync_run::Model, Error> {
     // Whole seconds: PagerDuty's timestamps have none finer, and the window
     // bounds sent in queries must equal the watermark stored.
     let started = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
-    let before = client.stats.snapshot();
-    let record = sync_run::ActiveModel {
+    Ok(sync_run::ActiveModel {
         kind: Set(opts.kind.name().to_owned()),
         trigger: Set(opts.trigger.clone()),
         status: Set("running".into()),
@@ -160,7 +168,21 @@ pub async fn run(
         ..Default::default()
     }
     .insert(db)
-    .await?;
+    .await?)
+}
+
+/// Runs a sync recorded by [`start`] and records how it ended.
+///
+/// # Errors
+/// As [`run`].
+pub async fn run_started(
+    db: &DatabaseConnection,
+    client: &Client,
+    opts: &SyncOptions,
+    record: sync_run::Model,
+) -> Result<SyncReport, Error> {
+    let started = record.started_at;
+    let before = client.stats.snapshot();
     let mut run = Run {
         db,
         client,
@@ -1296,6 +1318,110 @@ pub async fn replace_custom_fields<C: sea_orm::ConnectionTrait>(
             .await?;
     }
     Ok(counts)
+}
+
+/// Sync runs, newest first.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_runs(
+    db: &DatabaseConnection,
+    page: crate::paging::PageRequest,
+) -> Result<crate::paging::Page<sync_run::Model>, sea_orm::DbErr> {
+    crate::paging::fetch_page(
+        db,
+        sync_run::Entity::find().order_by_desc(sync_run::Column::Id),
+        page,
+    )
+    .await
+}
+
+/// The most recent sync run.
+///
+/// # Errors
+/// Database errors.
+pub async fn last_run(db: &DatabaseConnection) -> Result<Option<sync_run::Model>, sea_orm::DbErr> {
+    sync_run::Entity::find()
+        .order_by_desc(sync_run::Column::Id)
+        .one(db)
+        .await
+}
+
+/// Re-reads one incident from PagerDuty (the incident, its whole log, and
+/// optionally its custom fields) and writes it, as a webhook asks.
+///
+/// # Errors
+/// As [`run`], without a run record.
+pub async fn refresh_incident(
+    db: &DatabaseConnection,
+    client: &Client,
+    id: &str,
+    custom_fields: bool,
+    events: Option<EventBus>,
+) -> Result<(), Error> {
+    let mut opts = SyncOptions::new(SyncKind::Incremental, "webhook");
+    opts.events = events;
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
+    let mut run = Run {
+        db,
+        client,
+        opts: &opts,
+        now,
+        counts: BTreeMap::new(),
+        skipped: Vec::new(),
+    };
+    let body = client.get(&format!("/incidents/{id}"), &[]).await?;
+    let incident: wire::Incident = serde_json::from_value(
+        body.get("incident").cloned().unwrap_or(Value::Null),
+    )
+    .map_err(|e| Error::Decode {
+        path: format!("/incidents/{id}"),
+        message: e.to_string(),
+    })?;
+    let service = incident.service.as_ref().map(|s| s.id.clone());
+    let txn = db.begin().await?;
+    let changed = run.write_incidents(&txn, vec![incident]).await?;
+    txn.commit().await?;
+    run.incident_log_entries(&[id.to_owned()]).await?;
+    if custom_fields {
+        run.custom_fields(vec![id.to_owned()]).await?;
+    }
+    let services: HashMap<String, Option<String>> =
+        [(id.to_owned(), service)].into_iter().collect();
+    run.announce(&changed, &services);
+    Ok(())
+}
+
+/// Writes an incident as a webhook payload describes it (when no API token
+/// is configured to re-read it).
+///
+/// # Errors
+/// Database errors.
+pub async fn write_incident(
+    db: &DatabaseConnection,
+    incident: wire::Incident,
+    events: Option<EventBus>,
+) -> Result<(), Error> {
+    let mut opts = SyncOptions::new(SyncKind::Incremental, "webhook");
+    opts.events = events;
+    let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
+    let mut run = Run {
+        db,
+        client: &Client::new(super::ClientConfig::new("http://127.0.0.1:9", "unused"))?,
+        opts: &opts,
+        now,
+        counts: BTreeMap::new(),
+        skipped: Vec::new(),
+    };
+    let id = incident.id.clone();
+    let service = incident.service.as_ref().map(|s| s.id.clone());
+    let txn = db.begin().await?;
+    let changed = run.write_incidents(&txn, vec![incident]).await?;
+    store::derive_incident_timing(&txn, std::slice::from_ref(&id), now).await?;
+    txn.commit().await?;
+    let services: HashMap<String, Option<String>> = [(id, service)].into_iter().collect();
+    run.announce(&changed, &services);
+    Ok(())
 }
 
 #[cfg(test)]
