@@ -70,6 +70,9 @@ pub struct Config {
     /// `PAGERLENS_SYNC_OVERLAP_MINUTES`: how far before the watermark an
     /// incremental sync starts again (default 5).
     pub sync_overlap_minutes: u32,
+    /// `PAGERLENS_CUSTOM_FIELD_FLAGS`: named rules over custom field values
+    /// (see `incidents::flags`).
+    pub custom_field_flags: Vec<crate::incidents::flags::FlagRule>,
 }
 
 /// The default embedded database, relative to the working directory.
@@ -204,6 +207,15 @@ impl Config {
                 "a whole number of days from 1 to 3650",
                 |v: &u32| (1..=3650).contains(v),
             )?,
+            custom_field_flags: match get("PAGERLENS_CUSTOM_FIELD_FLAGS") {
+                None => Vec::new(),
+                Some(text) => crate::incidents::flags::parse_rules(&text).map_err(|message| ConfigError::Invalid {
+                    var: "PAGERLENS_CUSTOM_FIELD_FLAGS",
+                    value: text.clone(),
+                    expected: "rules like `resolved_by_us = resolution equals ccoe; infra = prelim_root_cause is_set`",
+                    message,
+                })?,
+            },
             sync_overlap_minutes: parse(
                 &get,
                 "PAGERLENS_SYNC_OVERLAP_MINUTES",

@@ -396,3 +396,52 @@ on_both_databases!(
     relations_are_batched_not_n_plus_one,
     priorities_are_listed_most_severe_first,
 );
+
+async fn custom_field_flags_are_rules_not_code(app: TestApp) {
+    let app = crate::common::respawn_with(app, |c| {
+        c.custom_field_flags = pagerlens::incidents::flags::parse_rules(
+            "resolved_by_us = resolution equals ccoe; vendor_or_other = resolution in vendor,other; no_root_cause = prelim_root_cause is_not_set",
+        )
+        .unwrap()
+    })
+    .await;
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 10).await;
+    let d = app
+        .data(
+            "{ customFieldFlags { name field operator values } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["customFieldFlags"][0],
+        json!({"name": "resolved_by_us", "field": "resolution", "operator": "equals", "values": ["ccoe"]})
+    );
+    let d = app
+        .data(
+            "{ incident(id: \"PI0002\") { flags } other: incident(id: \"PI0003\") { flags } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["incident"]["flags"],
+        json!(["resolved_by_us", "no_root_cause"])
+    );
+    assert_eq!(
+        d["other"]["flags"],
+        json!(["vendor_or_other", "no_root_cause"])
+    );
+    // The same rules in SQL.
+    let d = app.data("{ a: incidents(filter: {flags: [\"resolved_by_us\"]}) { totalCount } b: incidents(filter: {flags: [\"vendor_or_other\", \"no_root_cause\"]}) { totalCount } }", json!({})).await;
+    assert_eq!(d["a"]["totalCount"], 5);
+    assert_eq!(d["b"]["totalCount"], 5);
+    let body = app
+        .gql(
+            "{ incidents(filter: {flags: [\"nope\"]}) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert!(assert_error(&body, "BAD_USER_INPUT").contains("resolved_by_us"));
+}
+
+on_both_databases!(custom_field_flags_are_rules_not_code);

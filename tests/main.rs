@@ -11,6 +11,7 @@ mod graphql_limits;
 mod graphql_queries;
 mod migrations;
 mod playground;
+mod simulator;
 mod subscriptions;
 mod sync;
 mod webhooks;

@@ -152,3 +152,55 @@ on_both_databases!(
     without_an_api_token_the_payload_is_applied,
     webhooks_are_refused_when_not_configured,
 );
+
+async fn the_simulator_posts_signed_webhooks_that_update_incidents(app: TestApp) {
+    let sim = start_sim(
+        Default::default(),
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+    )
+    .await;
+    let app = respawn_with(app, |c| {
+        c.pagerduty_api_url = sim.base_url();
+        c.pagerduty_token = Some(SecretString::from("simulator-token".to_owned()));
+        c.pagerduty_webhook_secrets = vec![SecretString::from("hook-secret".to_owned())];
+    })
+    .await;
+    let touched = sim
+        .sim
+        .mutate(1, 0, chrono::Utc::now() - chrono::Duration::seconds(5))
+        .await;
+    let id = &touched[0];
+    let status = sim
+        .sim
+        .post_webhook(
+            &app.url("/webhooks/pagerduty"),
+            "hook-secret",
+            "incident.acknowledged",
+            id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 200);
+    let row = incident::Entity::find_by_id(id.clone())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        row.status,
+        sim.sim.org.read().await.incident(id).unwrap().status
+    );
+    let status = sim
+        .sim
+        .post_webhook(
+            &app.url("/webhooks/pagerduty"),
+            "not-the-secret",
+            "incident.resolved",
+            id,
+        )
+        .await
+        .unwrap();
+    assert_eq!(status, 401);
+}
+
+on_both_databases!(the_simulator_posts_signed_webhooks_that_update_incidents);

@@ -47,6 +47,7 @@ pub fn build_schema(
         .data(db)
         .data(events)
         .data(pagerduty)
+        .data(std::sync::Arc::new(config.clone()))
         .limit_depth(config.graphql_max_depth)
         .limit_complexity(config.graphql_max_complexity)
         .limit_recursive_depth(64)

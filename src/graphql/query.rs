@@ -175,6 +175,15 @@ impl QueryRoot {
             .collect())
     }
 
+    /// The configured custom-field flags incidents can be filtered and grouped by.
+    async fn custom_field_flags(&self, ctx: &Context<'_>) -> Vec<CustomFieldFlag> {
+        ctx.data_unchecked::<std::sync::Arc<crate::config::Config>>()
+            .custom_field_flags
+            .iter()
+            .map(Into::into)
+            .collect()
+    }
+
     /// Incidents, newest first unless ordered otherwise.
     #[graphql(complexity = "first.unwrap_or(50).max(0) as usize * child_complexity + 1")]
     async fn incidents(

@@ -252,13 +252,30 @@ pub struct IncidentFilter {
     pub created_before: Option<DateTime<Utc>>,
     /// Case-insensitive part of the title.
     pub search: Option<String>,
+    /// Custom-field flags (`PAGERLENS_CUSTOM_FIELD_FLAGS`) that must all hold.
+    pub flags: Option<Vec<String>>,
     /// Include incidents deleted locally.
     #[graphql(default)]
     pub include_deleted: bool,
 }
 
 impl IncidentFilter {
-    pub fn into_domain(self) -> Result<incidents::IncidentFilter, ApiError> {
+    pub fn into_domain(
+        self,
+        rules: &[incidents::flags::FlagRule],
+    ) -> Result<incidents::IncidentFilter, ApiError> {
+        let mut flags = Vec::new();
+        for name in self.flags.iter().flatten() {
+            match rules.iter().find(|r| &r.name == name) {
+                Some(r) => flags.push(r.clone()),
+                None => {
+                    let known: Vec<&str> = rules.iter().map(|r| r.name.as_str()).collect();
+                    return Err(ApiError::bad_input(format!(
+                        "unknown flag {name:?}; configured flags: {known:?}"
+                    )));
+                }
+            }
+        }
         if let (Some(a), Some(b)) = (self.created_after, self.created_before)
             && a >= b
         {
@@ -280,6 +297,7 @@ impl IncidentFilter {
             created_from: self.created_after,
             created_to: self.created_before,
             search: search(self.search)?,
+            flags,
             include_deleted: self.include_deleted,
         })
     }
@@ -339,7 +357,10 @@ pub async fn incident_connection(
     restrict: impl FnOnce(&mut incidents::IncidentFilter),
 ) -> async_graphql::Result<Conn<Incident>> {
     let page = page_request(ctx, first, after).api()?;
-    let mut filter = filter.unwrap_or_default().into_domain().api()?;
+    let rules = &ctx
+        .data_unchecked::<std::sync::Arc<crate::config::Config>>()
+        .custom_field_flags;
+    let mut filter = filter.unwrap_or_default().into_domain(rules).api()?;
     restrict(&mut filter);
     let (sort, dir) = order_by.unwrap_or_default().parts();
     let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
@@ -910,6 +931,20 @@ impl Incident {
             .map(LogEntry)
             .collect())
     }
+    /// The custom-field flags (`PAGERLENS_CUSTOM_FIELD_FLAGS`) that hold.
+    async fn flags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        let rules = &ctx
+            .data_unchecked::<std::sync::Arc<crate::config::Config>>()
+            .custom_field_flags;
+        if rules.is_empty() {
+            return Ok(Vec::new());
+        }
+        let values = load_list(ctx, CustomFieldsOfIncident(self.0.id.clone())).await?;
+        Ok(incidents::flags::flags_of(rules, &values)
+            .into_iter()
+            .map(str::to_owned)
+            .collect())
+    }
     /// Custom field values, by field name.
     async fn custom_fields(
         &self,
@@ -996,5 +1031,36 @@ impl CustomFieldValue {
     /// The value as text (list items joined by ", ").
     async fn value_text(&self) -> Option<&str> {
         self.0.value_text.as_deref()
+    }
+}
+
+/// A configured custom-field flag (`PAGERLENS_CUSTOM_FIELD_FLAGS`).
+#[derive(SimpleObject)]
+pub struct CustomFieldFlag {
+    pub name: String,
+    /// The custom field it looks at.
+    pub field: String,
+    /// `equals`, `not_equals`, `in`, `contains`, `is_set` or `is_not_set`.
+    pub operator: String,
+    pub values: Vec<String>,
+}
+
+impl From<&incidents::flags::FlagRule> for CustomFieldFlag {
+    fn from(r: &incidents::flags::FlagRule) -> Self {
+        use incidents::flags::FlagOp;
+        let (operator, values) = match &r.op {
+            FlagOp::Equals(v) => ("equals", vec![v.clone()]),
+            FlagOp::NotEquals(v) => ("not_equals", vec![v.clone()]),
+            FlagOp::In(vs) => ("in", vs.clone()),
+            FlagOp::Contains(v) => ("contains", vec![v.clone()]),
+            FlagOp::IsSet => ("is_set", vec![]),
+            FlagOp::IsNotSet => ("is_not_set", vec![]),
+        };
+        Self {
+            name: r.name.clone(),
+            field: r.field.clone(),
+            operator: operator.to_owned(),
+            values,
+        }
     }
 }

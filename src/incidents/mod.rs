@@ -2,6 +2,8 @@
 //! sorts and batched loaders. Read functions only; the sync and the local
 //! incident API write.
 
+pub mod flags;
+
 use std::collections::HashMap;
 use std::fmt;
 
@@ -110,6 +112,8 @@ pub struct IncidentFilter {
     pub created_to: Option<DateTime<Utc>>,
     /// Case-insensitive substring of the title.
     pub search: Option<String>,
+    /// Custom-field flags that must all hold.
+    pub flags: Vec<flags::FlagRule>,
     pub include_deleted: bool,
 }
 
@@ -169,6 +173,9 @@ fn filtered(filter: &IncidentFilter) -> sea_orm::Select<incident::Entity> {
         s = s.filter(
             Func::lower(Expr::col(C::Title)).like(LikeExpr::new(contains_pattern(q)).escape('\\')),
         );
+    }
+    for rule in &filter.flags {
+        s = s.filter(rule.condition());
     }
     if !filter.include_deleted {
         s = s.filter(C::DeletedAt.is_null());

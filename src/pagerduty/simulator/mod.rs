@@ -199,6 +199,65 @@ impl Sim {
     }
 }
 
+impl Sim {
+    /// The v3 webhook event PagerDuty would send for an incident now.
+    pub async fn incident_event(&self, event_type: &str, incident_id: &str) -> Option<Value> {
+        let org = self.org.read().await;
+        let i = org.incident(incident_id)?;
+        let n = self.requests.load(Ordering::Relaxed);
+        Some(json!({"event": {
+            "id": format!("{:08x}-{:04x}-4000-8000-{:012x}", n, incident_id.len(), rand::random::<u64>() & 0xffff_ffff_ffff),
+            "event_type": event_type,
+            "resource_type": "incident",
+            "occurred_at": i.updated_at.unwrap_or(i.created_at),
+            "agent": null,
+            "client": null,
+            "data": {
+                "id": i.id, "type": "incident", "self": null, "html_url": i.html_url,
+                "number": i.incident_number, "status": i.status, "incident_key": i.incident_key,
+                "created_at": i.created_at, "title": i.title, "service": i.service,
+                "assignees": i.assignments.iter().map(|a| &a.assignee).collect::<Vec<_>>(),
+                "escalation_policy": i.escalation_policy, "teams": [], "priority": i.priority,
+                "urgency": i.urgency, "conference_bridge": null, "resolve_reason": null,
+            },
+        }}))
+    }
+
+    /// Posts a correctly signed webhook for an incident to `url`, as
+    /// PagerDuty does; returns the HTTP status.
+    ///
+    /// # Errors
+    /// The incident does not exist or the request failed.
+    pub async fn post_webhook(
+        &self,
+        url: &str,
+        secret: &str,
+        event_type: &str,
+        incident_id: &str,
+    ) -> Result<u16, String> {
+        let event = self
+            .incident_event(event_type, incident_id)
+            .await
+            .ok_or("no such incident")?;
+        let body = event.to_string();
+        let signature = crate::pagerduty::webhook::sign(body.as_bytes(), secret);
+        let resp = reqwest::Client::new()
+            .post(url)
+            .header("content-type", "application/json")
+            .header("user-agent", "PagerDuty-Webhook/V3.0")
+            .header("x-pagerduty-signature", signature)
+            .header(
+                "x-webhook-id",
+                event["event"]["id"].as_str().unwrap_or_default(),
+            )
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(resp.status().as_u16())
+    }
+}
+
 /// A running simulator.
 pub struct SimHandle {
     pub addr: SocketAddr,
@@ -465,6 +524,17 @@ fn add_unknown_fields(v: &mut Value, depth: usize) {
 
 /// Applies PagerDuty's offset pagination to a full list.
 fn paginate(params: &Params, wrapper: &str, items: Vec<Value>) -> Result<Value, Response> {
+    paginate_with(params, wrapper, items, |v| v)
+}
+
+/// Offset pagination that renders only the requested page: the filtered list
+/// holds references, so a page of a 50,000-incident account costs a page.
+fn paginate_with<T>(
+    params: &Params,
+    wrapper: &str,
+    items: Vec<T>,
+    render: impl Fn(T) -> Value,
+) -> Result<Value, Response> {
     let limit = params
         .get("limit")
         .and_then(|v| v.parse::<u64>().ok())
@@ -486,6 +556,7 @@ fn paginate(params: &Params, wrapper: &str, items: Vec<Value>) -> Result<Value, 
         .into_iter()
         .skip(offset as usize)
         .take(limit as usize)
+        .map(render)
         .collect();
     let want_total = params.get("total") == Some("true");
     Ok(json!({
@@ -497,8 +568,60 @@ fn paginate(params: &Params, wrapper: &str, items: Vec<Value>) -> Result<Value, 
     }))
 }
 
+/// Adds the fields every PagerDuty resource carries (`type`, `summary`,
+/// `self`, `html_url`) to an object the wire model does not spell out.
+///
+/// Absent optional fields are left out, as PagerDuty does for most of them,
+/// rather than sent as `null` where the document says a string.
+fn decorate(mut v: Value, kind: &str) -> Value {
+    fn drop_nulls(v: &mut Value) {
+        match v {
+            Value::Object(map) => {
+                map.retain(|_, x| !x.is_null());
+                map.values_mut().for_each(drop_nulls);
+            }
+            Value::Array(items) => items.iter_mut().for_each(drop_nulls),
+            _ => {}
+        }
+    }
+    drop_nulls(&mut v);
+    if kind == "schedule"
+        && let Some(Value::Array(layers)) = v.get_mut("schedule_layers")
+    {
+        // The simulated rotation (see `oncalls`): daily hand-offs at UTC midnight.
+        for layer in layers {
+            layer["start"] = json!("2020-01-01T00:00:00Z");
+            layer["rotation_virtual_start"] = json!("2020-01-01T00:00:00Z");
+            layer["rotation_turn_length_seconds"] = json!(86_400);
+        }
+    }
+    if let Value::Object(map) = &mut v {
+        let id = map
+            .get("id")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        let summary = map
+            .get("name")
+            .or_else(|| map.get("title"))
+            .cloned()
+            .unwrap_or_else(|| json!(id));
+        let plural = match kind.strip_suffix('y') {
+            Some(stem) => format!("{stem}ies"),
+            None => format!("{kind}s"),
+        };
+        map.entry("type").or_insert_with(|| json!(kind));
+        map.entry("summary").or_insert(summary);
+        map.entry("self")
+            .or_insert_with(|| json!(format!("https://api.pagerduty.com/{plural}/{id}")));
+        map.entry("html_url")
+            .or_insert_with(|| json!(format!("https://simulated.pagerduty.com/{plural}/{id}")));
+    }
+    v
+}
+
 macro_rules! list_route {
-    ($name:ident, $route:expr, $wrapper:expr, |$org:ident| $items:expr) => {
+    ($name:ident, $route:expr, $wrapper:expr, $kind:expr, |$org:ident| $items:expr) => {
         async fn $name(
             State(sim): State<Arc<Sim>>,
             headers: HeaderMap,
@@ -513,7 +636,7 @@ macro_rules! list_route {
                 let $org = sim.org.read().await;
                 $items
                     .into_iter()
-                    .map(|x| serde_json::to_value(x).unwrap())
+                    .map(|x| decorate(serde_json::to_value(x).unwrap(), $kind))
                     .collect()
             };
             match paginate(&params, $wrapper, items) {
@@ -524,21 +647,22 @@ macro_rules! list_route {
     };
 }
 
-list_route!(priorities, "/priorities", "priorities", |org| org
-    .priorities
-    .clone());
-list_route!(teams, "/teams", "teams", |org| org.teams.clone());
-list_route!(users, "/users", "users", |org| org.users.clone());
-list_route!(services, "/services", "services", |org| org
+list_route!(priorities, "/priorities", "priorities", "priority", |org| {
+    org.priorities.clone()
+});
+list_route!(teams, "/teams", "teams", "team", |org| org.teams.clone());
+list_route!(users, "/users", "users", "user", |org| org.users.clone());
+list_route!(services, "/services", "services", "service", |org| org
     .services
     .clone());
 list_route!(
     escalation_policies,
     "/escalation_policies",
     "escalation_policies",
+    "escalation_policy",
     |org| org.escalation_policies.clone()
 );
-list_route!(schedules, "/schedules", "schedules", |org| org
+list_route!(schedules, "/schedules", "schedules", "schedule", |org| org
     .schedules
     .clone());
 
@@ -574,14 +698,13 @@ async fn team_members(
 fn incident_json(org: &Org, i: &crate::pagerduty::wire::Incident) -> Value {
     let mut v = serde_json::to_value(i).unwrap();
     let map = v.as_object_mut().unwrap();
-    map.insert("type".into(), json!("incident"));
     map.insert(
         "summary".into(),
         json!(format!("[#{}] {}", i.incident_number.unwrap_or(0), i.title)),
     );
     map.insert("acknowledgements".into(), json!([]));
     let _ = org;
-    v
+    decorate(v, "incident")
 }
 
 /// Incidents in a creation-time range: `since`/`until` (at most 6 months
@@ -614,9 +737,10 @@ async fn incidents(
     let statuses = params.all("statuses[]");
     let urgencies = params.all("urgencies[]");
     let services = params.all("service_ids[]");
-    let items: Vec<Value> = {
+    let page = {
         let org = sim.org.read().await;
-        org.incidents
+        let items = org
+            .incidents
             .iter()
             .filter(|i| all || (i.created_at >= since && i.created_at < until))
             .filter(|i| statuses.is_empty() || statuses.contains(&i.status.as_str()))
@@ -629,10 +753,10 @@ async fn incidents(
                         .as_ref()
                         .is_some_and(|s| services.contains(&s.id.as_str()))
             })
-            .map(|i| incident_json(&org, i))
-            .collect()
+            .collect::<Vec<_>>();
+        paginate_with(&params, "incidents", items, |i| incident_json(&org, i))
     };
-    match paginate(&params, "incidents", items) {
+    match page {
         Ok(body) => respond(&sim, body, fault).await,
         Err(r) => r,
     }
@@ -685,18 +809,20 @@ async fn log_entries(
         (Err(r), _) | (_, Err(r)) => return r,
     };
     let embed = params.all("include[]").contains(&"incidents");
-    let items: Vec<Value> = {
+    let page = {
         let org = sim.org.read().await;
         let start = since
             .map(|s| org.log_entries.partition_point(|e| e.created_at < s))
             .unwrap_or(0);
-        org.log_entries[start..]
+        let items: Vec<_> = org.log_entries[start..]
             .iter()
             .take_while(|e| until.is_none_or(|u| e.created_at < u))
-            .map(|e| entry_json(&org, e, embed))
-            .collect()
+            .collect();
+        paginate_with(&params, "log_entries", items, |e| {
+            entry_json(&org, e, embed)
+        })
     };
-    match paginate(&params, "log_entries", items) {
+    match page {
         Ok(body) => respond(&sim, body, fault).await,
         Err(r) => r,
     }
@@ -713,18 +839,21 @@ async fn incident_log_entries(
         Err(r) => return r,
     };
     let params = Params::parse(raw);
-    let items: Vec<Value> = {
+    let page = {
         let org = sim.org.read().await;
         if org.incident(&id).is_none() {
             return error(StatusCode::NOT_FOUND, 5001, "Incident Not Found");
         }
-        org.log_entries
+        let items: Vec<_> = org
+            .log_entries
             .iter()
             .filter(|e| e.incident_id() == Some(id.as_str()))
-            .map(|e| entry_json(&org, e, false))
-            .collect()
+            .collect();
+        paginate_with(&params, "log_entries", items, |e| {
+            entry_json(&org, e, false)
+        })
     };
-    match paginate(&params, "log_entries", items) {
+    match page {
         Ok(body) => respond(&sim, body, fault).await,
         Err(r) => r,
     }

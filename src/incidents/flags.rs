@@ -1,0 +1,217 @@
+//! Custom-field flags: named rules over custom field values, such as
+//! "resolved by our team when `resolution` equals `ccoe`" or "caused by
+//! infrastructure when `prelim_root_cause` is set". They come from
+//! configuration (`PAGERLENS_CUSTOM_FIELD_FLAGS`), never from code, and are
+//! evaluated both in Rust (an incident's `flags`) and in SQL (filters and
+//! analytics group by them) with the same meaning.
+//!
+//! Syntax: rules separated by `;`, each `NAME = FIELD OPERATOR [VALUE]`:
+//! `equals V`, `not_equals V`, `in V1,V2`, `contains V` (case-insensitive),
+//! `is_set`, `is_not_set`. A field that is absent or null is "not set" and
+//! equals nothing.
+
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, LikeExpr, Query, SimpleExpr};
+
+use crate::entities::{incident, incident_custom_field_value as cf};
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FlagOp {
+    Equals(String),
+    NotEquals(String),
+    In(Vec<String>),
+    Contains(String),
+    IsSet,
+    IsNotSet,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FlagRule {
+    pub name: String,
+    pub field: String,
+    pub op: FlagOp,
+}
+
+/// Parses the rule list.
+///
+/// # Errors
+/// A message naming the rule that cannot be read and the expected form.
+pub fn parse_rules(text: &str) -> Result<Vec<FlagRule>, String> {
+    let mut rules: Vec<FlagRule> = Vec::new();
+    for raw in text.split(';').map(str::trim).filter(|r| !r.is_empty()) {
+        let bad = || {
+            format!(
+                "cannot read flag rule {raw:?}: expected `NAME = FIELD equals|not_equals|in|contains VALUE` or `NAME = FIELD is_set|is_not_set`"
+            )
+        };
+        let (name, rest) = raw.split_once('=').ok_or_else(bad)?;
+        let name = name.trim();
+        if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!(
+                "flag name {name:?} must be letters, digits and underscores"
+            ));
+        }
+        let mut parts = rest.trim().splitn(3, char::is_whitespace);
+        let field = parts
+            .next()
+            .filter(|f| !f.is_empty())
+            .ok_or_else(bad)?
+            .to_owned();
+        let op = parts.next().ok_or_else(bad)?;
+        let value = parts.next().map(str::trim).filter(|v| !v.is_empty());
+        let op = match (op, value) {
+            ("equals", Some(v)) => FlagOp::Equals(v.to_owned()),
+            ("not_equals", Some(v)) => FlagOp::NotEquals(v.to_owned()),
+            ("in", Some(v)) => FlagOp::In(
+                v.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect(),
+            ),
+            ("contains", Some(v)) => FlagOp::Contains(v.to_lowercase()),
+            ("is_set", None) => FlagOp::IsSet,
+            ("is_not_set", None) => FlagOp::IsNotSet,
+            _ => return Err(bad()),
+        };
+        if rules.iter().any(|r| r.name == name) {
+            return Err(format!("flag {name:?} is defined twice"));
+        }
+        rules.push(FlagRule {
+            name: name.to_owned(),
+            field,
+            op,
+        });
+    }
+    Ok(rules)
+}
+
+impl FlagRule {
+    /// Whether the flag holds, given the text form of the field's value
+    /// (`None` when absent or null).
+    pub fn matches(&self, value: Option<&str>) -> bool {
+        let value = value.filter(|v| !v.is_empty());
+        match (&self.op, value) {
+            (FlagOp::Equals(v), Some(x)) => x == v,
+            (FlagOp::NotEquals(v), x) => x != Some(v.as_str()),
+            (FlagOp::In(vs), Some(x)) => vs.iter().any(|v| v == x),
+            (FlagOp::Contains(v), Some(x)) => x.to_lowercase().contains(v.as_str()),
+            (FlagOp::IsSet, x) => x.is_some(),
+            (FlagOp::IsNotSet, x) => x.is_none(),
+            _ => false,
+        }
+    }
+
+    /// The same rule as a SQL condition on `incidents` (an `EXISTS` over
+    /// its custom field values), for filters and analytics.
+    pub fn condition(&self) -> SimpleExpr {
+        let values = Alias::new("flag_cfv");
+        let sub = |extra: SimpleExpr| {
+            Query::select()
+                .expr(Expr::val(1))
+                .from_as(cf::Entity, values.clone())
+                .and_where(
+                    Expr::col((values.clone(), cf::Column::IncidentId))
+                        .equals((incident::Entity, incident::Column::Id)),
+                )
+                .and_where(Expr::col((values.clone(), cf::Column::Name)).eq(self.field.clone()))
+                .and_where(extra)
+                .to_owned()
+        };
+        let text = || Expr::col((values.clone(), cf::Column::ValueText));
+        let set = || text().is_not_null().and(text().ne(""));
+        match &self.op {
+            FlagOp::Equals(v) => Expr::exists(sub(text().eq(v.clone()))),
+            FlagOp::NotEquals(v) => Expr::exists(sub(text().eq(v.clone()))).not(),
+            FlagOp::In(vs) => Expr::exists(sub(text().is_in(vs.clone()))),
+            FlagOp::Contains(v) => Expr::exists(sub(Func::lower(text())
+                .like(LikeExpr::new(crate::paging::contains_pattern(v)).escape('\\')))),
+            FlagOp::IsSet => Expr::exists(sub(set())),
+            FlagOp::IsNotSet => Expr::exists(sub(set())).not(),
+        }
+    }
+}
+
+/// The flags that hold for an incident, given its custom field values.
+pub fn flags_of<'a>(rules: &'a [FlagRule], values: &[cf::Model]) -> Vec<&'a str> {
+    rules
+        .iter()
+        .filter(|r| {
+            r.matches(
+                values
+                    .iter()
+                    .find(|v| v.name == r.field)
+                    .and_then(|v| v.value_text.as_deref()),
+            )
+        })
+        .map(|r| r.name.as_str())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn parses_the_rules_the_old_tools_hard_coded() {
+        let rules = parse_rules("resolved_by_us = resolution equals ccoe; caused_by_infrastructure = prelim_root_cause is_set").unwrap();
+        assert_eq!(
+            rules[0],
+            FlagRule {
+                name: "resolved_by_us".into(),
+                field: "resolution".into(),
+                op: FlagOp::Equals("ccoe".into())
+            }
+        );
+        assert_eq!(rules[1].op, FlagOp::IsSet);
+        assert!(parse_rules("").unwrap().is_empty());
+        assert!(
+            parse_rules("x = f in a, b,c").unwrap()[0].op
+                == FlagOp::In(vec!["a".into(), "b".into(), "c".into()])
+        );
+    }
+
+    #[test]
+    fn refuses_bad_rules() {
+        for bad in [
+            "x",
+            "x = f",
+            "x = f equals",
+            "x = f is_set now",
+            "bad name = f is_set",
+            "x = f frob 1",
+            "x = f is_set; x = g is_set",
+        ] {
+            assert!(parse_rules(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn matching() {
+        let r = |s: &str| parse_rules(s).unwrap().remove(0);
+        assert!(r("a = f equals ccoe").matches(Some("ccoe")));
+        assert!(!r("a = f equals ccoe").matches(Some("CCOE")));
+        assert!(!r("a = f equals ccoe").matches(None));
+        assert!(r("a = f not_equals ccoe").matches(None));
+        assert!(r("a = f contains Disk").matches(Some("full DISK")));
+        assert!(r("a = f is_set").matches(Some("x")));
+        assert!(!r("a = f is_set").matches(Some("")));
+        assert!(r("a = f is_not_set").matches(None));
+        assert!(r("a = f in x,y").matches(Some("y")));
+    }
+
+    proptest! {
+        #[test]
+        fn is_set_and_is_not_set_are_complements(v in proptest::option::of("[a-z]{0,4}")) {
+            let set = parse_rules("a = f is_set").unwrap().remove(0);
+            let unset = parse_rules("a = f is_not_set").unwrap().remove(0);
+            prop_assert_ne!(set.matches(v.as_deref()), unset.matches(v.as_deref()));
+        }
+
+        #[test]
+        fn equals_and_not_equals_are_complements(v in proptest::option::of("[a-c]{0,2}")) {
+            let eq = parse_rules("a = f equals ab").unwrap().remove(0);
+            let ne = parse_rules("a = f not_equals ab").unwrap().remove(0);
+            prop_assert_ne!(eq.matches(v.as_deref()), ne.matches(v.as_deref()));
+        }
+    }
+}
