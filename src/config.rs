@@ -73,6 +73,20 @@ pub struct Config {
     /// `PAGERLENS_CUSTOM_FIELD_FLAGS`: named rules over custom field values
     /// (see `incidents::flags`).
     pub custom_field_flags: Vec<crate::incidents::flags::FlagRule>,
+    /// `PAGERLENS_PUBLIC_URL`: how browsers reach this server (default
+    /// `http://` + the bind address); the OAuth redirect URL and the cookie's
+    /// `Secure` flag follow from it.
+    pub public_url: url::Url,
+    /// `PAGERLENS_OAUTH_*`: the login provider. Without one, only API tokens
+    /// authenticate (and the demo provider under `serve --demo`).
+    pub oauth: Option<crate::auth::oauth::ProviderSettings>,
+    /// `PAGERLENS_ADMIN_EMAILS` and `PAGERLENS_AUTO_PROVISION_DOMAINS`.
+    pub login_policy: crate::auth::accounts::LoginPolicy,
+    /// `PAGERLENS_SESSION_IDLE` and `PAGERLENS_SESSION_MAX` (ages such as 12h, 7d).
+    pub session_lifetime: crate::auth::sessions::SessionLifetime,
+    /// The in-process demo identity provider: only `serve --demo` and tests
+    /// turn it on, never the environment.
+    pub demo_identity_provider: bool,
 }
 
 /// The default embedded database, relative to the working directory.
@@ -96,7 +110,7 @@ impl Config {
         let get = |key: &str| get(key).filter(|v| !v.trim().is_empty());
         let database_url = get("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned());
         check_database_url(&database_url)?;
-        Ok(Self {
+        Self {
             database_url: SecretString::from(database_url),
             db_max_connections: parse(
                 &get,
@@ -223,7 +237,166 @@ impl Config {
                 "a whole number of minutes from 0 to 1440",
                 |v: &u32| *v <= 1440,
             )?,
-        })
+            public_url: url::Url::parse("http://127.0.0.1:8080/").expect("valid"),
+            oauth: None,
+            login_policy: Default::default(),
+            session_lifetime: Default::default(),
+            demo_identity_provider: false,
+        }
+        .with_auth_settings(&get)
+    }
+
+    fn with_auth_settings(
+        mut self,
+        get: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        use crate::auth::oauth::{ProviderKind, ProviderSettings};
+        self.public_url = match get("PAGERLENS_PUBLIC_URL") {
+            None => {
+                url::Url::parse(&format!("http://{}/", self.bind)).expect("an address is a URL")
+            }
+            Some(v) => match url::Url::parse(&v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => u,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "PAGERLENS_PUBLIC_URL",
+                        value: v,
+                        expected: "an http or https URL such as https://pagerlens.example.com",
+                        message: "not a URL this server can be reached at".into(),
+                    });
+                }
+            },
+        };
+        let list = |var: &str| -> Vec<String> {
+            get(var)
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_lowercase())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        self.login_policy.admin_emails = list("PAGERLENS_ADMIN_EMAILS");
+        self.login_policy.auto_provision_domains = list("PAGERLENS_AUTO_PROVISION_DOMAINS")
+            .into_iter()
+            .map(|d| d.trim_start_matches('@').to_owned())
+            .collect();
+        for e in &self.login_policy.admin_emails {
+            if crate::auth::normalize_email(e).is_err() {
+                return Err(ConfigError::Invalid {
+                    var: "PAGERLENS_ADMIN_EMAILS",
+                    value: e.clone(),
+                    expected: "comma-separated email addresses",
+                    message: "not an email address".into(),
+                });
+            }
+        }
+        let age = |var: &'static str,
+                   default: chrono::Duration|
+         -> Result<chrono::Duration, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => parse_age(&v).map_err(|message| ConfigError::Invalid {
+                    var,
+                    value: v,
+                    expected: "an age such as 30m, 12h or 7d",
+                    message,
+                }),
+            }
+        };
+        self.session_lifetime.idle = age("PAGERLENS_SESSION_IDLE", self.session_lifetime.idle)?;
+        self.session_lifetime.absolute =
+            age("PAGERLENS_SESSION_MAX", self.session_lifetime.absolute)?;
+        let Some(provider) = get("PAGERLENS_OAUTH_PROVIDER") else {
+            return Ok(self);
+        };
+        let kind = match provider.to_ascii_lowercase().as_str() {
+            "google" => ProviderKind::Google,
+            "github" => ProviderKind::GitHub,
+            "generic" | "oidc" => ProviderKind::Generic,
+            _ => {
+                return Err(ConfigError::Invalid {
+                    var: "PAGERLENS_OAUTH_PROVIDER",
+                    value: provider,
+                    expected: "google, github or generic",
+                    message: "unknown provider".into(),
+                });
+            }
+        };
+        let defaults = ProviderSettings::defaults(kind);
+        let required = |var: &'static str, default: Option<&str>| -> Result<String, ConfigError> {
+            get(var)
+                .or_else(|| default.map(str::to_owned))
+                .ok_or(ConfigError::Invalid {
+                    var,
+                    value: String::new(),
+                    expected: "a value (required by PAGERLENS_OAUTH_PROVIDER)",
+                    message: "missing".into(),
+                })
+        };
+        let scopes = required(
+            "PAGERLENS_OAUTH_SCOPES",
+            defaults.map(|d| d.3).or(Some("openid email profile")),
+        )?;
+        self.oauth = Some(ProviderSettings {
+            kind,
+            client_id: required("PAGERLENS_OAUTH_CLIENT_ID", None)?,
+            client_secret: SecretString::from(required("PAGERLENS_OAUTH_CLIENT_SECRET", None)?),
+            authorize_url: required("PAGERLENS_OAUTH_AUTHORIZE_URL", defaults.map(|d| d.0))?,
+            token_url: required("PAGERLENS_OAUTH_TOKEN_URL", defaults.map(|d| d.1))?,
+            userinfo_url: required("PAGERLENS_OAUTH_USERINFO_URL", defaults.map(|d| d.2))?,
+            scopes: scopes
+                .split([' ', ','])
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned)
+                .collect(),
+            redirect_url: get("PAGERLENS_OAUTH_REDIRECT_URL"),
+        });
+        Ok(self)
+    }
+
+    /// Turns on the in-process demo identity provider as the login provider
+    /// (`serve --demo`, tests).
+    pub fn enable_demo_identity_provider(&mut self) {
+        use crate::auth::oauth::{ProviderKind, ProviderSettings};
+        self.demo_identity_provider = true;
+        self.oauth = Some(ProviderSettings {
+            kind: ProviderKind::Demo,
+            client_id: crate::auth::demo_idp::CLIENT_ID.into(),
+            client_secret: SecretString::from(crate::auth::demo_idp::CLIENT_SECRET),
+            authorize_url: String::new(),
+            token_url: String::new(),
+            userinfo_url: String::new(),
+            scopes: vec!["openid".into(), "email".into(), "profile".into()],
+            redirect_url: None,
+        });
+    }
+
+    /// The OAuth redirect URL: `PAGERLENS_OAUTH_REDIRECT_URL`, or
+    /// `/auth/callback` under the public URL.
+    pub fn oauth_redirect_url(&self) -> String {
+        self.oauth
+            .as_ref()
+            .and_then(|o| o.redirect_url.clone())
+            .unwrap_or_else(|| {
+                self.public_url
+                    .join("/auth/callback")
+                    .expect("a path")
+                    .to_string()
+            })
+    }
+
+    /// Whether session cookies are marked `Secure`: always, except when the
+    /// server is reached over plain HTTP on a loopback address.
+    pub fn secure_cookies(&self) -> bool {
+        let loopback = match self.public_url.host() {
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            Some(url::Host::Domain(d)) => d == "localhost",
+            None => false,
+        };
+        !(self.public_url.scheme() == "http" && loopback)
     }
 
     /// The defaults, pointed at the given database (for tests and tools).

@@ -5,6 +5,7 @@
 //! (`graphql`, `http`). [`App`] assembles everything; `main` and the tests use
 //! it the same way, passing their own listener.
 
+pub mod auth;
 pub mod catalog;
 pub mod config;
 pub mod db;
@@ -38,6 +39,8 @@ pub struct App {
     pub schema: AppSchema,
     /// The PagerDuty client, when a token is configured.
     pub pagerduty: Option<pagerduty::Client>,
+    /// The OAuth login provider, when one is configured.
+    pub oauth: Option<auth::oauth::Provider>,
 }
 
 impl App {
@@ -64,12 +67,24 @@ impl App {
             .map(pagerduty::Client::new)
             .transpose()?;
         let schema = graphql::build_schema(&config, db.clone(), events.clone(), pagerduty.clone());
+        let oauth = auth::oauth::Provider::from_config(&config).map_err(anyhow::Error::msg)?;
+        if config.demo_identity_provider {
+            anyhow::ensure!(
+                !config.secure_cookies(),
+                "the demo identity provider only runs on a loopback address over http (PAGERLENS_PUBLIC_URL is {})",
+                config.public_url
+            );
+            for (email, name, role) in auth::demo_idp::ACCOUNTS {
+                auth::accounts::ensure(&db, email, name, role).await?;
+            }
+        }
         Ok(Self {
             config: Arc::new(config),
             db,
             events,
             schema,
             pagerduty,
+            oauth,
         })
     }
 
@@ -81,6 +96,7 @@ impl App {
             schema: self.schema.clone(),
             events: self.events.clone(),
             pagerduty: self.pagerduty.clone(),
+            oauth: self.oauth.clone(),
         })
         .layer(axum::extract::DefaultBodyLimit::max(
             self.config.max_body_bytes,

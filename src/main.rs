@@ -10,6 +10,7 @@ use pagerlens::config::{Config, redact_url};
 use pagerlens::pagerduty::simulator::{self, Faults, SimConfig, Sizes};
 use pagerlens::pagerduty::sync::{SyncKind, SyncOptions};
 use pagerlens::{App, db, pagerduty, telemetry};
+use sea_orm::EntityTrait;
 
 #[derive(Parser)]
 #[command(name = "pagerlens", version, about = "A faithful copy of your PagerDuty data, with SLAs, analytics and reports, served over GraphQL.", long_about = None)]
@@ -87,6 +88,60 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Manage the accounts that may log in.
+    User {
+        #[command(subcommand)]
+        action: UserAction,
+    },
+    /// Manage API tokens.
+    Token {
+        #[command(subcommand)]
+        action: TokenAction,
+    },
+}
+
+#[derive(Subcommand)]
+enum UserAction {
+    /// Add an account (or, with --update, change an existing one's role and reactivate it).
+    Add {
+        email: String,
+        /// admin, user or viewer.
+        #[arg(long, default_value = "viewer")]
+        role: String,
+        /// Display name [default: the part of the email before @].
+        #[arg(long)]
+        name: Option<String>,
+        /// Change the role of an existing account instead of failing.
+        #[arg(long)]
+        update: bool,
+    },
+    /// List accounts.
+    List,
+    /// Deactivate an account: ends its sessions and revokes its tokens.
+    Deactivate { email: String },
+}
+
+#[derive(Subcommand)]
+enum TokenAction {
+    /// Create an API token and print it on stdout (shown once).
+    Create {
+        /// Whose token.
+        #[arg(long)]
+        user: String,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// Lifetime such as 90d or 12w [default: no expiry].
+        #[arg(long, value_name = "AGE")]
+        expires: Option<String>,
+        /// At most the account's role [default: the account's role].
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// List tokens (never their secrets).
+    List,
+    /// Revoke a token by id.
+    Revoke { id: i32 },
 }
 
 #[derive(Subcommand)]
@@ -136,24 +191,37 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve { bind, demo } => {
             let mut config = config;
             let bind = bind.unwrap_or(config.bind);
-            let sim = if demo {
+            if demo {
                 anyhow::ensure!(
                     bind.ip().is_loopback(),
                     "--demo only serves on a loopback address (got {bind})"
                 );
+            }
+            let listener = tokio::net::TcpListener::bind(bind)
+                .await
+                .with_context(|| format!("cannot listen on {bind}"))?;
+            if std::env::var_os("PAGERLENS_PUBLIC_URL").is_none() {
+                config.public_url =
+                    url::Url::parse(&format!("http://{}/", listener.local_addr()?))?;
+            }
+            let sim = if demo {
+                config.enable_demo_identity_provider();
                 Some(pagerlens::demo::start_simulator(&mut config).await?)
             } else {
                 None
             };
             tracing::info!(database = %redact_url(config.database_url()), demo, "starting pagerlens");
             let app = App::build(config).await?;
-            let listener = tokio::net::TcpListener::bind(bind)
-                .await
-                .with_context(|| format!("cannot listen on {bind}"))?;
             let _demo = sim.as_ref().map(|s| {
                 tracing::info!(simulator = %s.base_url(), "demo mode: syncing from the built-in PagerDuty simulator");
                 pagerlens::demo::spawn_sync_loop(&app, s)
             });
+            if demo {
+                tracing::info!(
+                    "demo mode: log in at {}auth/login with the demo identity provider (admin, user or viewer)",
+                    app.config.public_url
+                );
+            }
             tracing::info!(
                 "listening on http://{}/ (playground at /playground)",
                 listener.local_addr()?
@@ -263,6 +331,138 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 handle.base_url()
             );
             shutdown_signal().await;
+            Ok(())
+        }
+        Command::User { action } => {
+            use pagerlens::auth::{Role, accounts};
+            let app = App::build(config).await?;
+            match action {
+                UserAction::Add {
+                    email,
+                    role,
+                    name,
+                    update,
+                } => {
+                    let role = Role::parse(&role)?;
+                    let account = match accounts::find_by_email(&app.db, &email).await? {
+                        Some(existing) if update => {
+                            accounts::set_role(&app.db, existing.id, role).await?;
+                            accounts::set_active(&app.db, existing.id, true).await?
+                        }
+                        _ => accounts::create(&app.db, &email, name.as_deref(), role).await?,
+                    };
+                    println!("{} {} ({})", account.id, account.email, account.role);
+                }
+                UserAction::List => {
+                    println!(
+                        "{:<5} {:<36} {:<7} {:<8} last login",
+                        "id", "email", "role", "active"
+                    );
+                    for a in accounts::list(&app.db).await? {
+                        println!(
+                            "{:<5} {:<36} {:<7} {:<8} {}",
+                            a.id,
+                            a.email,
+                            a.role,
+                            if a.active { "yes" } else { "no" },
+                            a.last_login_at.map_or("never".into(), |t| t.to_rfc3339())
+                        );
+                    }
+                }
+                UserAction::Deactivate { email } => {
+                    let account = accounts::find_by_email(&app.db, &email)
+                        .await?
+                        .with_context(|| format!("no account for {email}"))?;
+                    accounts::set_active(&app.db, account.id, false).await?;
+                    println!("deactivated {email}: its sessions ended and its tokens are revoked");
+                }
+            }
+            Ok(())
+        }
+        Command::Token { action } => {
+            use pagerlens::auth::{Role, accounts, tokens};
+            let app = App::build(config).await?;
+            match action {
+                TokenAction::Create {
+                    user,
+                    name,
+                    expires,
+                    role,
+                } => {
+                    let account = accounts::find_by_email(&app.db, &user)
+                        .await?
+                        .with_context(|| {
+                            format!("no account for {user}: add it with `pagerlens user add`")
+                        })?;
+                    let expires_at = expires
+                        .as_deref()
+                        .map(pagerlens::config::parse_age)
+                        .transpose()
+                        .map_err(|e| anyhow::anyhow!("--expires: {e}"))?
+                        .map(|age| chrono::Utc::now() + age);
+                    let role = role.as_deref().map(Role::parse).transpose()?;
+                    let (secret, token) = tokens::create(
+                        &app.db,
+                        None,
+                        tokens::NewToken {
+                            account_id: account.id,
+                            name,
+                            role,
+                            expires_at,
+                        },
+                    )
+                    .await?;
+                    eprintln!(
+                        "token {} ({}) for {} with role {}{}; it is shown only now:",
+                        token.id,
+                        token.prefix,
+                        account.email,
+                        token.role,
+                        token
+                            .expires_at
+                            .map_or(String::new(), |e| format!(", expires {}", e.to_rfc3339()))
+                    );
+                    println!("{secret}");
+                }
+                TokenAction::List => {
+                    println!(
+                        "{:<5} {:<14} {:<24} {:<7} {:<8} account",
+                        "id", "prefix", "name", "role", "usable"
+                    );
+                    let accounts: std::collections::HashMap<i32, String> = accounts::list(&app.db)
+                        .await?
+                        .into_iter()
+                        .map(|a| (a.id, a.email))
+                        .collect();
+                    for t in tokens::list(&app.db, None).await? {
+                        let usable = t.revoked_at.is_none()
+                            && t.expires_at.is_none_or(|e| e > chrono::Utc::now());
+                        println!(
+                            "{:<5} {:<14} {:<24} {:<7} {:<8} {}",
+                            t.id,
+                            t.prefix,
+                            t.name,
+                            t.role,
+                            if usable { "yes" } else { "no" },
+                            accounts.get(&t.account_id).map_or("?", String::as_str)
+                        );
+                    }
+                }
+                TokenAction::Revoke { id } => {
+                    let token = pagerlens::entities::api_token::Entity::find_by_id(id)
+                        .one(&app.db)
+                        .await?
+                        .with_context(|| format!("no token with id {id}"))?;
+                    let owner = accounts::get(&app.db, token.account_id).await?;
+                    let operator = pagerlens::auth::Caller {
+                        role: Role::Admin,
+                        account: owner,
+                        credential: pagerlens::auth::Credential::Session,
+                    };
+                    tokens::revoke(&app.db, &operator, id).await?;
+                    println!("revoked token {id}");
+                }
+            }
             Ok(())
         }
         Command::Migrate { action } => {

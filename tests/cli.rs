@@ -55,6 +55,62 @@ fn start(dir: &std::path::Path) -> (Server, String) {
 #[tokio::test]
 async fn serve_with_no_configuration_uses_embedded_sqlite() {
     let dir = tempfile::tempdir().unwrap();
+    // Accounts and tokens from the command line, on the same embedded database.
+    let out = command(dir.path())
+        .args(["user", "add", "Ops@Example.com", "--role", "admin"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = command(dir.path())
+        .args(["user", "add", "ops@example.com", "--role", "viewer"])
+        .output()
+        .unwrap();
+    assert!(
+        !out.status.success(),
+        "a second account for the same email is refused"
+    );
+    let out = command(dir.path())
+        .args([
+            "token",
+            "create",
+            "--user",
+            "ops@example.com",
+            "--name",
+            "ci",
+            "--expires",
+            "30d",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
+    assert!(
+        token.starts_with("plt_"),
+        "only the token on stdout: {token:?}"
+    );
+    let out = command(dir.path()).args(["user", "list"]).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("ops@example.com"));
+    let out = command(dir.path())
+        .args([
+            "token",
+            "create",
+            "--user",
+            "nobody@example.com",
+            "--name",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("no account"));
+
     let (_server, base) = start(dir.path());
     assert!(
         dir.path().join("data/pagerlens.db").exists(),
@@ -64,9 +120,18 @@ async fn serve_with_no_configuration_uses_embedded_sqlite() {
         .redirect(reqwest::redirect::Policy::none())
         .build()
         .unwrap();
+    let query = json!({"query": "{ services(first: 10) { totalCount } }"});
+    let resp = client
+        .post(format!("{base}/graphql"))
+        .json(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401, "nothing is served to strangers");
     let body: Value = client
         .post(format!("{base}/graphql"))
-        .json(&json!({"query": "{ services(first: 10) { totalCount } }"}))
+        .bearer_auth(&token)
+        .json(&query)
         .send()
         .await
         .unwrap()

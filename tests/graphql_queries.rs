@@ -363,11 +363,14 @@ async fn relations_are_batched_not_n_plus_one(app: TestApp) {
             app.statements() - before
         }
     };
+    // The API token's last use is recorded at most once a minute: do it now.
+    app.data("{ me { role } }", json!({})).await;
     let small = run(10).await;
     let large = run(100).await;
-    // list + count + services + service teams + log entries + custom fields + assignees + priorities
+    // token lookup + list + count + services + service teams + log entries +
+    // custom fields + assignees + priorities
     assert!(
-        large <= 8,
+        large <= 9,
         "100 incidents with relations took {large} statements"
     );
     assert_eq!(

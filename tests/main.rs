@@ -5,6 +5,7 @@
 
 mod common;
 
+mod auth;
 mod cli;
 mod graphql_http;
 mod graphql_limits;

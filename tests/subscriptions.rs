@@ -42,7 +42,7 @@ async fn incident_updates_are_pushed(app: TestApp) {
         "graphql-transport-ws"
     );
     ws.send(Message::Text(
-        json!({"type": "connection_init"}).to_string().into(),
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", app.admin_token)}}).to_string().into(),
     ))
     .await
     .unwrap();

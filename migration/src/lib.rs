@@ -9,6 +9,7 @@ pub use sea_orm_migration::prelude::*;
 mod helpers;
 mod m20261123_000001_catalog;
 mod m20261123_000002_sync;
+mod m20261123_000003_auth;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_catalog::Migration),
             Box::new(m20261123_000002_sync::Migration),
+            Box::new(m20261123_000003_auth::Migration),
         ]
     }
 }

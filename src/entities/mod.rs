@@ -3,6 +3,10 @@
 //!
 //! Time columns are `DateTimeUtc`: stored as real UTC timestamps.
 
+pub mod account;
+pub mod account_team;
+pub mod api_token;
+pub mod api_token_team;
 pub mod escalation_policy;
 pub mod escalation_policy_service;
 pub mod escalation_policy_team;
@@ -12,12 +16,14 @@ pub mod incident;
 pub mod incident_assignee;
 pub mod incident_custom_field_value;
 pub mod incident_log_entry;
+pub mod login_state;
 pub mod oncall_entry;
 pub mod priority;
 pub mod schedule;
 pub mod schedule_user;
 pub mod service;
 pub mod service_team;
+pub mod session;
 pub mod sync_run;
 pub mod sync_state;
 pub mod team;

@@ -114,7 +114,7 @@ fn has_code(e: &ServerError) -> bool {
         .is_some_and(|x| x.get("code").is_some())
 }
 
-fn set_code(e: &mut ServerError, code: &str) {
+pub(crate) fn set_code(e: &mut ServerError, code: &str) {
     e.extensions
         .get_or_insert_with(Default::default)
         .set("code", code);

@@ -1,6 +1,7 @@
 //! The GraphQL adapter: schema assembly, roots, types, loaders and the error
 //! edge. Resolvers are thin: parse, authorise, call the domain, map.
 
+pub mod auth;
 pub mod connection;
 pub mod error;
 pub mod loaders;
@@ -18,12 +19,12 @@ use crate::events::EventBus;
 /// Every query field.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(query::QueryRoot, sync::SyncQuery);
+pub struct Query(query::QueryRoot, sync::SyncQuery, auth::AuthQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(sync::SyncMutation);
+pub struct Mutation(sync::SyncMutation, auth::AuthMutation);
 
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
 
@@ -53,6 +54,7 @@ pub fn build_schema(
         .limit_recursive_depth(64)
         .limit_directives(32)
         .extension(error::ErrorPresenter)
+        .extension(auth::RequireCaller)
         .finish()
 }
 

@@ -109,7 +109,8 @@ pub struct SyncMutation;
 #[Object]
 impl SyncMutation {
     /// Starts a sync in the background and returns its run (status
-    /// `running`); follow it with `lastSync` or `syncRuns`.
+    /// `running`); follow it with `lastSync` or `syncRuns`. Admins only.
+    #[graphql(guard = "crate::graphql::auth::RoleGuard(crate::auth::Role::Admin)")]
     async fn start_sync(
         &self,
         ctx: &Context<'_>,

@@ -127,8 +127,15 @@ fn render(resp: async_graphql::Response, media: MediaType) -> Response {
     out
 }
 
-async fn execute(state: &AppState, request: async_graphql::Request, media: MediaType) -> Response {
-    let request = request.data(loaders(state.db.clone(), state.config.graphql_batch_delay));
+async fn execute(
+    state: &AppState,
+    caller: crate::auth::Caller,
+    request: async_graphql::Request,
+    media: MediaType,
+) -> Response {
+    let request = request
+        .data(loaders(state.db.clone(), state.config.graphql_batch_delay))
+        .data(caller);
     render(state.schema.execute(request).await, media)
 }
 
@@ -142,6 +149,13 @@ pub async fn post(
         Ok(m) => m,
         Err(resp) => return *resp,
     };
+    let caller = match super::auth::require_caller(&state, &headers).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    if let Some(resp) = super::auth::csrf_refusal(&state, &headers, &caller) {
+        return resp;
+    }
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -188,7 +202,7 @@ pub async fn post(
             );
         }
     };
-    execute(&state, request, media).await
+    execute(&state, caller, request, media).await
 }
 
 /// `GET /graphql?query=…&variables=…&operationName=…`: queries only.
@@ -200,6 +214,10 @@ pub async fn get(
     let media = match accept(&headers) {
         Ok(m) => m,
         Err(resp) => return *resp,
+    };
+    let caller = match super::auth::require_caller(&state, &headers).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
     };
     let mut query = None;
     let mut operation_name = None;
@@ -274,25 +292,63 @@ pub async fn get(
             return resp;
         }
     }
-    execute(&state, request, media).await
+    execute(&state, caller, request, media).await
 }
 
-/// `GET /graphql/ws`: subscriptions over graphql-transport-ws (or legacy graphql-ws).
+/// `GET /graphql/ws`: subscriptions over graphql-transport-ws (or legacy
+/// graphql-ws). The caller is the session cookie of the upgrade request (from
+/// this site only: a cross-site page cannot ride on the cookie), or an API
+/// token in the `connection_init` payload (`{"Authorization": "Bearer …"}`);
+/// without one the connection is refused.
 pub async fn websocket(
     State(state): State<AppState>,
+    headers: HeaderMap,
     protocol: GraphQLProtocol,
     upgrade: WebSocketUpgrade,
 ) -> Response {
+    let from_headers = match super::auth::caller(&state, &headers).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    if let Some(resp) = from_headers
+        .as_ref()
+        .and_then(|c| super::auth::csrf_refusal(&state, &headers, c))
+    {
+        return resp;
+    }
     let schema = state.schema.clone();
-    let db = state.db.clone();
-    let delay = state.config.graphql_batch_delay;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .on_upgrade(move |stream| {
-            let mut data = Data::default();
-            data.insert(loaders(db, delay));
             GraphQLWebSocket::new(stream, schema, protocol)
-                .with_data(data)
+                .on_connection_init(move |payload| async move {
+                    let caller = match from_headers {
+                        Some(c) => Some(c),
+                        None => {
+                            let token = payload
+                                .get("Authorization")
+                                .or_else(|| payload.get("authorization"))
+                                .and_then(Value::as_str)
+                                .and_then(|v| v.strip_prefix("Bearer "))
+                                .map(str::trim);
+                            match token {
+                                Some(t) => crate::auth::tokens::authenticate(&state.db, t)
+                                    .await
+                                    .map_err(|e| async_graphql::Error::new(e.to_string()))?,
+                                None => None,
+                            }
+                        }
+                    };
+                    let Some(caller) = caller else {
+                        return Err(async_graphql::Error::new(
+                            "Authentication required: log in, or send {\"Authorization\": \"Bearer <API token>\"} in connection_init",
+                        ));
+                    };
+                    let mut data = Data::default();
+                    data.insert(loaders(state.db.clone(), state.config.graphql_batch_delay));
+                    data.insert(caller);
+                    Ok(data)
+                })
                 .serve()
         })
         .into_response()

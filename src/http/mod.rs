@@ -1,5 +1,6 @@
 //! The axum router: a thin adapter over the domain modules.
 
+pub mod auth;
 mod graphql;
 mod health;
 mod playground;
@@ -24,10 +25,16 @@ pub struct AppState {
     pub schema: AppSchema,
     pub events: crate::events::EventBus,
     pub pagerduty: Option<crate::pagerduty::Client>,
+    /// The OAuth login provider, when one is configured.
+    pub oauth: Option<crate::auth::oauth::Provider>,
 }
 
 pub fn router(state: AppState) -> Router {
-    Router::new()
+    let demo_idp = state
+        .config
+        .demo_identity_provider
+        .then(|| crate::auth::demo_idp::router(state.config.oauth_redirect_url()));
+    let router = Router::new()
         .route("/", get(|| async { Redirect::temporary("/playground") }))
         .route("/playground", get(playground::page))
         .route("/graphql", get(graphql::get).post(graphql::post))
@@ -38,6 +45,10 @@ pub fn router(state: AppState) -> Router {
                 crate::pagerduty::webhook::MAX_BODY_BYTES,
             )),
         )
+        .route("/auth/login", get(auth::login))
+        .route("/auth/callback", get(auth::callback))
+        .route("/auth/logout", get(auth::logout_page).post(auth::logout))
+        .route("/auth/status", get(auth::status))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async {
@@ -47,5 +58,9 @@ pub fn router(state: AppState) -> Router {
             )
                 .into_response()
         })
-        .with_state(state)
+        .with_state(state);
+    match demo_idp {
+        Some(idp) => router.merge(idp),
+        None => router,
+    }
 }

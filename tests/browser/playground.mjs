@@ -1,6 +1,7 @@
 // Opens the playground in headless Chromium with every non-loopback request
-// blocked (an air-gapped network), checks that the built-in editor takes over,
-// runs a query, sees the result, browses the schema and the history.
+// blocked (an air-gapped network), logs in through the demo identity
+// provider, checks that the built-in editor takes over, runs a query, sees the
+// result, browses the schema and the history, and logs out.
 // Usage: node playground.mjs http://127.0.0.1:PORT/playground
 import { chromium } from "playwright-core";
 
@@ -23,6 +24,19 @@ try {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
   await page.goto(url);
+  // Not logged in: the page says how to log in, and queries are refused.
+  await page.waitForSelector("#login-hint:not([hidden])", { timeout: 10000 });
+  const anonymous = await page.evaluate(async () => (await fetch("/graphql", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"query":"{ me { role } }"}' })).status);
+  if (anonymous !== 401) await fail("anonymous query answered " + anonymous);
+  // Log in through the demo identity provider (the real OAuth code path).
+  await page.click("#login");
+  await page.waitForURL(/\/auth\/demo\/authorize/, { timeout: 10000 });
+  await page.click('button[value="admin@demo.pagerlens.test"]');
+  await page.waitForURL(/\/playground$/, { timeout: 10000 });
+  await page.waitForFunction(() => document.querySelector("#who").textContent.includes("admin@demo.pagerlens.test"), null, { timeout: 10000 });
+  const cookies = await context.cookies();
+  const session = cookies.find((c) => c.name === "pagerlens_session");
+  if (!session || !session.httpOnly || session.sameSite !== "Lax") await fail("session cookie: " + JSON.stringify(cookies));
   await page.waitForSelector("#fallback:not([hidden])", { timeout: 15000 });
   if (!blocked.some((u) => u.includes("graphiql"))) await fail("GraphiQL's CDN was never tried");
   const mode = await page.textContent("#mode");
@@ -54,6 +68,12 @@ try {
   // History is kept in the browser.
   const history = await page.$$eval("#history li", (els) => els.map((e) => e.textContent));
   if (!history.some((h) => h.includes("services(first: $n)"))) await fail("history: " + JSON.stringify(history));
+
+  // Log out: the session ends and queries are refused again.
+  await page.click("#logout");
+  await page.waitForSelector("#login-hint:not([hidden])", { timeout: 10000 });
+  const after = await page.evaluate(async () => (await fetch("/graphql", { method: "POST", headers: { "Content-Type": "application/json" }, body: '{"query":"{ me { role } }"}' })).status);
+  if (after !== 401) await fail("after logout a query answered " + after);
 
   console.log(result);
   await browser.close();

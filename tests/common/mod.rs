@@ -131,6 +131,9 @@ pub async fn fresh_database(backend: Backend) -> Option<(Config, DbGuard)> {
     }
 }
 
+/// The demo admin the default client acts as.
+pub const ADMIN_EMAIL: &str = "admin@demo.pagerlens.test";
+
 /// A running server with its database.
 pub struct TestApp {
     pub backend: Backend,
@@ -138,7 +141,11 @@ pub struct TestApp {
     pub base: String,
     pub app: App,
     pub db: DatabaseConnection,
+    /// Sends the demo admin's API token with every request.
     pub client: reqwest::Client,
+    /// Sends no credentials.
+    pub anon: reqwest::Client,
+    pub admin_token: String,
     statements: Arc<AtomicUsize>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
@@ -175,11 +182,38 @@ pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Opt
             );
         }
     });
-    let app = App::with_db(config, db.clone()).await.expect("build app");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().unwrap();
+    let mut config = config;
+    config.public_url = url::Url::parse(&format!("http://{addr}/")).unwrap();
+    // Tests log in through the demo identity provider, as `serve --demo` does.
+    config.enable_demo_identity_provider();
+    let app = App::with_db(config, db.clone()).await.expect("build app");
+    // Requests are made as the demo admin, with an API token, unless a test
+    // uses `anon` (no credentials) or its own.
+    let admin = pagerlens::auth::accounts::find_by_email(&db, ADMIN_EMAIL)
+        .await
+        .unwrap()
+        .expect("demo admin");
+    let (admin_token, _) = pagerlens::auth::tokens::create(
+        &db,
+        None,
+        pagerlens::auth::tokens::NewToken {
+            account_id: admin.id,
+            name: "tests".into(),
+            role: None,
+            expires_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {admin_token}").parse().unwrap(),
+    );
     let (tx, rx) = tokio::sync::oneshot::channel::<()>();
     let server_app = app.clone();
     let server = tokio::spawn(async move {
@@ -198,8 +232,14 @@ pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Opt
         db,
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            .default_headers(headers)
             .build()
             .unwrap(),
+        anon: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap(),
+        admin_token,
         statements,
         shutdown: Some(tx),
         server: Some(server),
@@ -252,6 +292,44 @@ impl TestApp {
         let body: Value = resp.json().await.expect("json body");
         assert_eq!(status, 200, "unexpected status; body: {body}");
         body
+    }
+
+    /// POSTs a GraphQL request with this bearer token; returns status and body.
+    pub async fn gql_as(&self, token: &str, query: &str, variables: Value) -> (u16, Value) {
+        let resp = self
+            .anon
+            .post(self.url("/graphql"))
+            .bearer_auth(token)
+            .json(&json!({"query": query, "variables": variables}))
+            .send()
+            .await
+            .expect("request");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates an account with this role and an API token for it.
+    pub async fn account_with_token(
+        &self,
+        email: &str,
+        role: pagerlens::auth::Role,
+    ) -> (i32, String) {
+        let account = pagerlens::auth::accounts::create(&self.db, email, None, role)
+            .await
+            .unwrap();
+        let (token, _) = pagerlens::auth::tokens::create(
+            &self.db,
+            None,
+            pagerlens::auth::tokens::NewToken {
+                account_id: account.id,
+                name: "test".into(),
+                role: None,
+                expires_at: None,
+            },
+        )
+        .await
+        .unwrap();
+        (account.id, token)
     }
 
     /// Like [`gql`](Self::gql) but asserts there are no errors and returns `data`.

@@ -1,0 +1,216 @@
+//! Accounts: create, list, change role, activate and deactivate, and decide
+//! who may log in.
+
+use chrono::Utc;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+
+use super::{AuthError, Role, normalize_email};
+use crate::entities::{account, api_token, session};
+
+pub async fn find_by_email<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+) -> Result<Option<account::Model>, AuthError> {
+    let email = normalize_email(email)?;
+    Ok(account::Entity::find()
+        .filter(account::Column::Email.eq(email))
+        .one(db)
+        .await?)
+}
+
+pub async fn get<C: ConnectionTrait>(db: &C, id: i32) -> Result<account::Model, AuthError> {
+    account::Entity::find_by_id(id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AuthError::NotFound(format!("no account with id {id}")))
+}
+
+pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<account::Model>, AuthError> {
+    Ok(account::Entity::find()
+        .order_by_asc(account::Column::Email)
+        .all(db)
+        .await?)
+}
+
+/// Creates an active account.
+///
+/// # Errors
+/// A bad email, or an account with this email exists.
+pub async fn create<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    display_name: Option<&str>,
+    role: Role,
+) -> Result<account::Model, AuthError> {
+    let email = normalize_email(email)?;
+    if find_by_email(db, &email).await?.is_some() {
+        return Err(AuthError::BadInput(format!(
+            "an account for {email} already exists"
+        )));
+    }
+    let name = display_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| email.split('@').next().unwrap_or_default().to_owned());
+    let now = Utc::now();
+    Ok(account::ActiveModel {
+        email: Set(email),
+        display_name: Set(name),
+        role: Set(role.as_str().to_owned()),
+        active: Set(true),
+        last_login_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?)
+}
+
+/// Creates the account if it is missing (demo accounts, the CLI's `--if-missing`).
+pub async fn ensure<C: ConnectionTrait>(
+    db: &C,
+    email: &str,
+    display_name: &str,
+    role: Role,
+) -> Result<account::Model, AuthError> {
+    match find_by_email(db, email).await? {
+        Some(a) => Ok(a),
+        None => create(db, email, Some(display_name), role).await,
+    }
+}
+
+async fn active_admins<C: ConnectionTrait>(db: &C) -> Result<u64, AuthError> {
+    Ok(account::Entity::find()
+        .filter(account::Column::Role.eq(Role::Admin.as_str()))
+        .filter(account::Column::Active.eq(true))
+        .count(db)
+        .await?)
+}
+
+/// Changes an account's role. Tokens keep their own cap, so lowering the role
+/// lowers what its tokens may do at once.
+///
+/// # Errors
+/// No such account, or this would leave no active admin.
+pub async fn set_role(
+    db: &sea_orm::DatabaseConnection,
+    id: i32,
+    role: Role,
+) -> Result<account::Model, AuthError> {
+    let txn = db.begin().await?;
+    let current = get(&txn, id).await?;
+    if Role::of(&current) == Role::Admin
+        && role != Role::Admin
+        && current.active
+        && active_admins(&txn).await? <= 1
+    {
+        return Err(AuthError::BadInput(
+            "this is the last active admin: make another admin first".into(),
+        ));
+    }
+    let mut model: account::ActiveModel = current.into();
+    model.role = Set(role.as_str().to_owned());
+    model.updated_at = Set(Utc::now());
+    let updated = model.update(&txn).await?;
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Activates or deactivates an account. Deactivating ends its sessions and
+/// revokes its tokens in the same transaction.
+///
+/// # Errors
+/// No such account, or this would leave no active admin.
+pub async fn set_active(
+    db: &sea_orm::DatabaseConnection,
+    id: i32,
+    active: bool,
+) -> Result<account::Model, AuthError> {
+    let txn = db.begin().await?;
+    let current = get(&txn, id).await?;
+    if !active
+        && current.active
+        && Role::of(&current) == Role::Admin
+        && active_admins(&txn).await? <= 1
+    {
+        return Err(AuthError::BadInput(
+            "this is the last active admin: make another admin first".into(),
+        ));
+    }
+    let now = Utc::now();
+    let mut model: account::ActiveModel = current.into();
+    model.active = Set(active);
+    model.updated_at = Set(now);
+    let updated = model.update(&txn).await?;
+    if !active {
+        session::Entity::delete_many()
+            .filter(session::Column::AccountId.eq(id))
+            .exec(&txn)
+            .await?;
+        api_token::Entity::update_many()
+            .col_expr(api_token::Column::RevokedAt, Expr::value(now))
+            .col_expr(api_token::Column::UpdatedAt, Expr::value(now))
+            .filter(api_token::Column::AccountId.eq(id))
+            .filter(api_token::Column::RevokedAt.is_null())
+            .exec(&txn)
+            .await?;
+    }
+    txn.commit().await?;
+    Ok(updated)
+}
+
+/// Who may log in, and with which account.
+#[derive(Clone, Debug, Default)]
+pub struct LoginPolicy {
+    /// Get an admin account at their first login.
+    pub admin_emails: Vec<String>,
+    /// Anyone with a verified address in these domains gets a viewer account.
+    pub auto_provision_domains: Vec<String>,
+}
+
+/// The account a verified email logs in as: an existing active account, or a
+/// new one for a configured admin or an allowed domain. Records the login.
+///
+/// # Errors
+/// [`AuthError::Forbidden`] with a message for the person: unknown or inactive.
+pub async fn login<C: ConnectionTrait>(
+    db: &C,
+    policy: &LoginPolicy,
+    email: &str,
+    display_name: Option<&str>,
+) -> Result<account::Model, AuthError> {
+    let email = normalize_email(email)?;
+    let account = match find_by_email(db, &email).await? {
+        Some(a) if !a.active => {
+            return Err(AuthError::Forbidden(format!(
+                "The account {email} is deactivated. Ask a pagerlens admin to reactivate it."
+            )));
+        }
+        Some(a) => a,
+        None => {
+            let domain = email.rsplit('@').next().unwrap_or_default();
+            let role = if policy.admin_emails.iter().any(|e| e == &email) {
+                Role::Admin
+            } else if policy.auto_provision_domains.iter().any(|d| d == domain) {
+                Role::Viewer
+            } else {
+                return Err(AuthError::Forbidden(format!(
+                    "{email} has no pagerlens account. Ask a pagerlens admin to add you."
+                )));
+            };
+            tracing::info!(%email, role = role.as_str(), "account created at first login");
+            create(db, &email, display_name, role).await?
+        }
+    };
+    let now = Utc::now();
+    let mut model: account::ActiveModel = account.into();
+    model.last_login_at = Set(Some(now));
+    model.updated_at = Set(now);
+    Ok(model.update(db).await?)
+}

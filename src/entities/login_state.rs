@@ -1,0 +1,21 @@
+use sea_orm::entity::prelude::*;
+
+/// An OAuth login in progress: the hashed `state`, the hashed browser nonce
+/// it is bound to, the PKCE verifier and where to go afterwards.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "login_states")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub state_hash: String,
+    pub browser_hash: String,
+    pub pkce_verifier: String,
+    pub next_path: String,
+    pub expires_at: DateTimeUtc,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}
