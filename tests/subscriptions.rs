@@ -101,3 +101,118 @@ async fn incident_updates_are_pushed(app: TestApp) {
 }
 
 on_both_databases!(incident_updates_are_pushed);
+
+/// Opens `/graphql/ws` with optional extra headers and sends `connection_init`
+/// with `payload`; returns what the server did.
+async fn init(app: &TestApp, headers: &[(&str, &str)], payload: Value) -> Result<Value, String> {
+    let mut req = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    for (k, v) in headers {
+        req.headers_mut().insert(
+            tokio_tungstenite::tungstenite::http::HeaderName::from_bytes(k.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    let (mut ws, _) = tokio_tungstenite::connect_async(req)
+        .await
+        .map_err(|e| format!("upgrade refused: {e}"))?;
+    ws.send(Message::Text(
+        json!({"type": "connection_init", "payload": payload})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    match tokio::time::timeout(std::time::Duration::from_secs(10), ws.next()).await {
+        Ok(Some(Ok(Message::Text(t)))) => Ok(serde_json::from_str(&t).unwrap()),
+        Ok(Some(Ok(Message::Close(frame)))) => Err(format!("closed: {frame:?}")),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+#[tokio::test]
+async fn subscriptions_need_credentials() {
+    let app = crate::common::spawn(crate::common::Backend::Sqlite)
+        .await
+        .unwrap();
+    // No credentials, or a bad token: the connection is refused.
+    let refused = init(&app, &[], json!({})).await;
+    assert!(refused.is_err(), "{refused:?}");
+    let refused = init(&app, &[], json!({"Authorization": "Bearer plt_nope"})).await;
+    assert!(refused.is_err(), "{refused:?}");
+    // A bearer token in the payload is accepted.
+    let ok = init(
+        &app,
+        &[],
+        json!({"Authorization": format!("Bearer {}", app.admin_token)}),
+    )
+    .await;
+    assert_eq!(ok.unwrap()["type"], "connection_ack");
+    // A bearer token on the upgrade request too; a cross-site page riding on a
+    // cookie is refused at the upgrade.
+    let bearer = format!("Bearer {}", app.admin_token);
+    let ok = init(&app, &[("Authorization", bearer.as_str())], json!({})).await;
+    assert_eq!(ok.unwrap()["type"], "connection_ack");
+    let session =
+        pagerlens::auth::sessions::create(&app.db, admin_id(&app).await, Default::default())
+            .await
+            .unwrap();
+    let cookie = format!("pagerlens_session={session}");
+    let refused = init(
+        &app,
+        &[
+            ("Cookie", cookie.as_str()),
+            ("Origin", "https://evil.example"),
+        ],
+        json!({}),
+    )
+    .await;
+    assert!(refused.unwrap_err().contains("403"));
+    let own = app.base.clone();
+    let ok = init(
+        &app,
+        &[("Cookie", cookie.as_str()), ("Origin", own.as_str())],
+        json!({}),
+    )
+    .await;
+    assert_eq!(ok.unwrap()["type"], "connection_ack");
+}
+
+#[tokio::test]
+async fn the_demo_identity_provider_only_runs_on_loopback() {
+    let (mut config, _guard) = crate::common::fresh_database(crate::common::Backend::Sqlite)
+        .await
+        .unwrap();
+    config.public_url = url::Url::parse("http://10.1.2.3:8080/").unwrap();
+    config.enable_demo_identity_provider();
+    let err = pagerlens::App::build(config).await.err().expect("refused");
+    assert!(err.to_string().contains("loopback"), "{err}");
+    // Without the flag there is no /auth/demo at all.
+    let (config, _guard) = crate::common::fresh_database(crate::common::Backend::Sqlite)
+        .await
+        .unwrap();
+    assert!(!config.demo_identity_provider);
+    let app = pagerlens::App::build(config).await.unwrap();
+    let resp = tower::ServiceExt::oneshot(
+        app.router(),
+        axum::http::Request::get("/auth/demo/authorize")
+            .body(axum::body::Body::empty())
+            .unwrap(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(resp.status(), 404);
+}
+
+async fn admin_id(app: &TestApp) -> i32 {
+    pagerlens::auth::accounts::find_by_email(&app.db, crate::common::ADMIN_EMAIL)
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
