@@ -139,6 +139,24 @@ async fn serve_with_no_configuration_uses_embedded_sqlite() {
         .await
         .unwrap();
     assert_eq!(body, json!({"data": {"services": {"totalCount": 0}}}));
+    // Revoked from the command line, the token stops working at once.
+    let out = command(dir.path())
+        .args(["token", "revoke", "1"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let resp = client
+        .post(format!("{base}/graphql"))
+        .bearer_auth(&token)
+        .json(&query)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
     let resp = client.get(format!("{base}/")).send().await.unwrap();
     assert_eq!(resp.status(), 307);
     assert_eq!(resp.headers()["location"], "/playground");

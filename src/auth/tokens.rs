@@ -140,19 +140,20 @@ pub async fn list<C: ConnectionTrait>(
     Ok(q.all(db).await?)
 }
 
-/// Revokes a token: admins any, others their own. Revoking twice is harmless.
+/// Revokes a token: admins any, others their own; `by` is `None` for the
+/// command line (the operator). Revoking twice is harmless.
 ///
 /// # Errors
 /// No such token, or not allowed.
 pub async fn revoke<C: ConnectionTrait>(
     db: &C,
-    by: &Caller,
+    by: Option<&Caller>,
     id: i32,
 ) -> Result<api_token::Model, AuthError> {
     let token = api_token::Entity::find_by_id(id)
         .one(db)
         .await?
-        .filter(|t| by.role == Role::Admin || t.account_id == by.account.id)
+        .filter(|t| by.is_none_or(|b| b.role == Role::Admin || t.account_id == b.account.id))
         .ok_or_else(|| AuthError::NotFound(format!("no token with id {id}")))?;
     if token.revoked_at.is_some() {
         return Ok(token);

@@ -398,7 +398,7 @@ impl AuthMutation {
     async fn revoke_api_token(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<ApiToken> {
         let c = caller(ctx)?;
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        tokens::revoke(db, c, parse_id(&id)?)
+        tokens::revoke(db, Some(c), parse_id(&id)?)
             .await
             .map(ApiToken)
             .api()
