@@ -18,6 +18,7 @@ pub mod incidents;
 pub mod pagerduty;
 pub mod paging;
 pub mod progress;
+pub mod scope;
 pub mod telemetry;
 
 use std::future::Future;

@@ -113,6 +113,9 @@ enum UserAction {
         /// Change the role of an existing account instead of failing.
         #[arg(long)]
         update: bool,
+        /// Limit the account to this PagerDuty team id (repeatable) [default: every team].
+        #[arg(long = "team", value_name = "TEAM_ID")]
+        teams: Vec<String>,
     },
     /// List accounts.
     List,
@@ -136,6 +139,9 @@ enum TokenAction {
         /// At most the account's role [default: the account's role].
         #[arg(long)]
         role: Option<String>,
+        /// Limit the token to this PagerDuty team id (repeatable) [default: the account's teams].
+        #[arg(long = "team", value_name = "TEAM_ID")]
+        teams: Vec<String>,
     },
     /// List tokens (never their secrets).
     List,
@@ -333,7 +339,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             Ok(())
         }
         Command::User { action } => {
-            use pagerlens::auth::{Role, accounts};
+            use pagerlens::auth::{Role, accounts, scopes};
             let app = App::build(config).await?;
             match action {
                 UserAction::Add {
@@ -341,8 +347,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     role,
                     name,
                     update,
+                    teams,
                 } => {
                     let role = Role::parse(&role)?;
+                    // Checked first, so a typo in a team id creates nothing.
+                    scopes::validate_teams(&app.db, &teams).await?;
                     let account = match accounts::find_by_email(&app.db, &email).await? {
                         Some(existing) if update => {
                             accounts::set_role(&app.db, existing.id, role).await?;
@@ -350,21 +359,28 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         }
                         _ => accounts::create(&app.db, &email, name.as_deref(), role).await?,
                     };
+                    if !teams.is_empty() {
+                        scopes::set_account_teams(&app.db, None, account.id, Some(&teams)).await?;
+                    }
                     println!("{} {} ({})", account.id, account.email, account.role);
                 }
                 UserAction::List => {
                     println!(
-                        "{:<5} {:<36} {:<7} {:<8} last login",
-                        "id", "email", "role", "active"
+                        "{:<5} {:<36} {:<7} {:<8} {:<25} teams",
+                        "id", "email", "role", "active", "last login"
                     );
-                    for a in accounts::list(&app.db).await? {
+                    let all = accounts::list(&app.db).await?;
+                    let ids: Vec<i32> = all.iter().map(|a| a.id).collect();
+                    let teams = scopes::teams_of_accounts(&app.db, &ids).await?;
+                    for a in all {
                         println!(
-                            "{:<5} {:<36} {:<7} {:<8} {}",
+                            "{:<5} {:<36} {:<7} {:<8} {:<25} {}",
                             a.id,
                             a.email,
                             a.role,
                             if a.active { "yes" } else { "no" },
-                            a.last_login_at.map_or("never".into(), |t| t.to_rfc3339())
+                            a.last_login_at.map_or("never".into(), |t| t.to_rfc3339()),
+                            teams.get(&a.id).map_or("all".into(), |t| t.join(","))
                         );
                     }
                 }
@@ -387,6 +403,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     name,
                     expires,
                     role,
+                    teams,
                 } => {
                     let account = accounts::find_by_email(&app.db, &user)
                         .await?
@@ -408,6 +425,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                             name,
                             role,
                             expires_at,
+                            team_ids: teams,
                         },
                     )
                     .await?;

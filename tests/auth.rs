@@ -329,6 +329,7 @@ async fn sessions_expire_and_inactive_accounts_are_refused(app: TestApp) {
             name: "bi".into(),
             role: None,
             expires_at: None,
+            team_ids: Vec::new(),
         },
     )
     .await
@@ -555,6 +556,7 @@ async fn api_tokens_are_shown_once_capped_and_revocable(app: TestApp) {
             name: "short".into(),
             role: None,
             expires_at: Some(chrono::Utc::now() + chrono::Duration::hours(1)),
+            team_ids: Vec::new(),
         },
     )
     .await

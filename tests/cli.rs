@@ -327,11 +327,50 @@ async fn sync_and_cleanup_commands_work_against_the_simulator() {
         })
         .count() as u64;
     assert_eq!(n, expected, "{stdout}");
-    let (ok, _, stderr) =
-        tokio::task::spawn_blocking(move || run(&["cleanup", "--older-than", "soon"]))
-            .await
-            .unwrap();
+    let (ok, _, stderr) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || run(&["cleanup", "--older-than", "soon"])
+    })
+    .await
+    .unwrap();
     assert!(!ok && stderr.contains("--older-than"), "{stderr}");
+
+    // Team scopes from the command line, against the synced teams.
+    let team = sim.sim.org.read().await.teams[0].id.clone();
+    let (ok, stdout, stderr) = tokio::task::spawn_blocking({
+        let (run, team) = (run.clone(), team.clone());
+        move || {
+            let added = run(&["user", "add", "scoped@example.com", "--team", &team]);
+            let refused = run(&["user", "add", "typo@example.com", "--team", "PNOPE"]);
+            let token = run(&[
+                "token",
+                "create",
+                "--user",
+                "scoped@example.com",
+                "--name",
+                "bi",
+                "--team",
+                &team,
+            ]);
+            let list = run(&["user", "list"]);
+            assert!(added.0, "{}", added.2);
+            assert!(!refused.0 && refused.2.contains("PNOPE"), "{}", refused.2);
+            assert!(token.0 && token.1.starts_with("plt_"), "{}", token.2);
+            list
+        }
+    })
+    .await
+    .unwrap();
+    assert!(ok, "{stderr}");
+    let scoped = stdout
+        .lines()
+        .find(|l| l.contains("scoped@example.com"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    assert!(scoped.trim_end().ends_with(&team), "{scoped}");
+    assert!(
+        !stdout.contains("typo@example.com"),
+        "a refused account is not created: {stdout}"
+    );
 }
 
 #[test]

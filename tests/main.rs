@@ -12,6 +12,7 @@ mod graphql_limits;
 mod graphql_queries;
 mod migrations;
 mod playground;
+mod scoping;
 mod simulator;
 mod subscriptions;
 mod sync;

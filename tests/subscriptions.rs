@@ -10,7 +10,44 @@ use crate::common::TestApp;
 use crate::common::fixtures::{seed_catalog, seed_incidents};
 use crate::on_both_databases;
 
-async fn next_json<S>(ws: &mut S) -> Value
+pub type Ws =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Connects to `/graphql/ws` with `token`, waits for the ack and subscribes
+/// to `query` as id `1`; waits a moment so the server has registered it.
+pub async fn subscribe(app: &TestApp, token: &str, query: &str) -> Ws {
+    let mut req = format!("ws://{}/graphql/ws", app.addr)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (mut ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
+    assert_eq!(
+        resp.headers()["sec-websocket-protocol"],
+        "graphql-transport-ws"
+    );
+    ws.send(Message::Text(
+        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {token}")}})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
+    ws.send(Message::Text(
+        json!({"id": "1", "type": "subscribe", "payload": {"query": query}})
+            .to_string()
+            .into(),
+    ))
+    .await
+    .unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    ws
+}
+
+pub async fn next_json<S>(ws: &mut S) -> Value
 where
     S: futures_util::Stream<Item = Result<Message, tokio_tungstenite::tungstenite::Error>> + Unpin,
 {
@@ -29,34 +66,13 @@ where
 async fn incident_updates_are_pushed(app: TestApp) {
     seed_catalog(&app.db).await;
     seed_incidents(&app.db, 3).await;
-    let mut req = format!("ws://{}/graphql/ws", app.addr)
-        .into_client_request()
-        .unwrap();
-    req.headers_mut().insert(
-        "Sec-WebSocket-Protocol",
-        "graphql-transport-ws".parse().unwrap(),
-    );
-    let (mut ws, resp) = tokio_tungstenite::connect_async(req).await.unwrap();
-    assert_eq!(
-        resp.headers()["sec-websocket-protocol"],
-        "graphql-transport-ws"
-    );
-    ws.send(Message::Text(
-        json!({"type": "connection_init", "payload": {"Authorization": format!("Bearer {}", app.admin_token)}}).to_string().into(),
-    ))
-    .await
-    .unwrap();
-    assert_eq!(next_json(&mut ws).await["type"], "connection_ack");
-    ws.send(Message::Text(
-        json!({"id": "1", "type": "subscribe", "payload": {"query": "subscription { incidentUpdated(serviceIds: [\"PS_CHK\"]) { id title service { name } } }"}})
-            .to_string()
-            .into(),
-    ))
-    .await
-    .unwrap();
-    // Give the server a moment to register the subscription, then publish:
-    // one event for another service (filtered out) and one that matches.
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let mut ws = subscribe(
+        &app,
+        &app.admin_token,
+        "subscription { incidentUpdated(serviceIds: [\"PS_CHK\"]) { id title service { name } } }",
+    )
+    .await;
+    // One event for another service (filtered out) and one that matches.
     app.app.events.publish(Event::IncidentChanged {
         id: "PI0000".into(),
         service_id: Some("PS_API".into()),

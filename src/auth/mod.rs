@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod demo_idp;
 pub mod oauth;
+pub mod scopes;
 pub mod sessions;
 pub mod tokens;
 
@@ -71,6 +72,8 @@ pub struct Caller {
     /// What this request may do: the account's role, capped by the token's.
     pub role: Role,
     pub credential: Credential,
+    /// The teams whose data this request may see.
+    pub scope: crate::scope::Scope,
 }
 
 impl Caller {

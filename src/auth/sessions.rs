@@ -74,10 +74,12 @@ pub async fn authenticate<C: ConnectionTrait>(
         m.updated_at = Set(now);
         m.update(db).await?;
     }
+    let scope = super::scopes::effective(db, account.id, None).await?;
     Ok(Some(Caller {
         role: Role::of(&account),
         account,
         credential: Credential::Session,
+        scope,
     }))
 }
 

@@ -5,6 +5,7 @@
 use chrono::{DateTime, Duration, Utc};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set,
+    TransactionSession, TransactionTrait,
 };
 
 use super::{AuthError, Caller, Credential, Role, accounts, hash_secret, random_secret};
@@ -21,6 +22,9 @@ pub struct NewToken {
     /// Defaults to the account's role; never above it.
     pub role: Option<Role>,
     pub expires_at: Option<DateTime<Utc>>,
+    /// Teams the token is limited to (empty: its account's scope). A caller
+    /// limited to teams may only choose among its own.
+    pub team_ids: Vec<String>,
 }
 
 /// Creates a token. `by` is the caller (`None` for the command line, which
@@ -29,7 +33,7 @@ pub struct NewToken {
 ///
 /// # Errors
 /// Not allowed, an unknown or inactive account, a bad name, role or expiry.
-pub async fn create<C: ConnectionTrait>(
+pub async fn create<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     by: Option<&Caller>,
     new: NewToken,
@@ -68,7 +72,9 @@ pub async fn create<C: ConnectionTrait>(
     if new.expires_at.is_some_and(|e| e <= now) {
         return Err(AuthError::BadInput("the expiry is in the past".into()));
     }
+    let teams = super::scopes::token_teams(db, by, &new.team_ids).await?;
     let secret = format!("{TOKEN_PREFIX}{}", random_secret(20));
+    let txn = db.begin().await?;
     let model = api_token::ActiveModel {
         account_id: Set(owner.id),
         name: Set(name.to_owned()),
@@ -83,8 +89,10 @@ pub async fn create<C: ConnectionTrait>(
         updated_at: Set(now),
         ..Default::default()
     }
-    .insert(db)
+    .insert(&txn)
     .await?;
+    super::scopes::store_token_teams(&txn, model.id, &teams).await?;
+    txn.commit().await?;
     Ok((secret, model))
 }
 
@@ -121,10 +129,12 @@ pub async fn authenticate<C: ConnectionTrait>(
         m.last_used_at = Set(Some(now));
         m.update(db).await?;
     }
+    let scope = super::scopes::effective(db, account.id, Some(id)).await?;
     Ok(Some(Caller {
         account,
         role,
         credential: Credential::Token(id),
+        scope,
     }))
 }
 

@@ -4,7 +4,8 @@
 //! Read functions only; the sync writes. Every list takes a filter, a sort and
 //! a [`PageRequest`]; every entity has a `find_many(ids)` and each relation a
 //! batched `*_of(ids)` so GraphQL can load them without N+1 queries. Deleted
-//! objects (deleted upstream) are kept and hidden unless asked for.
+//! objects (deleted upstream) are kept and hidden unless asked for. Every
+//! function takes the caller's [`Scope`] and shows only what it allows.
 
 use std::collections::HashMap;
 
@@ -17,6 +18,7 @@ use crate::entities::{
     team_member, user,
 };
 use crate::paging::{Page, PageRequest, contains_pattern, fetch_page};
+use crate::scope::Scope;
 
 /// Sort direction.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -115,12 +117,16 @@ macro_rules! common_filters {
 /// Database errors only.
 pub async fn list_services<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     filter: &ServiceFilter,
     sort: CatalogSort,
     dir: Direction,
     page: PageRequest,
 ) -> Result<Page<service::Model>, DbErr> {
     let mut s = common_filters!(service::Entity::find(), service, filter);
+    if let Some(c) = scope.services_condition(service::Column::Id) {
+        s = s.filter(c);
+    }
     if let Some(teams) = &filter.team_ids {
         s = s.filter(
             service::Column::Id.in_subquery(
@@ -152,12 +158,16 @@ pub async fn list_services<C: ConnectionTrait>(
 /// Database errors only.
 pub async fn list_teams<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     filter: &CatalogFilter,
     sort: CatalogSort,
     dir: Direction,
     page: PageRequest,
 ) -> Result<Page<team::Model>, DbErr> {
-    let s = common_filters!(team::Entity::find(), team, filter);
+    let mut s = common_filters!(team::Entity::find(), team, filter);
+    if let Some(c) = scope.teams_condition(team::Column::Id) {
+        s = s.filter(c);
+    }
     let s = sorted(
         s,
         sort,
@@ -175,12 +185,16 @@ pub async fn list_teams<C: ConnectionTrait>(
 /// Database errors only.
 pub async fn list_escalation_policies<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     filter: &CatalogFilter,
     sort: CatalogSort,
     dir: Direction,
     page: PageRequest,
 ) -> Result<Page<escalation_policy::Model>, DbErr> {
     let mut s = common_filters!(escalation_policy::Entity::find(), escalation_policy, filter);
+    if let Some(c) = scope.escalation_policies_condition(escalation_policy::Column::Id) {
+        s = s.filter(c);
+    }
     if let Some(teams) = &filter.team_ids {
         s = s.filter(
             escalation_policy::Column::Id.in_subquery(
@@ -203,17 +217,19 @@ pub async fn list_escalation_policies<C: ConnectionTrait>(
     fetch_page(db, s, page).await
 }
 
-/// Lists users.
+/// Lists PagerDuty users (directory data: not limited by a team scope).
 ///
 /// # Errors
 /// Database errors only.
 pub async fn list_users<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     filter: &CatalogFilter,
     sort: CatalogSort,
     dir: Direction,
     page: PageRequest,
 ) -> Result<Page<user::Model>, DbErr> {
+    let _ = scope;
     let mut s = common_filters!(user::Entity::find(), user, filter);
     if let Some(teams) = &filter.team_ids {
         s = s.filter(
@@ -237,17 +253,19 @@ pub async fn list_users<C: ConnectionTrait>(
     fetch_page(db, s, page).await
 }
 
-/// Lists schedules.
+/// Lists schedules (directory data: not limited by a team scope).
 ///
 /// # Errors
 /// Database errors only.
 pub async fn list_schedules<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     filter: &CatalogFilter,
     sort: CatalogSort,
     dir: Direction,
     page: PageRequest,
 ) -> Result<Page<schedule::Model>, DbErr> {
+    let _ = scope;
     let s = common_filters!(schedule::Entity::find(), schedule, filter);
     let s = sorted(
         s,
@@ -272,20 +290,59 @@ pub async fn list_priorities<C: ConnectionTrait>(db: &C) -> Result<Vec<priority:
         .await
 }
 
+/// The scope condition on an entity's id column, per entity.
+trait Scoped: EntityTrait {
+    fn scope_condition(scope: &Scope) -> Option<sea_orm::Condition>;
+}
+
+macro_rules! scoped {
+    ($entity:ident, $method:ident) => {
+        impl Scoped for $entity::Entity {
+            fn scope_condition(scope: &Scope) -> Option<sea_orm::Condition> {
+                scope.$method($entity::Column::Id)
+            }
+        }
+    };
+    ($entity:ident) => {
+        impl Scoped for $entity::Entity {
+            fn scope_condition(_: &Scope) -> Option<sea_orm::Condition> {
+                None
+            }
+        }
+    };
+}
+
+scoped!(service, services_condition);
+scoped!(team, teams_condition);
+scoped!(escalation_policy, escalation_policies_condition);
+scoped!(user);
+scoped!(schedule);
+scoped!(priority);
+
+/// `select` limited to what `scope` allows of `E`.
+fn in_scope<E: Scoped>(select: Select<E>, scope: &Scope) -> Select<E> {
+    match E::scope_condition(scope) {
+        Some(c) => select.filter(c),
+        None => select,
+    }
+}
+
 macro_rules! find_many {
     ($fn:ident, $entity:ident) => {
-        /// Loads the given ids (deleted ones included); missing ids are absent.
+        /// Loads the given ids (deleted ones included) that the scope
+        /// allows; missing or hidden ids are absent.
         ///
         /// # Errors
         /// Database errors only.
         pub async fn $fn<C: ConnectionTrait>(
             db: &C,
+            scope: &Scope,
             ids: &[String],
         ) -> Result<HashMap<String, $entity::Model>, DbErr> {
             if ids.is_empty() {
                 return Ok(HashMap::new());
             }
-            Ok($entity::Entity::find()
+            Ok(in_scope($entity::Entity::find(), scope)
                 .filter($entity::Column::Id.is_in(ids.to_vec()))
                 .all(db)
                 .await?
@@ -314,7 +371,7 @@ fn group<V>(rows: impl IntoIterator<Item = (String, V)>) -> HashMap<String, Vec<
 
 /// Loads a many-to-many relation through a join table in one statement:
 /// the join rows whose `$key` is in `ids`, joined to `$target` (deleted
-/// targets left out), grouped by key.
+/// targets and targets outside the scope left out), grouped by key.
 macro_rules! related_many {
     ($(#[$doc:meta])* $fn:ident, $join:ident . $key:ident / $col:ident, $target:ident) => {
         $(#[$doc])*
@@ -323,15 +380,20 @@ macro_rules! related_many {
         /// Database errors only.
         pub async fn $fn<C: ConnectionTrait>(
             db: &C,
+            scope: &Scope,
             ids: &[String],
         ) -> Result<HashMap<String, Vec<$target::Model>>, DbErr> {
             if ids.is_empty() {
                 return Ok(HashMap::new());
             }
-            let rows = $join::Entity::find()
+            let mut select = $join::Entity::find()
                 .filter($join::Column::$col.is_in(ids.to_vec()))
                 .find_also_related($target::Entity)
-                .filter($target::Column::DeletedAt.is_null())
+                .filter($target::Column::DeletedAt.is_null());
+            if let Some(c) = <$target::Entity as Scoped>::scope_condition(scope) {
+                select = select.filter(c);
+            }
+            let rows = select
                 .order_by_asc($target::Column::Name)
                 .all(db)
                 .await?;
@@ -370,13 +432,19 @@ pub struct TeamMember {
 /// Database errors only.
 pub async fn members_of_teams<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<TeamMember>>, DbErr> {
+    let ids: Vec<String> = ids
+        .iter()
+        .filter(|t| scope.allows_team(t))
+        .cloned()
+        .collect();
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
     let rows = team_member::Entity::find()
-        .filter(team_member::Column::TeamId.is_in(ids.to_vec()))
+        .filter(team_member::Column::TeamId.is_in(ids))
         .find_also_related(user::Entity)
         .filter(user::Column::DeletedAt.is_null())
         .order_by_asc(user::Column::Name)
@@ -401,13 +469,20 @@ pub struct EscalationRule {
 /// Database errors only.
 pub async fn rules_of_escalation_policies<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<EscalationRule>>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rules = escalation_rule::Entity::find()
-        .filter(escalation_rule::Column::EscalationPolicyId.is_in(ids.to_vec()))
+    let mut rules = escalation_rule::Entity::find()
+        .filter(escalation_rule::Column::EscalationPolicyId.is_in(ids.to_vec()));
+    if let Some(c) =
+        scope.escalation_policies_condition(escalation_rule::Column::EscalationPolicyId)
+    {
+        rules = rules.filter(c);
+    }
+    let rules = rules
         .order_by_asc(escalation_rule::Column::Position)
         .all(db)
         .await?;
@@ -448,9 +523,10 @@ pub struct Coverage {
 /// Database errors only.
 pub async fn coverage_of_escalation_policies<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     ids: &[String],
 ) -> Result<HashMap<String, Coverage>, DbErr> {
-    let rules = rules_of_escalation_policies(db, ids).await?;
+    let rules = rules_of_escalation_policies(db, scope, ids).await?;
     let schedule_ids: Vec<String> = rules
         .values()
         .flatten()

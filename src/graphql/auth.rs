@@ -18,8 +18,10 @@ use futures_util::stream::BoxStream;
 use sea_orm::DatabaseConnection;
 
 use super::error::{ApiError, ApiResultExt, UNAUTHENTICATED};
-use crate::auth::{AuthError, Caller, Credential, Role, accounts, tokens};
+use crate::auth::{AuthError, Caller, Credential, Role, accounts, scopes, tokens};
 use crate::entities::{account, api_token};
+use crate::graphql::loaders::{TeamsOfAccount, TeamsOfToken};
+use crate::graphql::types::load_one;
 
 impl From<AuthError> for ApiError {
     fn from(e: AuthError) -> Self {
@@ -156,6 +158,12 @@ impl Account {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The PagerDuty teams this account is limited to; `null`: every team.
+    async fn team_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ID>>> {
+        Ok(load_one(ctx, TeamsOfAccount(self.0.id))
+            .await?
+            .map(|t| t.into_iter().map(ID).collect()))
+    }
 }
 
 /// How the current request authenticated.
@@ -172,6 +180,9 @@ pub struct Me {
     /// What this request may do: the account's role, capped by the token's.
     pub role: AccountRole,
     pub authenticated_by: AuthMethod,
+    /// The PagerDuty teams whose data this request sees (the account's
+    /// limit and the token's together); `null`: every team.
+    pub team_ids: Option<Vec<ID>>,
 }
 
 /// An API token (never its secret, which is shown once at creation).
@@ -208,6 +219,13 @@ impl ApiToken {
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
     }
+    /// The teams the token is limited to, on top of its account's; `null`:
+    /// no limit of its own.
+    async fn team_ids(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ID>>> {
+        Ok(load_one(ctx, TeamsOfToken(self.0.id))
+            .await?
+            .map(|t| t.into_iter().map(ID).collect()))
+    }
     /// Neither revoked nor expired.
     async fn usable(&self) -> bool {
         self.0.revoked_at.is_none() && self.0.expires_at.is_none_or(|e| e > Utc::now())
@@ -231,6 +249,9 @@ pub struct CreateApiTokenInput {
     pub role: Option<AccountRole>,
     /// Days until it expires (1–3650; default: never).
     pub expires_in_days: Option<i32>,
+    /// Limit the token to these PagerDuty teams (default: its account's
+    /// teams). If you are limited to teams, only among yours.
+    pub team_ids: Option<Vec<ID>>,
 }
 
 fn parse_id(id: &ID) -> async_graphql::Result<i32> {
@@ -254,6 +275,10 @@ impl AuthQuery {
                 Credential::Session => AuthMethod::Session,
                 Credential::Token(_) => AuthMethod::ApiToken,
             },
+            team_ids: c
+                .scope
+                .team_ids()
+                .map(|t| t.iter().cloned().map(ID).collect()),
         })
     }
 
@@ -317,6 +342,26 @@ impl AuthMutation {
             .await
             .map(Account)
             .api()
+    }
+
+    /// Limits an account to some PagerDuty teams (admins): from its next
+    /// request on it sees only their services, escalation policies and
+    /// incidents. `null` or `[]`: every team again.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn set_account_teams(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        team_ids: Option<Vec<ID>>,
+    ) -> async_graphql::Result<Account> {
+        let c = caller(ctx)?;
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let id = parse_id(&id)?;
+        let teams: Option<Vec<String>> = team_ids.map(|v| v.into_iter().map(|i| i.0).collect());
+        scopes::set_account_teams(db, Some(c), id, teams.as_deref())
+            .await
+            .api()?;
+        accounts::get(db, id).await.map(Account).api()
     }
 
     /// Changes an account's role (admins). The last active admin cannot be demoted.
@@ -384,6 +429,12 @@ impl AuthMutation {
                 name: input.name,
                 role: input.role.map(Into::into),
                 expires_at,
+                team_ids: input
+                    .team_ids
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(|i| i.0)
+                    .collect(),
             },
         )
         .await

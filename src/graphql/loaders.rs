@@ -15,18 +15,22 @@ use crate::entities::{
     schedule, service, team, user,
 };
 use crate::incidents;
+use crate::scope::Scope;
 
 /// The loader behind every key type below.
 pub struct DbLoader {
     db: DatabaseConnection,
+    /// The caller's team scope: every load is limited to it.
+    scope: Scope,
 }
 
 pub type Loaders = DataLoader<DbLoader>;
 
-/// Loaders for one request. Keys requested within `delay` of the first one
-/// are loaded together (`PAGERLENS_GRAPHQL_BATCH_DELAY_MS`).
-pub fn loaders(db: DatabaseConnection, delay: std::time::Duration) -> Loaders {
-    DataLoader::new(DbLoader { db }, tokio::spawn).delay(delay)
+/// Loaders for one request, limited to the caller's scope. Keys requested
+/// within `delay` of the first one are loaded together
+/// (`PAGERLENS_GRAPHQL_BATCH_DELAY_MS`).
+pub fn loaders(db: DatabaseConnection, scope: Scope, delay: std::time::Duration) -> Loaders {
+    DataLoader::new(DbLoader { db, scope }, tokio::spawn).delay(delay)
 }
 
 type LoadResult<K, V> = Result<HashMap<K, V>, Arc<DbErr>>;
@@ -43,7 +47,7 @@ macro_rules! key_loader {
 
             async fn load(&self, keys: &[$key]) -> LoadResult<$key, $value> {
                 let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-                let found = $fetch(&self.db, &ids).await.map_err(Arc::new)?;
+                let found = $fetch(&self.db, &self.scope, &ids).await.map_err(Arc::new)?;
                 Ok(found.into_iter().map(|(k, v)| ($key(k), v)).collect())
             }
         }
@@ -92,3 +96,27 @@ key_loader!(/// The custom field values of an incident.
     CustomFieldsOfIncident => Vec<incident_custom_field_value::Model>, incidents::custom_fields_of);
 key_loader!(/// The assignees of an incident.
     AssigneesOfIncident => Vec<user::Model>, incidents::assignees_of);
+
+macro_rules! id_loader {
+    ($(#[$doc:meta])* $key:ident => $value:ty, $fetch:path) => {
+        $(#[$doc])*
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub struct $key(pub i32);
+
+        impl Loader<$key> for DbLoader {
+            type Value = $value;
+            type Error = Arc<DbErr>;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Arc<DbErr>> {
+                let ids: Vec<i32> = keys.iter().map(|k| k.0).collect();
+                let found = $fetch(&self.db, &ids).await.map_err(Arc::new)?;
+                Ok(found.into_iter().map(|(k, v)| ($key(k), v)).collect())
+            }
+        }
+    };
+}
+
+id_loader!(/// The teams an account is limited to (absent: every team).
+    TeamsOfAccount => Vec<String>, crate::auth::scopes::teams_of_accounts);
+id_loader!(/// The teams an API token is limited to (absent: its account's).
+    TeamsOfToken => Vec<String>, crate::auth::scopes::teams_of_tokens);

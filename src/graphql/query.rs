@@ -17,6 +17,11 @@ fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
     ctx.data_unchecked::<DatabaseConnection>()
 }
 
+/// The caller's team scope, which every read below passes on.
+fn scope<'a>(ctx: &'a Context<'_>) -> async_graphql::Result<&'a crate::scope::Scope> {
+    Ok(&crate::graphql::auth::caller(ctx)?.scope)
+}
+
 fn not_found(kind: &str, id: &ID) -> async_graphql::Error {
     Err::<(), _>(ApiError::NotFound(format!("No {kind} with id {:?}", id.0)))
         .api()
@@ -39,7 +44,7 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_services(db(ctx), &filter, sort, dir, page)
+        let found = catalog::list_services(db(ctx), scope(ctx)?, &filter, sort, dir, page)
             .await
             .api()?;
         Ok(connection(found, Service))
@@ -66,7 +71,7 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_teams(db(ctx), &filter, sort, dir, page)
+        let found = catalog::list_teams(db(ctx), scope(ctx)?, &filter, sort, dir, page)
             .await
             .api()?;
         Ok(connection(found, Team))
@@ -93,9 +98,10 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_escalation_policies(db(ctx), &filter, sort, dir, page)
-            .await
-            .api()?;
+        let found =
+            catalog::list_escalation_policies(db(ctx), scope(ctx)?, &filter, sort, dir, page)
+                .await
+                .api()?;
         Ok(connection(found, EscalationPolicy))
     }
 
@@ -124,7 +130,7 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_users(db(ctx), &filter, sort, dir, page)
+        let found = catalog::list_users(db(ctx), scope(ctx)?, &filter, sort, dir, page)
             .await
             .api()?;
         Ok(connection(found, User))
@@ -151,7 +157,7 @@ impl QueryRoot {
         let page = page_request(ctx, first, after).api()?;
         let filter = filter.unwrap_or_default().into_domain().api()?;
         let (sort, dir) = order_by.unwrap_or_default().parts();
-        let found = catalog::list_schedules(db(ctx), &filter, sort, dir, page)
+        let found = catalog::list_schedules(db(ctx), scope(ctx)?, &filter, sort, dir, page)
             .await
             .api()?;
         Ok(connection(found, Schedule))

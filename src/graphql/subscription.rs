@@ -23,6 +23,10 @@ impl SubscriptionRoot {
     ) -> impl Stream<Item = async_graphql::Result<Incident>> {
         let bus = ctx.data_unchecked::<EventBus>().clone();
         let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>().clone();
+        // A scoped caller is only told about its teams' incidents.
+        let scope = crate::graphql::auth::caller(ctx)
+            .map(|c| c.scope.clone())
+            .unwrap_or_else(|_| crate::scope::Scope::teams(Vec::new()));
         let wanted: Option<Vec<String>> = service_ids.map(|v| v.into_iter().map(|i| i.0).collect());
         BroadcastStream::new(bus.subscribe())
             .filter_map(move |event| match event {
@@ -39,8 +43,10 @@ impl SubscriptionRoot {
             })
             .then(move |id| {
                 let db = db.clone();
+                let scope = scope.clone();
                 async move {
-                    let mut found = incidents::find_many(&db, std::slice::from_ref(&id)).await?;
+                    let mut found =
+                        incidents::find_many(&db, &scope, std::slice::from_ref(&id)).await?;
                     Ok::<_, sea_orm::DbErr>(found.remove(&id).map(Incident))
                 }
             })

@@ -364,7 +364,10 @@ pub async fn incident_connection(
     restrict(&mut filter);
     let (sort, dir) = order_by.unwrap_or_default().parts();
     let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
-    let found = incidents::list(db, &filter, sort, dir, page).await.api()?;
+    let scope = &crate::graphql::auth::caller(ctx)?.scope;
+    let found = incidents::list(db, scope, &filter, sort, dir, page)
+        .await
+        .api()?;
     Ok(connection(found, Incident))
 }
 

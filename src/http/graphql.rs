@@ -134,7 +134,11 @@ async fn execute(
     media: MediaType,
 ) -> Response {
     let request = request
-        .data(loaders(state.db.clone(), state.config.graphql_batch_delay))
+        .data(loaders(
+            state.db.clone(),
+            caller.scope.clone(),
+            state.config.graphql_batch_delay,
+        ))
         .data(caller);
     render(state.schema.execute(request).await, media)
 }
@@ -345,7 +349,11 @@ pub async fn websocket(
                         ));
                     };
                     let mut data = Data::default();
-                    data.insert(loaders(state.db.clone(), state.config.graphql_batch_delay));
+                    data.insert(loaders(
+                        state.db.clone(),
+                        caller.scope.clone(),
+                        state.config.graphql_batch_delay,
+                    ));
                     data.insert(caller);
                     Ok(data)
                 })

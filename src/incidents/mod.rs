@@ -1,6 +1,7 @@
 //! Incidents, their log entries, assignees and custom field values: filters,
 //! sorts and batched loaders. Read functions only; the sync and the local
-//! incident API write.
+//! incident API write. Every read takes the caller's [`Scope`]: a scoped
+//! caller sees only the incidents of its teams' services.
 
 pub mod flags;
 
@@ -17,6 +18,7 @@ use crate::entities::{
     user,
 };
 use crate::paging::{Page, PageRequest, contains_pattern, fetch_page};
+use crate::scope::Scope;
 
 /// An incident's status, as PagerDuty defines it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -189,6 +191,7 @@ fn filtered(filter: &IncidentFilter) -> sea_orm::Select<incident::Entity> {
 /// Database errors only.
 pub async fn list<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     filter: &IncidentFilter,
     sort: IncidentSort,
     dir: Direction,
@@ -203,25 +206,33 @@ pub async fn list<C: ConnectionTrait>(
         IncidentSort::Urgency => C::Urgency,
         IncidentSort::ResolvedAt => C::ResolvedAt,
     };
-    let s = filtered(filter)
+    let mut s = filtered(filter);
+    if let Some(c) = scope.services_condition(C::ServiceId) {
+        s = s.filter(c);
+    }
+    let s = s
         .order_by(col, dir.into())
         .order_by(C::Id, sea_orm::Order::Asc);
     fetch_page(db, s, page).await
 }
 
-/// Loads the given incidents (deleted ones included).
+/// Loads the given incidents (deleted ones included) that the scope allows.
 ///
 /// # Errors
 /// Database errors only.
 pub async fn find_many<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     ids: &[String],
 ) -> Result<HashMap<String, incident::Model>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    Ok(incident::Entity::find()
-        .filter(incident::Column::Id.is_in(ids.to_vec()))
+    let mut select = incident::Entity::find().filter(incident::Column::Id.is_in(ids.to_vec()));
+    if let Some(c) = scope.services_condition(incident::Column::ServiceId) {
+        select = select.filter(c);
+    }
+    Ok(select
         .all(db)
         .await?
         .into_iter()
@@ -243,13 +254,18 @@ fn group<V>(rows: impl IntoIterator<Item = (String, V)>) -> HashMap<String, Vec<
 /// Database errors only.
 pub async fn log_entries_of<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<incident_log_entry::Model>>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = incident_log_entry::Entity::find()
-        .filter(incident_log_entry::Column::IncidentId.is_in(ids.to_vec()))
+    let mut select = incident_log_entry::Entity::find()
+        .filter(incident_log_entry::Column::IncidentId.is_in(ids.to_vec()));
+    if let Some(c) = scope.incident_ids_condition(incident_log_entry::Column::IncidentId) {
+        select = select.filter(c);
+    }
+    let rows = select
         .order_by_asc(incident_log_entry::Column::CreatedAt)
         .order_by_asc(incident_log_entry::Column::Id)
         .all(db)
@@ -263,13 +279,18 @@ pub async fn log_entries_of<C: ConnectionTrait>(
 /// Database errors only.
 pub async fn custom_fields_of<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<incident_custom_field_value::Model>>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = incident_custom_field_value::Entity::find()
-        .filter(incident_custom_field_value::Column::IncidentId.is_in(ids.to_vec()))
+    let mut select = incident_custom_field_value::Entity::find()
+        .filter(incident_custom_field_value::Column::IncidentId.is_in(ids.to_vec()));
+    if let Some(c) = scope.incident_ids_condition(incident_custom_field_value::Column::IncidentId) {
+        select = select.filter(c);
+    }
+    let rows = select
         .order_by_asc(incident_custom_field_value::Column::Name)
         .all(db)
         .await?;
@@ -282,13 +303,18 @@ pub async fn custom_fields_of<C: ConnectionTrait>(
 /// Database errors only.
 pub async fn assignees_of<C: ConnectionTrait>(
     db: &C,
+    scope: &Scope,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<user::Model>>, DbErr> {
     if ids.is_empty() {
         return Ok(HashMap::new());
     }
-    let rows = incident_assignee::Entity::find()
-        .filter(incident_assignee::Column::IncidentId.is_in(ids.to_vec()))
+    let mut select = incident_assignee::Entity::find()
+        .filter(incident_assignee::Column::IncidentId.is_in(ids.to_vec()));
+    if let Some(c) = scope.incident_ids_condition(incident_assignee::Column::IncidentId) {
+        select = select.filter(c);
+    }
+    let rows = select
         .find_also_related(user::Entity)
         .order_by_asc(user::Column::Name)
         .all(db)

@@ -205,6 +205,7 @@ pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Opt
             name: "tests".into(),
             role: None,
             expires_at: None,
+            team_ids: Vec::new(),
         },
     )
     .await
@@ -325,6 +326,7 @@ impl TestApp {
                 name: "test".into(),
                 role: None,
                 expires_at: None,
+                team_ids: Vec::new(),
             },
         )
         .await
