@@ -70,6 +70,9 @@ pub struct Config {
     /// `PAGERLENS_SYNC_OVERLAP_MINUTES`: how far before the watermark an
     /// incremental sync starts again (default 5).
     pub sync_overlap_minutes: u32,
+    /// `PAGERLENS_SLA_WARNING_SHARES`: comma-separated shares of a target at
+    /// which an at-risk warning goes out (default `0.5,0.75`).
+    pub sla: crate::sla::SlaSettings,
     /// `PAGERLENS_CUSTOM_FIELD_FLAGS`: named rules over custom field values
     /// (see `incidents::flags`).
     pub custom_field_flags: Vec<crate::incidents::flags::FlagRule>,
@@ -229,6 +232,28 @@ impl Config {
                     expected: "rules like `resolved_by_us = resolution equals ccoe; infra = prelim_root_cause is_set`",
                     message,
                 })?,
+            },
+            sla: match get("PAGERLENS_SLA_WARNING_SHARES") {
+                None => crate::sla::SlaSettings::default(),
+                Some(text) => {
+                    let mut shares = Vec::new();
+                    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+                        match part.parse::<f64>() {
+                            Ok(v) if v > 0.0 && v < 1.0 => shares.push(v),
+                            _ => {
+                                return Err(ConfigError::Invalid {
+                                    var: "PAGERLENS_SLA_WARNING_SHARES",
+                                    value: text.clone(),
+                                    expected: "comma-separated shares between 0 and 1, like 0.5,0.75",
+                                    message: format!("{part:?} is not a share between 0 and 1"),
+                                });
+                            }
+                        }
+                    }
+                    shares.sort_by(f64::total_cmp);
+                    shares.dedup();
+                    crate::sla::SlaSettings { warning_shares: shares }
+                }
             },
             sync_overlap_minutes: parse(
                 &get,

@@ -49,6 +49,7 @@ pub fn spawn_sync_loop(app: &App, sim: &SimHandle) -> tokio::task::JoinHandle<()
         };
         let mut opts = SyncOptions::new(SyncKind::Full { days: 61 }, "demo");
         opts.events = Some(app.events.clone());
+        opts.sla = app.config.sla.clone();
         match sync::run(&app.db, &client, &opts).await {
             Ok(r) => tracing::info!(api_calls = r.api.api_calls, "demo data synced"),
             Err(e) => tracing::error!(error = %e, "demo sync failed"),
@@ -59,6 +60,7 @@ pub fn spawn_sync_loop(app: &App, sim: &SimHandle) -> tokio::task::JoinHandle<()
                 .await;
             let mut opts = SyncOptions::new(SyncKind::Incremental, "demo");
             opts.events = Some(app.events.clone());
+            opts.sla = app.config.sla.clone();
             if let Err(e) = sync::run(&app.db, &client, &opts).await {
                 tracing::warn!(error = %e, "demo incremental sync failed");
             }

@@ -19,6 +19,7 @@ pub mod pagerduty;
 pub mod paging;
 pub mod progress;
 pub mod scope;
+pub mod sla;
 pub mod telemetry;
 
 use std::future::Future;

@@ -266,6 +266,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             };
             let mut opts = SyncOptions::new(kind, "cli");
             opts.overlap = chrono::Duration::minutes(i64::from(app.config.sync_overlap_minutes));
+            opts.sla = app.config.sla.clone();
             opts.progress = pagerlens::progress::for_cli();
             let report = pagerduty::sync::run(&app.db, &client, &opts).await?;
             drop(opts);

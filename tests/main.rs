@@ -14,6 +14,7 @@ mod migrations;
 mod playground;
 mod scoping;
 mod simulator;
+mod sla;
 mod subscriptions;
 mod sync;
 mod webhooks;

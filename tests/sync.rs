@@ -213,6 +213,24 @@ async fn full_sync_copies_everything_and_is_idempotent(app: TestApp) {
         team::Entity::find().count(&app.db).await.unwrap() as usize,
         org.teams.len()
     );
+    // Every incident got its two SLA targets, and resolved ones are closed.
+    let targets = pagerlens::entities::incident_sla_target::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(targets.len(), 2 * org.incidents.len());
+    let resolved: std::collections::HashSet<&str> = org
+        .incidents
+        .iter()
+        .filter(|i| i.status == "resolved")
+        .map(|i| i.id.as_str())
+        .collect();
+    for t in targets
+        .iter()
+        .filter(|t| t.target == "resolution" && resolved.contains(t.incident_id.as_str()))
+    {
+        assert!(t.state == "MET" || t.state == "BREACHED", "{t:?}");
+    }
     assert_eq!(priority::Entity::find().count(&app.db).await.unwrap(), 5);
     let fields: usize = org.custom_fields.values().map(|v| v.len()).sum();
     assert_eq!(

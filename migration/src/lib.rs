@@ -10,6 +10,7 @@ mod helpers;
 mod m20261123_000001_catalog;
 mod m20261123_000002_sync;
 mod m20261123_000003_auth;
+mod m20261123_000004_sla;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_catalog::Migration),
             Box::new(m20261123_000002_sync::Migration),
             Box::new(m20261123_000003_auth::Migration),
+            Box::new(m20261123_000004_sla::Migration),
         ]
     }
 }

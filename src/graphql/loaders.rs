@@ -120,3 +120,8 @@ id_loader!(/// The teams an account is limited to (absent: every team).
     TeamsOfAccount => Vec<String>, crate::auth::scopes::teams_of_accounts);
 id_loader!(/// The teams an API token is limited to (absent: its account's).
     TeamsOfToken => Vec<String>, crate::auth::scopes::teams_of_tokens);
+
+key_loader!(/// The SLA targets of an incident.
+    SlaTargetsOfIncident => Vec<crate::entities::incident_sla_target::Model>, crate::sla::targets_of);
+key_loader!(/// The SLA timeline of an incident.
+    SlaEventsOfIncident => Vec<crate::entities::sla_event::Model>, crate::sla::events_of);

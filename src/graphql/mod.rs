@@ -6,6 +6,7 @@ pub mod connection;
 pub mod error;
 pub mod loaders;
 pub mod query;
+pub mod sla;
 pub mod subscription;
 pub mod sync;
 pub mod types;
@@ -19,12 +20,17 @@ use crate::events::EventBus;
 /// Every query field.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct Query(query::QueryRoot, sync::SyncQuery, auth::AuthQuery);
+pub struct Query(
+    query::QueryRoot,
+    sync::SyncQuery,
+    auth::AuthQuery,
+    sla::SlaQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(sync::SyncMutation, auth::AuthMutation);
+pub struct Mutation(sync::SyncMutation, auth::AuthMutation, sla::SlaMutation);
 
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
 

@@ -143,6 +143,10 @@ impl SyncMutation {
         let db = ctx.data_unchecked::<DatabaseConnection>().clone();
         let mut opts = SyncOptions::new(kind, "api");
         opts.events = Some(ctx.data_unchecked::<EventBus>().clone());
+        opts.sla = ctx
+            .data_unchecked::<std::sync::Arc<crate::config::Config>>()
+            .sla
+            .clone();
         let record = sync::start(&db, &opts)
             .await
             .map_err(|e| ApiError::Internal(Box::new(e)))

@@ -802,6 +802,14 @@ impl Incident {
     async fn id(&self) -> ID {
         ID(self.0.id.clone())
     }
+    /// The incident's SLA: response and resolution targets, state, deadlines
+    /// and timeline (null when no policy matches).
+    async fn sla(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::graphql::sla::IncidentSla>> {
+        crate::graphql::sla::incident_sla(ctx, &self.0.id).await
+    }
     /// PagerDuty's incident number.
     async fn number(&self) -> Option<i64> {
         self.0.incident_number

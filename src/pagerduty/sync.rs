@@ -93,6 +93,8 @@ pub struct SyncOptions {
     pub cancel: CancellationToken,
     /// Where incident changes are announced (GraphQL subscriptions).
     pub events: Option<EventBus>,
+    /// SLA settings for the incidents the sync changes.
+    pub sla: crate::sla::SlaSettings,
 }
 
 impl SyncOptions {
@@ -105,6 +107,7 @@ impl SyncOptions {
             fetch_custom_fields: true,
             fetch_oncalls: true,
             progress: Arc::new(NoProgress),
+            sla: crate::sla::SlaSettings::default(),
             cancel: CancellationToken::new(),
             events: None,
         }
@@ -897,6 +900,7 @@ impl Run<'_> {
             .filter(|m| before.get(&m.id) != Some(&m.updated_at))
             .map(|m| m.id)
             .collect();
+        crate::sla::refresh(db, &self.opts.sla, &changed, false, self.now).await?;
         Ok(changed)
     }
 
@@ -1053,6 +1057,7 @@ impl Run<'_> {
         changed.extend(touched);
         changed.sort();
         changed.dedup();
+        crate::sla::refresh(db, &self.opts.sla, &changed, false, now).await?;
         let mut wanted = new_ids;
         wanted.extend(fields_changed);
         Ok((changed, wanted))
@@ -1418,6 +1423,7 @@ pub async fn write_incident(
     let txn = db.begin().await?;
     let changed = run.write_incidents(&txn, vec![incident]).await?;
     store::derive_incident_timing(&txn, std::slice::from_ref(&id), now).await?;
+    crate::sla::refresh(&txn, &opts.sla, std::slice::from_ref(&id), false, now).await?;
     txn.commit().await?;
     let services: HashMap<String, Option<String>> = [(id, service)].into_iter().collect();
     run.announce(&changed, &services);

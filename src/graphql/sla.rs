@@ -1,0 +1,494 @@
+//! SLA fields: an incident's SLA, breaches and at-risk targets, policies,
+//! pause and resume, the breach check and deliberate recomputes.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use sea_orm::DatabaseConnection;
+
+use super::auth::{RoleGuard, caller};
+use super::error::{ApiError, ApiResultExt};
+use super::loaders::{SlaEventsOfIncident, SlaTargetsOfIncident};
+use super::types::{Incident, load_one};
+use crate::auth::Role;
+use crate::config::Config;
+use crate::entities::{incident_sla_target, sla_event, sla_policy};
+use crate::sla::{self, SlaError, State};
+
+impl From<SlaError> for ApiError {
+    fn from(e: SlaError) -> Self {
+        match e {
+            SlaError::BadInput(m) => ApiError::BadUserInput(m),
+            SlaError::NotFound(m) => ApiError::NotFound(m),
+            SlaError::Db(e) => e.into(),
+        }
+    }
+}
+
+fn settings<'a>(ctx: &Context<'a>) -> &'a sla::SlaSettings {
+    &ctx.data_unchecked::<std::sync::Arc<Config>>().sla
+}
+
+fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
+    ctx.data_unchecked::<DatabaseConnection>()
+}
+
+/// A target's state.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "SlaState")]
+pub enum SlaStateGql {
+    Active,
+    Paused,
+    Met,
+    Breached,
+}
+
+impl From<State> for SlaStateGql {
+    fn from(s: State) -> Self {
+        match s {
+            State::Active => Self::Active,
+            State::Paused => Self::Paused,
+            State::Met => Self::Met,
+            State::Breached => Self::Breached,
+        }
+    }
+}
+
+/// One SLA target (response: time to first acknowledgement; resolution: time to resolve).
+pub struct SlaTarget(pub incident_sla_target::Model);
+
+#[Object]
+impl SlaTarget {
+    async fn incident_id(&self) -> ID {
+        ID(self.0.incident_id.clone())
+    }
+    /// `response` or `resolution`.
+    async fn target(&self) -> &str {
+        &self.0.target
+    }
+    /// The policy it is measured by.
+    async fn policy_name(&self) -> &str {
+        &self.0.policy_name
+    }
+    async fn target_seconds(&self) -> i64 {
+        self.0.target_secs
+    }
+    /// Counted around the clock or in a business-hours calendar.
+    async fn business_hours(&self) -> bool {
+        self.0.calendar_id.is_some()
+    }
+    /// The state now: an active target past its deadline reads `BREACHED`
+    /// even before the breach check has recorded it.
+    async fn state(&self) -> SlaStateGql {
+        let s = State::parse(&self.0.state).unwrap_or(State::Active);
+        if s == State::Active && self.0.deadline.is_some_and(|d| d <= Utc::now()) {
+            SlaStateGql::Breached
+        } else {
+            s.into()
+        }
+    }
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at
+    }
+    /// When the target is (or was) due; null while paused.
+    async fn deadline(&self) -> Option<DateTime<Utc>> {
+        self.0.deadline
+    }
+    /// While running: the predicted breach time (the deadline if nothing changes).
+    async fn predicted_breach_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.state == State::Active.as_str())
+            .then_some(self.0.deadline)
+            .flatten()
+    }
+    async fn met_at(&self) -> Option<DateTime<Utc>> {
+        self.0.met_at
+    }
+    async fn breached_at(&self) -> Option<DateTime<Utc>> {
+        self.0.breached_at
+    }
+    async fn breach_notified_at(&self) -> Option<DateTime<Utc>> {
+        self.0.breach_notified_at
+    }
+    async fn paused_at(&self) -> Option<DateTime<Utc>> {
+        self.0.paused_at
+    }
+    /// Seconds spent paused so far.
+    async fn paused_seconds(&self) -> i64 {
+        self.0.paused_secs
+    }
+    /// Seconds used on the policy's clock (business time for business-hours
+    /// policies), pauses excluded, as of `computedAt`.
+    async fn used_seconds(&self) -> i64 {
+        self.0.used_secs
+    }
+    /// Wall-clock seconds used, pauses excluded, as of `computedAt`.
+    async fn wall_seconds_used(&self) -> i64 {
+        self.0.wall_used_secs
+    }
+    /// Target minus used (negative: overdue), as of `computedAt`.
+    async fn remaining_seconds(&self) -> i64 {
+        self.0.target_secs - self.0.used_secs
+    }
+    /// The highest at-risk share already announced (0: none).
+    async fn warned_share(&self) -> f64 {
+        self.0.warned_share
+    }
+    async fn computed_at(&self) -> DateTime<Utc> {
+        self.0.computed_at
+    }
+}
+
+/// One clock event on an incident's SLA timeline.
+pub struct SlaEvent(pub sla_event::Model);
+
+#[Object]
+impl SlaEvent {
+    /// `started`, `paused`, `resumed`, `warned`, `breached`, `met` or `policy_changed`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// `response`, `resolution`, or null for both.
+    async fn target(&self) -> Option<&str> {
+        self.0.target.as_deref()
+    }
+    async fn at(&self) -> DateTime<Utc> {
+        self.0.at
+    }
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+}
+
+/// An incident's SLA.
+pub struct IncidentSla {
+    pub incident_id: String,
+    pub targets: Vec<incident_sla_target::Model>,
+}
+
+#[Object]
+impl IncidentSla {
+    async fn response(&self) -> Option<SlaTarget> {
+        self.target("response")
+    }
+    async fn resolution(&self) -> Option<SlaTarget> {
+        self.target("resolution")
+    }
+    /// Whether the clocks are paused now.
+    async fn paused(&self) -> bool {
+        self.targets
+            .iter()
+            .any(|t| t.state == State::Paused.as_str())
+    }
+    /// Every clock event, oldest first, with its reason.
+    async fn timeline(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SlaEvent>> {
+        Ok(load_one(ctx, SlaEventsOfIncident(self.incident_id.clone()))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(SlaEvent)
+            .collect())
+    }
+}
+
+impl IncidentSla {
+    fn target(&self, name: &str) -> Option<SlaTarget> {
+        self.targets
+            .iter()
+            .find(|t| t.target == name)
+            .cloned()
+            .map(SlaTarget)
+    }
+}
+
+/// The SLA of an incident (null when no policy matches it).
+pub async fn incident_sla(
+    ctx: &Context<'_>,
+    incident_id: &str,
+) -> async_graphql::Result<Option<IncidentSla>> {
+    let targets = load_one(ctx, SlaTargetsOfIncident(incident_id.to_owned()))
+        .await?
+        .unwrap_or_default();
+    Ok((!targets.is_empty()).then(|| IncidentSla {
+        incident_id: incident_id.to_owned(),
+        targets,
+    }))
+}
+
+/// An SLA policy.
+pub struct SlaPolicy(pub sla_policy::Model);
+
+#[Object]
+impl SlaPolicy {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// PagerDuty priority names it matches (null: any).
+    async fn priority_names(&self) -> Option<Vec<String>> {
+        self.0
+            .priority_names
+            .as_ref()
+            .map(|p| p.split(',').map(str::to_owned).collect())
+    }
+    async fn urgency(&self) -> Option<&str> {
+        self.0.urgency.as_deref()
+    }
+    async fn service_id(&self) -> Option<ID> {
+        self.0.service_id.clone().map(ID)
+    }
+    async fn team_id(&self) -> Option<ID> {
+        self.0.team_id.clone().map(ID)
+    }
+    async fn response_target_seconds(&self) -> i64 {
+        self.0.response_target_secs
+    }
+    async fn resolution_target_seconds(&self) -> i64 {
+        self.0.resolution_target_secs
+    }
+    /// Business-hours calendar (null: around the clock).
+    async fn calendar_id(&self) -> Option<ID> {
+        self.0.calendar_id.map(|c| ID(c.to_string()))
+    }
+}
+
+/// A policy to create or replace. Conditions left null match anything; the
+/// most specific matching policy wins (ties: the oldest).
+#[derive(InputObject)]
+pub struct SlaPolicyInput {
+    pub name: String,
+    pub priority_names: Option<Vec<String>>,
+    pub urgency: Option<String>,
+    pub service_id: Option<ID>,
+    pub team_id: Option<ID>,
+    pub response_target_seconds: i64,
+    pub resolution_target_seconds: i64,
+    pub calendar_id: Option<ID>,
+}
+
+impl SlaPolicyInput {
+    fn into_domain(self) -> async_graphql::Result<sla::PolicyInput> {
+        Ok(sla::PolicyInput {
+            name: self.name,
+            priority_names: self.priority_names,
+            urgency: self.urgency,
+            service_id: self.service_id.map(|i| i.0),
+            team_id: self.team_id.map(|i| i.0),
+            response_target_secs: self.response_target_seconds,
+            resolution_target_secs: self.resolution_target_seconds,
+            calendar_id: self.calendar_id.as_ref().map(parse_int).transpose()?,
+        })
+    }
+}
+
+fn parse_int(id: &ID) -> async_graphql::Result<i32> {
+    id.parse::<i32>()
+        .map_err(|_| ApiError::bad_input(format!("{:?} is not a valid id", id.0)))
+        .api()
+}
+
+/// What a breach check did.
+#[derive(SimpleObject)]
+pub struct SlaCheckResult {
+    pub breached: i32,
+    pub warned: i32,
+}
+
+#[derive(Default)]
+pub struct SlaQuery;
+
+#[Object]
+impl SlaQuery {
+    /// SLA policies, by name.
+    async fn sla_policies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SlaPolicy>> {
+        Ok(sla::list_policies(db(ctx))
+            .await
+            .api()?
+            .into_iter()
+            .map(SlaPolicy)
+            .collect())
+    }
+
+    /// Breached targets (recorded by the breach check or closed late), soonest deadline first.
+    async fn sla_breaches(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100, validator(minimum = 1, maximum = 1000))] first: i32,
+    ) -> async_graphql::Result<Vec<SlaTarget>> {
+        let c = caller(ctx)?;
+        Ok(
+            sla::list_targets(db(ctx), &c.scope, &[State::Breached], u64::try_from(first)?)
+                .await
+                .api()?
+                .into_iter()
+                .map(SlaTarget)
+                .collect(),
+        )
+    }
+
+    /// Running targets past their first warning share, soonest deadline first.
+    async fn sla_at_risk(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 100, validator(minimum = 1, maximum = 1000))] first: i32,
+    ) -> async_graphql::Result<Vec<SlaTarget>> {
+        let c = caller(ctx)?;
+        let first_share = settings(ctx).warning_shares.first().copied().unwrap_or(1.0);
+        Ok(
+            sla::list_targets(db(ctx), &c.scope, &[State::Active], 10_000)
+                .await
+                .api()?
+                .into_iter()
+                .filter(|t| {
+                    let used = clock_used(t);
+                    #[allow(clippy::cast_precision_loss)]
+                    let share = used as f64 / t.target_secs.max(1) as f64;
+                    share >= first_share
+                })
+                .take(usize::try_from(first)?)
+                .map(SlaTarget)
+                .collect(),
+        )
+    }
+}
+
+/// Used seconds now for an active target: as computed, plus the wall time
+/// since (an upper bound for business-hours clocks until the next refresh).
+fn clock_used(t: &incident_sla_target::Model) -> i64 {
+    match t.deadline {
+        Some(d) if d <= Utc::now() => t.target_secs,
+        _ => {
+            t.used_secs
+                + (Utc::now() - t.computed_at)
+                    .num_seconds()
+                    .max(0)
+                    .min(t.target_secs)
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct SlaMutation;
+
+#[Object]
+impl SlaMutation {
+    /// Pauses an incident's SLA clocks (users and admins).
+    #[graphql(guard = "RoleGuard(Role::User)")]
+    async fn pause_sla(
+        &self,
+        ctx: &Context<'_>,
+        incident_id: ID,
+        reason: String,
+    ) -> async_graphql::Result<Incident> {
+        let c = caller(ctx)?;
+        sla::pause(
+            db(ctx),
+            settings(ctx),
+            &c.scope,
+            Some(c.account.id),
+            &incident_id,
+            &reason,
+        )
+        .await
+        .api()?;
+        reload(ctx, &incident_id).await
+    }
+
+    /// Resumes an incident's paused SLA clocks (users and admins).
+    #[graphql(guard = "RoleGuard(Role::User)")]
+    async fn resume_sla(
+        &self,
+        ctx: &Context<'_>,
+        incident_id: ID,
+    ) -> async_graphql::Result<Incident> {
+        let c = caller(ctx)?;
+        sla::resume(
+            db(ctx),
+            settings(ctx),
+            &c.scope,
+            Some(c.account.id),
+            &incident_id,
+        )
+        .await
+        .api()?;
+        reload(ctx, &incident_id).await
+    }
+
+    /// Creates an SLA policy and re-evaluates open SLAs (admins).
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn create_sla_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: SlaPolicyInput,
+    ) -> async_graphql::Result<SlaPolicy> {
+        sla::save_policy(db(ctx), settings(ctx), None, input.into_domain()?)
+            .await
+            .map(SlaPolicy)
+            .api()
+    }
+
+    /// Replaces an SLA policy and re-evaluates open SLAs; closed ones keep
+    /// the policy they were measured by (admins).
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn update_sla_policy(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: SlaPolicyInput,
+    ) -> async_graphql::Result<SlaPolicy> {
+        sla::save_policy(
+            db(ctx),
+            settings(ctx),
+            Some(parse_int(&id)?),
+            input.into_domain()?,
+        )
+        .await
+        .map(SlaPolicy)
+        .api()
+    }
+
+    /// Deletes an SLA policy (admins); open SLAs move to the next match.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn delete_sla_policy(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        sla::delete_policy(db(ctx), settings(ctx), parse_int(&id)?)
+            .await
+            .api()?;
+        Ok(true)
+    }
+
+    /// Recomputes the SLAs of incidents created in `[from, to)`, closed ones
+    /// included, with today's policies (admins). Returns the targets written.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn recompute_slas(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> async_graphql::Result<i32> {
+        let n = sla::recompute_range(db(ctx), settings(ctx), from, to)
+            .await
+            .api()?;
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    /// Runs the breach check now (admins; the scheduler runs it every 5 minutes).
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn run_sla_check(&self, ctx: &Context<'_>) -> async_graphql::Result<SlaCheckResult> {
+        let r = sla::check(db(ctx), settings(ctx), Utc::now()).await.api()?;
+        Ok(SlaCheckResult {
+            breached: i32::try_from(r.breached).unwrap_or(i32::MAX),
+            warned: i32::try_from(r.warned).unwrap_or(i32::MAX),
+        })
+    }
+}
+
+async fn reload(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Incident> {
+    let c = caller(ctx)?;
+    crate::incidents::find_many(db(ctx), &c.scope, std::slice::from_ref(&id.0))
+        .await
+        .api()?
+        .remove(&id.0)
+        .map(Incident)
+        .ok_or_else(|| ApiError::NotFound(format!("No incident with id {:?}", id.0)))
+        .api()
+}

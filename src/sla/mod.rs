@@ -1,0 +1,1105 @@
+//! The SLA engine. Every incident gets two targets: *response* (time to the
+//! first explicit acknowledgement) and *resolution* (time to resolve), each
+//! measured by the most specific matching policy, around the clock or in a
+//! business-hours calendar, with pauses taken out.
+//!
+//! - [`refresh`] (re)computes the targets of some incidents: the sync calls it
+//!   for exactly the incidents a page changed, in the page's transaction;
+//!   pauses, resumes and policy changes call it too. Closed targets keep the
+//!   policy they were measured by unless a recompute is asked for.
+//! - [`check`] is the periodic breach check: one conditional `UPDATE …
+//!   RETURNING` marks every overdue target breached and one more marks every
+//!   warning crossing; only the statement that changed a row writes its
+//!   notification into the outbox, so two servers checking at once notify
+//!   once.
+//! - [`pause`] and [`resume`] keep every pause as history.
+//!
+//! The clock arithmetic is pure code in [`clock`] and [`calendar`].
+
+pub mod calendar;
+pub mod clock;
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, Utc, Weekday};
+use sea_orm::sea_query::{Expr, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set, TransactionSession, TransactionTrait,
+};
+use serde_json::json;
+
+use crate::entities::{
+    business_calendar, incident, incident_sla_target, notification, priority, service_team,
+    sla_event, sla_pause, sla_policy,
+};
+use crate::scope::Scope;
+use calendar::BusinessCalendar;
+use clock::{Clock, Pause};
+
+/// The two targets of an incident.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Target {
+    Response,
+    Resolution,
+}
+
+impl Target {
+    pub const ALL: [Target; 2] = [Target::Response, Target::Resolution];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Target::Response => "response",
+            Target::Resolution => "resolution",
+        }
+    }
+}
+
+/// A target's state.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum State {
+    Active,
+    Paused,
+    Met,
+    Breached,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Active => "ACTIVE",
+            State::Paused => "PAUSED",
+            State::Met => "MET",
+            State::Breached => "BREACHED",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [State::Active, State::Paused, State::Met, State::Breached]
+            .into_iter()
+            .find(|v| v.as_str() == s)
+    }
+}
+
+/// Engine settings (from configuration).
+#[derive(Clone, Debug)]
+pub struct SlaSettings {
+    /// Shares of a target at which an at-risk warning goes out, ascending
+    /// (`PAGERLENS_SLA_WARNING_SHARES`, default 0.5 and 0.75).
+    pub warning_shares: Vec<f64>,
+}
+
+impl Default for SlaSettings {
+    fn default() -> Self {
+        Self {
+            warning_shares: vec![0.5, 0.75],
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SlaError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+/// A policy candidate with its parsed conditions.
+struct Policy {
+    model: sla_policy::Model,
+    priorities: Option<Vec<String>>,
+}
+
+impl Policy {
+    fn specificity(&self) -> usize {
+        [
+            self.priorities.is_some(),
+            self.model.urgency.is_some(),
+            self.model.service_id.is_some(),
+            self.model.team_id.is_some(),
+        ]
+        .into_iter()
+        .filter(|b| *b)
+        .count()
+    }
+
+    fn matches(&self, i: &incident::Model, priority: Option<&str>, teams: &[String]) -> bool {
+        self.priorities
+            .as_ref()
+            .is_none_or(|p| priority.is_some_and(|name| p.iter().any(|x| x == name)))
+            && self.model.urgency.as_ref().is_none_or(|u| *u == i.urgency)
+            && self
+                .model
+                .service_id
+                .as_ref()
+                .is_none_or(|s| i.service_id.as_ref() == Some(s))
+            && self
+                .model
+                .team_id
+                .as_ref()
+                .is_none_or(|t| teams.contains(t))
+    }
+}
+
+/// The most specific matching policy; ties go to the lowest id.
+fn choose<'a>(
+    policies: &'a [Policy],
+    i: &incident::Model,
+    priority: Option<&str>,
+    teams: &[String],
+) -> Option<&'a Policy> {
+    policies
+        .iter()
+        .filter(|p| p.matches(i, priority, teams))
+        .max_by(|a, b| {
+            a.specificity()
+                .cmp(&b.specificity())
+                .then(b.model.id.cmp(&a.model.id))
+        })
+}
+
+/// Parses a stored calendar.
+///
+/// # Errors
+/// A malformed stored value.
+pub fn parse_calendar(c: &business_calendar::Model) -> Result<BusinessCalendar, SlaError> {
+    let weekly: HashMap<String, Vec<String>> = serde_json::from_str(&c.weekly_hours)
+        .map_err(|e| SlaError::BadInput(format!("weekly hours: {e}")))?;
+    let mut days = Vec::new();
+    for (day, windows) in weekly {
+        let weekday: Weekday = day
+            .parse()
+            .map_err(|_| SlaError::BadInput(format!("{day:?} is not a weekday")))?;
+        days.push((weekday, windows));
+    }
+    let holidays: Vec<NaiveDate> = serde_json::from_str(&c.holidays)
+        .map_err(|e| SlaError::BadInput(format!("holidays: {e}")))?;
+    BusinessCalendar::new(&c.time_zone, &days, &holidays)
+        .map_err(|e| SlaError::BadInput(e.to_string()))
+}
+
+/// What [`compute`] decides for one target.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Computed {
+    pub state: State,
+    pub deadline: Option<DateTime<Utc>>,
+    pub met_at: Option<DateTime<Utc>>,
+    pub breached_at: Option<DateTime<Utc>>,
+    pub paused_at: Option<DateTime<Utc>>,
+    pub paused_secs: i64,
+    pub used_secs: i64,
+    pub wall_used_secs: i64,
+    pub next_warning: Option<(DateTime<Utc>, f64)>,
+    /// Why a closed target is breached (for the timeline).
+    pub reason: Option<&'static str>,
+}
+
+/// Computes one target, purely. `stop` is the acknowledgement (response) or
+/// resolution time; `resolved` the resolution time (a resolve without
+/// acknowledgement closes the response target unmet).
+#[allow(clippy::too_many_arguments)]
+pub fn compute(
+    clock: &Clock,
+    target: Target,
+    target_secs: i64,
+    start: DateTime<Utc>,
+    acknowledged: Option<DateTime<Utc>>,
+    resolved: Option<DateTime<Utc>>,
+    pauses: &[Pause],
+    warned_share: f64,
+    shares: &[f64],
+    now: DateTime<Utc>,
+) -> Computed {
+    let stop = match target {
+        Target::Response => acknowledged.or(resolved),
+        Target::Resolution => resolved,
+    };
+    let until = stop.unwrap_or(now).max(start);
+    let used = clock::elapsed(clock, start, until, pauses);
+    let wall = clock::wall_elapsed(start, until, pauses);
+    let paused_secs = (until - start).num_seconds() - wall;
+    let deadline = clock::deadline(clock, start, target_secs, pauses);
+    let mut c = Computed {
+        state: State::Active,
+        deadline,
+        met_at: None,
+        breached_at: None,
+        paused_at: None,
+        paused_secs,
+        used_secs: used,
+        wall_used_secs: wall,
+        next_warning: None,
+        reason: None,
+    };
+    if let Some(stop) = stop {
+        let unacknowledged = target == Target::Response && acknowledged.is_none();
+        if used <= target_secs && !unacknowledged {
+            c.state = State::Met;
+            c.met_at = Some(stop);
+        } else {
+            c.state = State::Breached;
+            c.breached_at = Some(deadline.map_or(stop, |d| d.min(stop)));
+            c.reason = Some(if unacknowledged {
+                "resolved without an acknowledgement"
+            } else {
+                "closed after its deadline"
+            });
+        }
+        return c;
+    }
+    if let Some(open) = pauses.iter().find(|p| p.end.is_none() && p.start <= now) {
+        c.state = State::Paused;
+        c.paused_at = Some(open.start);
+        c.deadline = None;
+        return c;
+    }
+    // The next warning: the highest share already crossed that has not been
+    // announced, else the lowest one still ahead.
+    let mut next = None;
+    for &share in shares.iter().filter(|s| **s > warned_share) {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_precision_loss)]
+        let secs = (target_secs as f64 * share).round() as i64;
+        if let Some(at) = clock::deadline(clock, start, secs, pauses) {
+            if at <= now {
+                next = Some((at, share));
+            } else {
+                if next.is_none() {
+                    next = Some((at, share));
+                }
+                break;
+            }
+        }
+    }
+    c.next_warning = next;
+    c
+}
+
+async fn load_policies<C: ConnectionTrait>(db: &C) -> Result<Vec<Policy>, DbErr> {
+    Ok(sla_policy::Entity::find()
+        .order_by_asc(sla_policy::Column::Id)
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|model| Policy {
+            priorities: model.priority_names.as_ref().map(|p| {
+                p.split(',')
+                    .map(|s| s.trim().to_owned())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            }),
+            model,
+        })
+        .collect())
+}
+
+async fn load_clocks<C: ConnectionTrait>(db: &C) -> Result<HashMap<i32, Clock>, DbErr> {
+    let mut out = HashMap::new();
+    for c in business_calendar::Entity::find().all(db).await? {
+        match parse_calendar(&c) {
+            Ok(cal) => {
+                out.insert(c.id, Clock::Business(cal));
+            }
+            Err(e) => {
+                tracing::error!(calendar = c.id, error = %e, "unreadable business calendar; counting around the clock")
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Recomputes the SLA targets of `ids` (missing or deleted incidents are
+/// skipped). With `rematch`, closed targets are measured again by today's
+/// matching policy (an admin's deliberate recompute); otherwise they keep
+/// theirs. Returns how many target rows were written.
+///
+/// # Errors
+/// Database errors only.
+pub async fn refresh<C: ConnectionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    ids: &[String],
+    rematch: bool,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let policies = load_policies(db).await?;
+    let clocks = load_clocks(db).await?;
+    let mut written = 0;
+    for chunk in ids.chunks(500) {
+        written += refresh_chunk(db, settings, &policies, &clocks, chunk, rematch, now).await?;
+    }
+    Ok(written)
+}
+
+#[allow(clippy::too_many_lines)]
+async fn refresh_chunk<C: ConnectionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    policies: &[Policy],
+    clocks: &HashMap<i32, Clock>,
+    ids: &[String],
+    rematch: bool,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    let incidents = incident::Entity::find()
+        .filter(incident::Column::Id.is_in(ids.to_vec()))
+        .filter(incident::Column::DeletedAt.is_null())
+        .all(db)
+        .await?;
+    let priority_names: HashMap<String, String> = priority::Entity::find()
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.id, p.name))
+        .collect();
+    let service_ids: Vec<String> = incidents
+        .iter()
+        .filter_map(|i| i.service_id.clone())
+        .collect();
+    let mut teams: HashMap<String, Vec<String>> = HashMap::new();
+    if !service_ids.is_empty() {
+        for st in service_team::Entity::find()
+            .filter(service_team::Column::ServiceId.is_in(service_ids))
+            .all(db)
+            .await?
+        {
+            teams.entry(st.service_id).or_default().push(st.team_id);
+        }
+    }
+    let mut pauses: HashMap<String, Vec<Pause>> = HashMap::new();
+    for p in sla_pause::Entity::find()
+        .filter(sla_pause::Column::IncidentId.is_in(ids.to_vec()))
+        .all(db)
+        .await?
+    {
+        pauses.entry(p.incident_id).or_default().push(Pause {
+            start: p.started_at,
+            end: p.ended_at,
+        });
+    }
+    let mut existing: HashMap<(String, String), incident_sla_target::Model> = HashMap::new();
+    for t in incident_sla_target::Entity::find()
+        .filter(incident_sla_target::Column::IncidentId.is_in(ids.to_vec()))
+        .filter(incident_sla_target::Column::Cycle.eq(1))
+        .all(db)
+        .await?
+    {
+        existing.insert((t.incident_id.clone(), t.target.clone()), t);
+    }
+    let around = Clock::AroundTheClock;
+    let mut events = Vec::new();
+    let mut written = 0;
+    for i in &incidents {
+        let priority = i.priority_id.as_ref().and_then(|p| priority_names.get(p));
+        let no_teams = Vec::new();
+        let its_teams = i
+            .service_id
+            .as_ref()
+            .and_then(|s| teams.get(s))
+            .unwrap_or(&no_teams);
+        let chosen = choose(policies, i, priority.map(String::as_str), its_teams);
+        let its_pauses = pauses.get(&i.id).map_or(&[][..], Vec::as_slice);
+        let resolved = if i.status == "resolved" {
+            i.resolved_at.or(i.last_status_change_at)
+        } else {
+            None
+        };
+        for target in Target::ALL {
+            let old = existing.get(&(i.id.clone(), target.as_str().to_owned()));
+            // Closed: it had already stopped (acknowledged or resolved) when
+            // it was last computed.
+            let stop = match target {
+                Target::Response => i.acknowledged_at.or(resolved),
+                Target::Resolution => resolved,
+            };
+            let closed = old.is_some_and(|o| {
+                matches!(State::parse(&o.state), Some(State::Met | State::Breached))
+                    && stop.is_some_and(|s| s <= o.computed_at)
+            });
+            // Closed targets keep the policy they were measured by.
+            let (policy_id, policy_name, target_secs, calendar_id) = match (old, chosen) {
+                (Some(o), _) if closed && !rematch => (
+                    o.policy_id,
+                    o.policy_name.clone(),
+                    o.target_secs,
+                    o.calendar_id,
+                ),
+                (_, Some(p)) => (
+                    Some(p.model.id),
+                    p.model.name.clone(),
+                    match target {
+                        Target::Response => p.model.response_target_secs,
+                        Target::Resolution => p.model.resolution_target_secs,
+                    },
+                    p.model.calendar_id,
+                ),
+                (Some(o), None) => (
+                    o.policy_id,
+                    o.policy_name.clone(),
+                    o.target_secs,
+                    o.calendar_id,
+                ),
+                (None, None) => continue,
+            };
+            let clock = calendar_id.and_then(|c| clocks.get(&c)).unwrap_or(&around);
+            let warned = old.map_or(0.0, |o| o.warned_share);
+            let mut c = compute(
+                clock,
+                target,
+                target_secs,
+                i.created_at,
+                i.acknowledged_at,
+                resolved,
+                its_pauses,
+                warned,
+                &settings.warning_shares,
+                now,
+            );
+            // An open target the breach check already marked stays breached
+            // while its deadline is still past.
+            let old_state = old.and_then(|o| State::parse(&o.state));
+            if c.state == State::Active
+                && old_state == Some(State::Breached)
+                && c.deadline.is_some_and(|d| d <= now)
+            {
+                c.state = State::Breached;
+                c.breached_at = old.and_then(|o| o.breached_at).or(c.deadline);
+            }
+            let breach_notified_at = match (c.state, old) {
+                // Closed late before any check saw it: recorded, not announced.
+                (State::Breached, Some(o)) if o.breach_notified_at.is_some() => {
+                    o.breach_notified_at
+                }
+                (State::Breached, _) if c.reason.is_some() => Some(now),
+                (State::Breached, Some(o)) => o.breach_notified_at,
+                _ => None,
+            };
+            if old_state != Some(c.state) {
+                let (kind, reason) = match c.state {
+                    State::Active if old.is_none() => ("started", format!("policy {policy_name}")),
+                    State::Active => ("resumed", "clock running".to_owned()),
+                    State::Paused => ("paused", "clock stopped".to_owned()),
+                    State::Met => ("met", format!("within {target_secs} s")),
+                    State::Breached => {
+                        ("breached", c.reason.unwrap_or("deadline passed").to_owned())
+                    }
+                };
+                if old.is_none() && c.state != State::Active {
+                    events.push((
+                        i.id.clone(),
+                        Some(target),
+                        "started",
+                        i.created_at,
+                        format!("policy {policy_name}"),
+                    ));
+                }
+                let at = c.met_at.or(c.breached_at).or(c.paused_at).unwrap_or(now);
+                events.push((i.id.clone(), Some(target), kind, at, reason));
+            } else if old.is_some_and(|o| o.policy_id != policy_id || o.target_secs != target_secs)
+            {
+                events.push((
+                    i.id.clone(),
+                    Some(target),
+                    "policy_changed",
+                    now,
+                    format!("now measured by {policy_name}"),
+                ));
+            }
+            let mut m = incident_sla_target::ActiveModel {
+                incident_id: Set(i.id.clone()),
+                target: Set(target.as_str().to_owned()),
+                cycle: Set(1),
+                policy_id: Set(policy_id),
+                policy_name: Set(policy_name),
+                target_secs: Set(target_secs),
+                calendar_id: Set(calendar_id),
+                started_at: Set(i.created_at),
+                state: Set(c.state.as_str().to_owned()),
+                deadline: Set(c.deadline),
+                met_at: Set(c.met_at),
+                breached_at: Set(c.breached_at),
+                breach_notified_at: Set(breach_notified_at),
+                paused_at: Set(c.paused_at),
+                paused_secs: Set(c.paused_secs),
+                used_secs: Set(c.used_secs),
+                wall_used_secs: Set(c.wall_used_secs),
+                warned_share: Set(warned),
+                next_warning_at: Set(c.next_warning.map(|w| w.0)),
+                next_warning_share: Set(c.next_warning.map(|w| w.1)),
+                computed_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            };
+            match old {
+                Some(o) => {
+                    m.id = Set(o.id);
+                    m.created_at = Set(o.created_at);
+                    m.update(db).await?;
+                }
+                None => {
+                    m.created_at = Set(now);
+                    m.insert(db).await?;
+                }
+            }
+            written += 1;
+        }
+    }
+    if !events.is_empty() {
+        sla_event::Entity::insert_many(events.into_iter().map(
+            |(incident_id, target, kind, at, reason)| sla_event::ActiveModel {
+                incident_id: Set(incident_id),
+                target: Set(target.map(|t| t.as_str().to_owned())),
+                kind: Set(kind.to_owned()),
+                at: Set(at),
+                reason: Set(reason),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            },
+        ))
+        .exec(db)
+        .await?;
+    }
+    Ok(written)
+}
+
+/// What one breach check did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct CheckReport {
+    pub breached: usize,
+    pub warned: usize,
+}
+
+/// The breach check: marks every overdue active target breached and every
+/// warning crossing announced, and queues one notification for each, in one
+/// transaction. Rows are claimed by conditional updates, so a concurrent
+/// check on another server skips what this one took.
+///
+/// # Errors
+/// Database errors only; nothing is changed then.
+pub async fn check<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    now: DateTime<Utc>,
+) -> Result<CheckReport, DbErr> {
+    use incident_sla_target::Column as T;
+    let txn = db.begin().await?;
+    let breached = Query::update()
+        .table(incident_sla_target::Entity)
+        .value(T::State, State::Breached.as_str())
+        .value(T::BreachedAt, Expr::col(T::Deadline))
+        .value(T::BreachNotifiedAt, now)
+        .value(T::UpdatedAt, now)
+        .and_where(T::State.eq(State::Active.as_str()))
+        .and_where(T::Deadline.lte(now))
+        .returning(Query::returning().columns([
+            T::Id,
+            T::IncidentId,
+            T::Target,
+            T::PolicyName,
+            T::Deadline,
+        ]))
+        .to_owned();
+    let breached = txn.query_all(&breached).await?;
+    let warned = Query::update()
+        .table(incident_sla_target::Entity)
+        .value(T::WarnedShare, Expr::col(T::NextWarningShare))
+        .value(T::UpdatedAt, now)
+        .and_where(T::State.eq(State::Active.as_str()))
+        .and_where(T::NextWarningAt.lte(now))
+        .and_where(T::NextWarningShare.is_not_null())
+        .returning(Query::returning().columns([
+            T::Id,
+            T::IncidentId,
+            T::Target,
+            T::PolicyName,
+            T::Deadline,
+            T::NextWarningShare,
+        ]))
+        .to_owned();
+    let warned = txn.query_all(&warned).await?;
+
+    let mut notes = Vec::new();
+    let mut events = Vec::new();
+    let mut rewarn = Vec::new();
+    for (rows, kind) in [(&breached, "sla_breached"), (&warned, "sla_at_risk")] {
+        for row in rows {
+            let incident_id: String = row.try_get("", "incident_id")?;
+            let target: String = row.try_get("", "target")?;
+            let policy: String = row.try_get("", "policy_name")?;
+            let deadline: Option<DateTime<Utc>> = row.try_get("", "deadline")?;
+            let share: Option<f64> = if kind == "sla_at_risk" {
+                row.try_get("", "next_warning_share")?
+            } else {
+                None
+            };
+            let (event, reason) = match share {
+                Some(s) => ("warned", format!("{:.0}% of the target used", s * 100.0)),
+                None => ("breached", "deadline passed".to_owned()),
+            };
+            events.push(sla_event::ActiveModel {
+                incident_id: Set(incident_id.clone()),
+                target: Set(Some(target.clone())),
+                kind: Set(event.to_owned()),
+                at: Set(if share.is_some() {
+                    now
+                } else {
+                    deadline.unwrap_or(now)
+                }),
+                reason: Set(reason),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+            if share.is_some() {
+                rewarn.push(incident_id.clone());
+            }
+            notes.push(notification::ActiveModel {
+                kind: Set(kind.to_owned()),
+                incident_id: Set(Some(incident_id.clone())),
+                payload: Set(json!({
+                    "kind": kind,
+                    "incident_id": incident_id,
+                    "target": target,
+                    "policy": policy,
+                    "deadline": deadline,
+                    "share": share,
+                })
+                .to_string()),
+                status: Set("pending".into()),
+                attempts: Set(0),
+                next_attempt_at: Set(now),
+                last_error: Set(None),
+                sent_at: Set(None),
+                created_at: Set(now),
+                updated_at: Set(now),
+                ..Default::default()
+            });
+        }
+    }
+    for chunk in events.chunks(1000) {
+        sla_event::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    for chunk in notes.chunks(1000) {
+        notification::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    // The next warning of the targets just warned.
+    rewarn.sort();
+    rewarn.dedup();
+    refresh(&txn, settings, &rewarn, false, now).await?;
+    txn.commit().await?;
+    Ok(CheckReport {
+        breached: breached.len(),
+        warned: warned.len(),
+    })
+}
+
+async fn visible_incident<C: ConnectionTrait>(
+    db: &C,
+    scope: &Scope,
+    id: &str,
+) -> Result<incident::Model, SlaError> {
+    crate::incidents::find_many(db, scope, &[id.to_owned()])
+        .await?
+        .remove(id)
+        .filter(|i| i.deleted_at.is_none())
+        .ok_or_else(|| SlaError::NotFound(format!("No incident with id {id:?}")))
+}
+
+/// Pauses an incident's open SLA clocks.
+///
+/// # Errors
+/// Unknown incident, nothing open to pause, already paused, an empty reason.
+pub async fn pause<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    scope: &Scope,
+    by: Option<i32>,
+    incident_id: &str,
+    reason: &str,
+) -> Result<(), SlaError> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.chars().count() > 500 {
+        return Err(SlaError::BadInput(
+            "a pause needs a reason of 1 to 500 characters".into(),
+        ));
+    }
+    let i = visible_incident(db, scope, incident_id).await?;
+    if i.status == "resolved" {
+        return Err(SlaError::BadInput(format!(
+            "incident {incident_id} is resolved: its clocks have stopped"
+        )));
+    }
+    let txn = db.begin().await?;
+    let open = sla_pause::Entity::find()
+        .filter(sla_pause::Column::IncidentId.eq(&i.id))
+        .filter(sla_pause::Column::EndedAt.is_null())
+        .one(&txn)
+        .await?;
+    if open.is_some() {
+        return Err(SlaError::BadInput(format!(
+            "the SLA of incident {incident_id} is already paused"
+        )));
+    }
+    let now = Utc::now();
+    sla_pause::ActiveModel {
+        incident_id: Set(i.id.clone()),
+        started_at: Set(now),
+        ended_at: Set(None),
+        reason: Set(reason.to_owned()),
+        paused_by_account_id: Set(by),
+        resumed_by_account_id: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    refresh(&txn, settings, std::slice::from_ref(&i.id), false, now).await?;
+    note(&txn, &i.id, "paused", now, reason).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Resumes an incident's paused SLA clocks.
+///
+/// # Errors
+/// Unknown incident, or its SLA is not paused.
+pub async fn resume<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    scope: &Scope,
+    by: Option<i32>,
+    incident_id: &str,
+) -> Result<(), SlaError> {
+    let i = visible_incident(db, scope, incident_id).await?;
+    let txn = db.begin().await?;
+    let Some(open) = sla_pause::Entity::find()
+        .filter(sla_pause::Column::IncidentId.eq(&i.id))
+        .filter(sla_pause::Column::EndedAt.is_null())
+        .one(&txn)
+        .await?
+    else {
+        return Err(SlaError::BadInput(format!(
+            "the SLA of incident {incident_id} is not paused"
+        )));
+    };
+    let now = Utc::now();
+    let mut m: sla_pause::ActiveModel = open.into();
+    m.ended_at = Set(Some(now));
+    m.resumed_by_account_id = Set(by);
+    m.updated_at = Set(now);
+    m.update(&txn).await?;
+    refresh(&txn, settings, std::slice::from_ref(&i.id), false, now).await?;
+    note(&txn, &i.id, "resumed", now, "resumed").await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Adds a timeline event for both targets (pause and resume reasons).
+async fn note<C: ConnectionTrait>(
+    db: &C,
+    incident_id: &str,
+    kind: &str,
+    at: DateTime<Utc>,
+    reason: &str,
+) -> Result<(), DbErr> {
+    // `refresh` already logged the state change; keep the person's reason.
+    sla_event::Entity::update_many()
+        .col_expr(sla_event::Column::Reason, Expr::value(reason.to_owned()))
+        .filter(sla_event::Column::IncidentId.eq(incident_id))
+        .filter(sla_event::Column::Kind.eq(kind))
+        .filter(sla_event::Column::At.eq(at))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// The SLA targets of each incident (current cycle), response first.
+///
+/// # Errors
+/// Database errors only.
+pub async fn targets_of<C: ConnectionTrait>(
+    db: &C,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<incident_sla_target::Model>>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut select = incident_sla_target::Entity::find()
+        .filter(incident_sla_target::Column::IncidentId.is_in(ids.to_vec()));
+    if let Some(c) = scope.incident_ids_condition(incident_sla_target::Column::IncidentId) {
+        select = select.filter(c);
+    }
+    let mut out: HashMap<String, Vec<incident_sla_target::Model>> = HashMap::new();
+    for t in select
+        .order_by_desc(incident_sla_target::Column::Target)
+        .all(db)
+        .await?
+    {
+        out.entry(t.incident_id.clone()).or_default().push(t);
+    }
+    Ok(out)
+}
+
+/// The SLA timeline of each incident, oldest first.
+///
+/// # Errors
+/// Database errors only.
+pub async fn events_of<C: ConnectionTrait>(
+    db: &C,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<sla_event::Model>>, DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let mut select =
+        sla_event::Entity::find().filter(sla_event::Column::IncidentId.is_in(ids.to_vec()));
+    if let Some(c) = scope.incident_ids_condition(sla_event::Column::IncidentId) {
+        select = select.filter(c);
+    }
+    let mut out: HashMap<String, Vec<sla_event::Model>> = HashMap::new();
+    for e in select
+        .order_by_asc(sla_event::Column::At)
+        .order_by_asc(sla_event::Column::Id)
+        .all(db)
+        .await?
+    {
+        out.entry(e.incident_id.clone()).or_default().push(e);
+    }
+    Ok(out)
+}
+
+/// Targets in `states`, soonest deadline first, limited to the scope.
+///
+/// # Errors
+/// Database errors only.
+pub async fn list_targets<C: ConnectionTrait>(
+    db: &C,
+    scope: &Scope,
+    states: &[State],
+    limit: u64,
+) -> Result<Vec<incident_sla_target::Model>, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut select = incident_sla_target::Entity::find()
+        .filter(incident_sla_target::Column::State.is_in(states.iter().map(|s| s.as_str())));
+    if let Some(c) = scope.incident_ids_condition(incident_sla_target::Column::IncidentId) {
+        select = select.filter(c);
+    }
+    select
+        .order_by_asc(incident_sla_target::Column::Deadline)
+        .order_by_asc(incident_sla_target::Column::Id)
+        .limit(limit)
+        .all(db)
+        .await
+}
+
+/// Policies, by name.
+///
+/// # Errors
+/// Database errors only.
+pub async fn list_policies<C: ConnectionTrait>(db: &C) -> Result<Vec<sla_policy::Model>, DbErr> {
+    sla_policy::Entity::find()
+        .order_by_asc(sla_policy::Column::Name)
+        .all(db)
+        .await
+}
+
+/// A policy to create or replace.
+#[derive(Clone, Debug)]
+pub struct PolicyInput {
+    pub name: String,
+    pub priority_names: Option<Vec<String>>,
+    pub urgency: Option<String>,
+    pub service_id: Option<String>,
+    pub team_id: Option<String>,
+    pub response_target_secs: i64,
+    pub resolution_target_secs: i64,
+    pub calendar_id: Option<i32>,
+}
+
+fn validate(p: &PolicyInput) -> Result<(), SlaError> {
+    let name = p.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(SlaError::BadInput(
+            "a policy needs a name of 1 to 100 characters".into(),
+        ));
+    }
+    for (what, secs) in [
+        ("response", p.response_target_secs),
+        ("resolution", p.resolution_target_secs),
+    ] {
+        if secs <= 0 || secs > 366 * 86_400 {
+            return Err(SlaError::BadInput(format!(
+                "the {what} target must be between 1 second and 366 days, not {secs} s"
+            )));
+        }
+    }
+    if p.urgency
+        .as_deref()
+        .is_some_and(|u| u != "high" && u != "low")
+    {
+        return Err(SlaError::BadInput("urgency must be high or low".into()));
+    }
+    if p.priority_names
+        .as_ref()
+        .is_some_and(|v| v.is_empty() || v.iter().any(|n| n.trim().is_empty() || n.contains(',')))
+    {
+        return Err(SlaError::BadInput(
+            "priority names must be non-empty and contain no commas".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Creates (`id: None`) or replaces a policy, then re-evaluates every open
+/// SLA, in one transaction.
+///
+/// # Errors
+/// Invalid input, an unknown policy or calendar, a duplicate name; nothing
+/// changes then.
+pub async fn save_policy<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    id: Option<i32>,
+    input: PolicyInput,
+) -> Result<sla_policy::Model, SlaError> {
+    validate(&input)?;
+    if let Some(c) = input.calendar_id
+        && business_calendar::Entity::find_by_id(c)
+            .one(db)
+            .await?
+            .is_none()
+    {
+        return Err(SlaError::NotFound(format!(
+            "No business calendar with id {c}"
+        )));
+    }
+    let now = Utc::now();
+    let txn = db.begin().await?;
+    if let Some(id) = id
+        && sla_policy::Entity::find_by_id(id)
+            .one(&txn)
+            .await?
+            .is_none()
+    {
+        return Err(SlaError::NotFound(format!("No SLA policy with id {id}")));
+    }
+    let clash = sla_policy::Entity::find()
+        .filter(sla_policy::Column::Name.eq(input.name.trim()))
+        .one(&txn)
+        .await?;
+    if clash.is_some_and(|c| Some(c.id) != id) {
+        return Err(SlaError::BadInput(format!(
+            "a policy named {:?} exists",
+            input.name.trim()
+        )));
+    }
+    let mut m = sla_policy::ActiveModel {
+        name: Set(input.name.trim().to_owned()),
+        priority_names: Set(input
+            .priority_names
+            .map(|v| v.iter().map(|s| s.trim()).collect::<Vec<_>>().join(","))),
+        urgency: Set(input.urgency),
+        service_id: Set(input.service_id),
+        team_id: Set(input.team_id),
+        response_target_secs: Set(input.response_target_secs),
+        resolution_target_secs: Set(input.resolution_target_secs),
+        calendar_id: Set(input.calendar_id),
+        updated_at: Set(now),
+        ..Default::default()
+    };
+    let saved = match id {
+        Some(id) => {
+            m.id = Set(id);
+            m.update(&txn).await?
+        }
+        None => {
+            m.created_at = Set(now);
+            m.insert(&txn).await?
+        }
+    };
+    reevaluate_open(&txn, settings, now).await?;
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Deletes a policy; open SLAs move to the next matching one, closed ones
+/// keep its name.
+///
+/// # Errors
+/// An unknown policy.
+pub async fn delete_policy<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    id: i32,
+) -> Result<(), SlaError> {
+    let txn = db.begin().await?;
+    let res = sla_policy::Entity::delete_by_id(id).exec(&txn).await?;
+    if res.rows_affected == 0 {
+        return Err(SlaError::NotFound(format!("No SLA policy with id {id}")));
+    }
+    reevaluate_open(&txn, settings, Utc::now()).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Re-evaluates every incident with an open target (after a policy change).
+async fn reevaluate_open<C: ConnectionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    use sea_orm::QuerySelect;
+    let ids: Vec<String> = incident::Entity::find()
+        .select_only()
+        .column(incident::Column::Id)
+        .filter(incident::Column::DeletedAt.is_null())
+        .filter(incident::Column::Status.ne("resolved"))
+        .into_tuple()
+        .all(db)
+        .await?;
+    refresh(db, settings, &ids, false, now).await
+}
+
+/// Recomputes every incident created in `[from, to)`, closed ones included,
+/// with today's policies (an admin's deliberate recompute).
+///
+/// # Errors
+/// Database errors only.
+pub async fn recompute_range<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<usize, SlaError> {
+    use sea_orm::QuerySelect;
+    if to <= from {
+        return Err(SlaError::BadInput(
+            "the range must end after it starts".into(),
+        ));
+    }
+    let ids: Vec<String> = incident::Entity::find()
+        .select_only()
+        .column(incident::Column::Id)
+        .filter(incident::Column::CreatedAt.gte(from))
+        .filter(incident::Column::CreatedAt.lt(to))
+        .into_tuple()
+        .all(db)
+        .await?;
+    let txn = db.begin().await?;
+    let n = refresh(&txn, settings, &ids, true, Utc::now()).await?;
+    txn.commit().await?;
+    Ok(n)
+}

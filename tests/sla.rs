@@ -1,0 +1,336 @@
+//! The SLA engine: seeded policies, targets and their states, warnings and
+//! breaches notified exactly once (also with two checks at the same moment),
+//! pause and resume, policy changes, and bad input that changes nothing.
+
+use chrono::{DateTime, Duration, Utc};
+use pagerlens::auth::Role;
+use pagerlens::entities::{incident, notification, sla_policy};
+use pagerlens::sla::{self, SlaSettings};
+use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use serde_json::{Value, json};
+
+use crate::common::fixtures::{seed_catalog, seed_incidents};
+use crate::common::{TestApp, assert_error};
+use crate::on_both_databases;
+
+const SLA: &str = "query($id: ID!) { incident(id: $id) { sla { paused
+    response { state policyName targetSeconds deadline breachedAt warnedShare }
+    resolution { state targetSeconds deadline pausedAt }
+    timeline { kind target reason } } } }";
+
+async fn sla_of(app: &TestApp, id: &str) -> Value {
+    app.data(SLA, json!({"id": id})).await["incident"]["sla"].clone()
+}
+
+fn at(v: &Value) -> DateTime<Utc> {
+    v.as_str()
+        .unwrap_or_else(|| panic!("not a time: {v}"))
+        .parse()
+        .unwrap()
+}
+
+/// Makes PI0000 (PS_API, priority P1, high urgency) a fresh triggered
+/// incident created `age` ago, and computes its SLA as a sync would.
+async fn fresh_incident(app: &TestApp, age: Duration) -> DateTime<Utc> {
+    let created = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - age;
+    let mut m: incident::ActiveModel = incident::Entity::find_by_id("PI0000")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    m.created_at = Set(created);
+    m.status = Set("triggered".into());
+    m.acknowledged_at = Set(None);
+    m.resolved_at = Set(None);
+    m.update(&app.db).await.unwrap();
+    sla::refresh(
+        &app.db,
+        &SlaSettings::default(),
+        &["PI0000".into()],
+        false,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    created
+}
+
+async fn outbox(app: &TestApp) -> Vec<String> {
+    notification::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.kind)
+        .collect()
+}
+
+async fn seeded_policies_and_targets(app: TestApp) {
+    let d = app
+        .data("{ slaPolicies { name priorityNames urgency responseTargetSeconds resolutionTargetSeconds } }", json!({}))
+        .await;
+    let critical = d["slaPolicies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["name"] == "critical")
+        .unwrap()
+        .clone();
+    assert_eq!(critical["priorityNames"], json!(["P1"]));
+    assert_eq!(critical["responseTargetSeconds"], 3600);
+    assert_eq!(critical["resolutionTargetSeconds"], 4 * 3600);
+    assert_eq!(d["slaPolicies"].as_array().unwrap().len(), 6);
+
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 4).await;
+    let created = fresh_incident(&app, Duration::minutes(40)).await;
+    let s = sla_of(&app, "PI0000").await;
+    assert_eq!(s["response"]["state"], "ACTIVE", "{s}");
+    assert_eq!(s["response"]["policyName"], "critical");
+    assert_eq!(at(&s["response"]["deadline"]), created + Duration::hours(1));
+    assert_eq!(
+        at(&s["resolution"]["deadline"]),
+        created + Duration::hours(4)
+    );
+    assert_eq!(s["timeline"][0]["kind"], "started");
+
+    // A resolve without an acknowledgement never meets the response target.
+    let ids: Vec<String> = (1..4).map(|k| format!("PI{k:04}")).collect();
+    sla::refresh(&app.db, &SlaSettings::default(), &ids, false, Utc::now())
+        .await
+        .unwrap();
+    let mut m: incident::ActiveModel = incident::Entity::find_by_id("PI0002")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    m.acknowledged_at = Set(None);
+    m.update(&app.db).await.unwrap();
+    sla::refresh(
+        &app.db,
+        &SlaSettings::default(),
+        &["PI0002".into()],
+        true,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let s = sla_of(&app, "PI0002").await;
+    assert_eq!(s["response"]["state"], "BREACHED", "{s}");
+    assert_eq!(
+        s["resolution"]["state"], "MET",
+        "resolved after 60 min: {s}"
+    );
+    assert!(
+        s["timeline"]
+            .to_string()
+            .contains("resolved without an acknowledgement"),
+        "{s}"
+    );
+}
+
+async fn warnings_and_breaches_are_notified_once(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 1).await;
+    let created = fresh_incident(&app, Duration::minutes(40)).await;
+    let settings = SlaSettings::default();
+    // 40 of 60 minutes: the 50% warning, from two checks at the same moment.
+    let now = Utc::now();
+    let (a, b) = tokio::join!(
+        sla::check(&app.db, &settings, now),
+        sla::check(&app.db, &settings, now)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.warned + b.warned, 1, "{a:?} {b:?}");
+    assert_eq!(a.breached + b.breached, 0);
+    assert_eq!(outbox(&app).await, ["sla_at_risk"]);
+    let s = sla_of(&app, "PI0000").await;
+    assert_eq!(s["response"]["warnedShare"], 0.5, "{s}");
+
+    // Past the response deadline: one breach, however many checks run.
+    let later = created + Duration::minutes(61);
+    let (a, b) = tokio::join!(
+        sla::check(&app.db, &settings, later),
+        sla::check(&app.db, &settings, later)
+    );
+    let (a, b) = (a.unwrap(), b.unwrap());
+    assert_eq!(a.breached + b.breached, 1, "{a:?} {b:?}");
+    let again = sla::check(&app.db, &settings, later).await.unwrap();
+    assert_eq!((again.breached, again.warned), (0, 0));
+    let mut kinds = outbox(&app).await;
+    kinds.sort();
+    assert_eq!(kinds, ["sla_at_risk", "sla_breached"]);
+    let s = sla_of(&app, "PI0000").await;
+    assert_eq!(s["response"]["state"], "BREACHED");
+    assert_eq!(
+        at(&s["response"]["breachedAt"]),
+        created + Duration::hours(1)
+    );
+    let kinds: Vec<&str> = s["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert!(
+        kinds.contains(&"warned") && kinds.contains(&"breached"),
+        "{kinds:?}"
+    );
+
+    // A late acknowledgement does not turn a breach into a success.
+    let mut m: incident::ActiveModel = incident::Entity::find_by_id("PI0000")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    m.acknowledged_at = Set(Some(created + Duration::minutes(70)));
+    m.status = Set("acknowledged".into());
+    m.update(&app.db).await.unwrap();
+    sla::refresh(&app.db, &settings, &["PI0000".into()], false, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        sla_of(&app, "PI0000").await["response"]["state"],
+        "BREACHED"
+    );
+}
+
+async fn pause_and_resume(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 1).await;
+    fresh_incident(&app, Duration::minutes(10)).await;
+    let (_, user) = app.account_with_token("user@example.com", Role::User).await;
+    let (_, viewer) = app
+        .account_with_token("viewer@example.com", Role::Viewer)
+        .await;
+    let before = at(&sla_of(&app, "PI0000").await["resolution"]["deadline"]);
+
+    let pause = "mutation($id: ID!, $r: String!) { pauseSla(incidentId: $id, reason: $r) { sla { paused resolution { state deadline pausedAt } } } }";
+    let resume = "mutation($id: ID!) { resumeSla(incidentId: $id) { sla { paused resolution { state deadline } } } }";
+    let (_, body) = app
+        .gql_as(
+            &viewer,
+            pause,
+            json!({"id": "PI0000", "r": "waiting on the customer"}),
+        )
+        .await;
+    assert_error(&body, "FORBIDDEN");
+    let (_, body) = app.gql_as(&user, resume, json!({"id": "PI0000"})).await;
+    assert_error(&body, "BAD_USER_INPUT");
+    let (_, body) = app
+        .gql_as(&user, pause, json!({"id": "PI0000", "r": "  "}))
+        .await;
+    assert_error(&body, "BAD_USER_INPUT");
+    let (_, body) = app
+        .gql_as(&user, pause, json!({"id": "NOPE", "r": "x"}))
+        .await;
+    assert_error(&body, "NOT_FOUND");
+    assert_eq!(
+        sla_of(&app, "PI0000").await["paused"],
+        false,
+        "refusals changed nothing"
+    );
+
+    let (_, body) = app
+        .gql_as(
+            &user,
+            pause,
+            json!({"id": "PI0000", "r": "waiting on the customer"}),
+        )
+        .await;
+    let s = &body["data"]["pauseSla"]["sla"];
+    assert_eq!(s["paused"], true, "{body}");
+    assert_eq!(s["resolution"]["state"], "PAUSED");
+    assert!(s["resolution"]["deadline"].is_null());
+    let (_, body) = app
+        .gql_as(&user, pause, json!({"id": "PI0000", "r": "again"}))
+        .await;
+    assert_error(&body, "BAD_USER_INPUT");
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let (_, body) = app.gql_as(&user, resume, json!({"id": "PI0000"})).await;
+    let s = &body["data"]["resumeSla"]["sla"];
+    assert_eq!(s["resolution"]["state"], "ACTIVE", "{body}");
+    let after = at(&s["resolution"]["deadline"]);
+    assert!(
+        after > before,
+        "a pause moves the deadline later: {before} -> {after}"
+    );
+    let timeline = sla_of(&app, "PI0000").await["timeline"].to_string();
+    assert!(
+        timeline.contains("waiting on the customer") && timeline.contains("resumed"),
+        "{timeline}"
+    );
+}
+
+async fn policy_changes_reevaluate_open_slas(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 1).await;
+    fresh_incident(&app, Duration::minutes(10)).await;
+    let critical = sla_policy::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|p| p.name == "critical")
+        .unwrap();
+    let update = "mutation($id: ID!, $in: SlaPolicyInput!) { updateSlaPolicy(id: $id, input: $in) { name resolutionTargetSeconds } }";
+    let input = |resolution: i64| json!({"name": "critical", "priorityNames": ["P1"], "responseTargetSeconds": 3600, "resolutionTargetSeconds": resolution});
+    // Bad input: refused, nothing changed.
+    for bad in [-5, 0] {
+        let body = app
+            .gql(
+                update,
+                json!({"id": critical.id.to_string(), "in": input(bad)}),
+            )
+            .await;
+        assert_error(&body, "BAD_USER_INPUT");
+    }
+    let body = app
+        .gql(update, json!({"id": "999999", "in": input(100)}))
+        .await;
+    assert_error(&body, "NOT_FOUND");
+    let (_, viewer) = app.account_with_token("v@example.com", Role::Viewer).await;
+    let (_, body) = app
+        .gql_as(
+            &viewer,
+            update,
+            json!({"id": critical.id.to_string(), "in": input(100)}),
+        )
+        .await;
+    assert_error(&body, "FORBIDDEN");
+    assert_eq!(
+        sla_of(&app, "PI0000").await["resolution"]["targetSeconds"],
+        4 * 3600
+    );
+
+    let d = app
+        .data(
+            update,
+            json!({"id": critical.id.to_string(), "in": input(8 * 3600)}),
+        )
+        .await;
+    assert_eq!(d["updateSlaPolicy"]["resolutionTargetSeconds"], 8 * 3600);
+    let s = sla_of(&app, "PI0000").await;
+    assert_eq!(
+        s["resolution"]["targetSeconds"],
+        8 * 3600,
+        "open SLAs follow the policy: {s}"
+    );
+    assert!(s["timeline"].to_string().contains("policy_changed"), "{s}");
+    assert_eq!(
+        sla_policy::Entity::find().count(&app.db).await.unwrap(),
+        6,
+        "no policy was added by the refused attempts"
+    );
+}
+
+on_both_databases!(
+    seeded_policies_and_targets,
+    warnings_and_breaches_are_notified_once,
+    pause_and_resume,
+    policy_changes_reevaluate_open_slas,
+);
