@@ -15,7 +15,13 @@ pub struct Migration;
 /// targets in seconds. The most specific matching policy wins, so these
 /// priority rules beat the urgency fallbacks.
 /// (name, priority names, urgency, response secs, resolution secs)
-type Seed = (&'static str, Option<&'static str>, Option<&'static str>, i64, i64);
+type Seed = (
+    &'static str,
+    Option<&'static str>,
+    Option<&'static str>,
+    i64,
+    i64,
+);
 
 const SEED: [Seed; 6] = [
     ("critical", Some("P1"), None, 3_600, 4 * 3_600),
