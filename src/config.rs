@@ -90,6 +90,46 @@ pub struct Config {
     /// The in-process demo identity provider: only `serve --demo` and tests
     /// turn it on, never the environment.
     pub demo_identity_provider: bool,
+    /// `PAGERLENS_WORKERS`, `PAGERLENS_JOB_*`, `PAGERLENS_CRON_*`.
+    pub jobs: JobSettings,
+    /// `PAGERLENS_REPORT_*`.
+    pub reports: ReportSettings,
+}
+
+/// The job queue and its cron triggers.
+#[derive(Clone, Debug)]
+pub struct JobSettings {
+    /// `PAGERLENS_WORKERS`: jobs this process runs at once (default 2; 0
+    /// runs none, for a replica that only serves the API).
+    pub workers: usize,
+    /// `PAGERLENS_JOB_STALL_TIMEOUT`: a running job whose heartbeat is older
+    /// is re-queued (default 30s).
+    pub stall_timeout: chrono::Duration,
+    /// `PAGERLENS_JOB_MAX_ATTEMPTS`: runs before a job fails for good (default 3).
+    pub max_attempts: i32,
+    /// `PAGERLENS_JOB_TIMEOUT`: longest run of one attempt (default 2h).
+    pub timeout: chrono::Duration,
+    /// `PAGERLENS_JOB_RETENTION`: how long finished jobs are kept (default 30d).
+    pub retention: chrono::Duration,
+    /// `PAGERLENS_INCIDENT_RETENTION`: when set, the retention job deletes
+    /// resolved incidents older than this.
+    pub incident_retention: Option<chrono::Duration>,
+    /// `PAGERLENS_CRON_*`: one cron expression per kind (`off` disables).
+    pub cron: Vec<crate::jobs::scheduler::CronSetting>,
+}
+
+/// Where and how reports are written.
+#[derive(Clone, Debug)]
+pub struct ReportSettings {
+    /// `PAGERLENS_REPORT_DIR`: where report files are kept (default `data/reports`).
+    pub dir: std::path::PathBuf,
+    /// `PAGERLENS_REPORT_RETENTION`: how long a report file is kept (default 7d).
+    pub retention: chrono::Duration,
+    /// `PAGERLENS_REPORT_TZ`: the reporting time zone, an IANA name (default UTC).
+    pub time_zone: chrono_tz::Tz,
+    /// `PAGERLENS_REPORT_EXCLUDE_COLUMNS`: comma-separated sensitive columns
+    /// left out of every report (`column`, or `kind.column` for one kind).
+    pub exclude_columns: Vec<String>,
 }
 
 /// The default embedded database, relative to the working directory.
@@ -267,6 +307,8 @@ impl Config {
             login_policy: Default::default(),
             session_lifetime: Default::default(),
             demo_identity_provider: false,
+            jobs: job_settings(&get)?,
+            reports: report_settings(&get)?,
         }
         .with_auth_settings(&get)
     }
@@ -462,6 +504,111 @@ impl Config {
     }
 }
 
+fn age_var(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+    default: chrono::Duration,
+) -> Result<chrono::Duration, ConfigError> {
+    match get(var) {
+        None => Ok(default),
+        Some(v) => parse_age(&v).map_err(|message| ConfigError::Invalid {
+            var,
+            value: v,
+            expected: "an age such as 30s, 15m, 12h or 7d",
+            message,
+        }),
+    }
+}
+
+fn job_settings(get: &impl Fn(&str) -> Option<String>) -> Result<JobSettings, ConfigError> {
+    let mut cron = Vec::new();
+    for (kind, var, default) in crate::jobs::scheduler::DEFAULTS {
+        let value = get(var).unwrap_or_else(|| default.to_owned());
+        let expression = if value.trim().eq_ignore_ascii_case("off") {
+            None
+        } else {
+            let (normalised, _) =
+                crate::jobs::scheduler::parse(&value).map_err(|message| ConfigError::Invalid {
+                    var,
+                    value: value.clone(),
+                    expected: "a cron expression with six fields, seconds first (`0 */5 * * * *`), or `off`",
+                    message,
+                })?;
+            Some(normalised)
+        };
+        cron.push(crate::jobs::scheduler::CronSetting {
+            kind,
+            var,
+            expression,
+        });
+    }
+    let stall_timeout = age_var(
+        get,
+        "PAGERLENS_JOB_STALL_TIMEOUT",
+        chrono::Duration::seconds(30),
+    )?;
+    if stall_timeout < chrono::Duration::seconds(3) {
+        return Err(ConfigError::Invalid {
+            var: "PAGERLENS_JOB_STALL_TIMEOUT",
+            value: get("PAGERLENS_JOB_STALL_TIMEOUT").unwrap_or_default(),
+            expected: "at least 3s (heartbeats are written every second)",
+            message: "too short".into(),
+        });
+    }
+    Ok(JobSettings {
+        workers: parse(
+            get,
+            "PAGERLENS_WORKERS",
+            2,
+            "a whole number from 0 (run no jobs here) to 64",
+            |v: &usize| *v <= 64,
+        )?,
+        stall_timeout,
+        max_attempts: parse(
+            get,
+            "PAGERLENS_JOB_MAX_ATTEMPTS",
+            3,
+            "a whole number from 1 to 100",
+            |v: &i32| (1..=100).contains(v),
+        )?,
+        timeout: age_var(get, "PAGERLENS_JOB_TIMEOUT", chrono::Duration::hours(2))?,
+        retention: age_var(get, "PAGERLENS_JOB_RETENTION", chrono::Duration::days(30))?,
+        incident_retention: match get("PAGERLENS_INCIDENT_RETENTION") {
+            None => None,
+            Some(_) => Some(age_var(
+                get,
+                "PAGERLENS_INCIDENT_RETENTION",
+                chrono::Duration::days(365),
+            )?),
+        },
+        cron,
+    })
+}
+
+fn report_settings(get: &impl Fn(&str) -> Option<String>) -> Result<ReportSettings, ConfigError> {
+    let tz = get("PAGERLENS_REPORT_TZ").unwrap_or_else(|| "UTC".to_owned());
+    Ok(ReportSettings {
+        dir: get("PAGERLENS_REPORT_DIR")
+            .unwrap_or_else(|| "data/reports".to_owned())
+            .into(),
+        retention: age_var(get, "PAGERLENS_REPORT_RETENTION", chrono::Duration::days(7))?,
+        time_zone: tz.parse().map_err(|_| ConfigError::Invalid {
+            var: "PAGERLENS_REPORT_TZ",
+            value: tz.clone(),
+            expected: "an IANA time zone such as Europe/Paris or UTC",
+            message: "unknown time zone".into(),
+        })?,
+        exclude_columns: get("PAGERLENS_REPORT_EXCLUDE_COLUMNS")
+            .map(|v| {
+                v.split(',')
+                    .map(|s| s.trim().to_ascii_lowercase())
+                    .filter(|s| !s.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+    })
+}
+
 fn check_database_url(url: &str) -> Result<(), ConfigError> {
     let ok = url.starts_with("sqlite:")
         || url.starts_with("postgres://")
@@ -536,6 +683,7 @@ pub fn parse_age(s: &str) -> Result<chrono::Duration, String> {
         "d" => chrono::Duration::try_days(n),
         "h" => chrono::Duration::try_hours(n),
         "m" => chrono::Duration::try_minutes(n),
+        "s" => chrono::Duration::try_seconds(n),
         _ => None,
     };
     d.filter(|d| *d > chrono::Duration::zero())
@@ -652,5 +800,47 @@ mod tests {
             "postgres://u:***@localhost:5432/db"
         );
         assert_eq!(redact_url("sqlite://data/x.db"), "sqlite://data/x.db");
+    }
+
+    #[test]
+    fn cron_and_job_settings_are_checked_naming_the_variable() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.jobs.workers, 2);
+        assert_eq!(c.jobs.stall_timeout, chrono::Duration::seconds(30));
+        let sla = c
+            .jobs
+            .cron
+            .iter()
+            .find(|s| s.var == "PAGERLENS_CRON_SLA_CHECK")
+            .unwrap();
+        assert_eq!(sla.expression.as_deref(), Some("0 */5 * * * *"));
+        let off = with(&[("PAGERLENS_CRON_SYNC", "off")]).unwrap();
+        assert!(
+            off.jobs
+                .cron
+                .iter()
+                .any(|s| s.var == "PAGERLENS_CRON_SYNC" && s.expression.is_none())
+        );
+        let err = with(&[("PAGERLENS_CRON_RETENTION", "at noon")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PAGERLENS_CRON_RETENTION"), "{err}");
+        let err = with(&[("PAGERLENS_JOB_STALL_TIMEOUT", "1s")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PAGERLENS_JOB_STALL_TIMEOUT"), "{err}");
+        let err = with(&[("PAGERLENS_REPORT_TZ", "Moon/Base")])
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("PAGERLENS_REPORT_TZ"), "{err}");
+        let c = with(&[(
+            "PAGERLENS_REPORT_EXCLUDE_COLUMNS",
+            " Title, incidents.html_url ",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.reports.exclude_columns,
+            vec!["title", "incidents.html_url"]
+        );
     }
 }

@@ -11,6 +11,8 @@ pub enum Event {
         id: String,
         service_id: Option<String>,
     },
+    /// A job was queued, progressed, or finished.
+    JobChanged { id: i32 },
 }
 
 #[derive(Clone)]

@@ -15,9 +15,11 @@ pub mod events;
 pub mod graphql;
 pub mod http;
 pub mod incidents;
+pub mod jobs;
 pub mod pagerduty;
 pub mod paging;
 pub mod progress;
+pub mod reports;
 pub mod scope;
 pub mod sla;
 pub mod telemetry;
@@ -43,6 +45,29 @@ pub struct App {
     pub pagerduty: Option<pagerduty::Client>,
     /// The OAuth login provider, when one is configured.
     pub oauth: Option<auth::oauth::Provider>,
+    /// Runs queued jobs (in the background after [`App::start_background`],
+    /// or on demand with `run_pending`).
+    pub jobs: jobs::Runner,
+}
+
+/// The workers and cron triggers of a running server.
+pub struct Background {
+    workers: Option<tokio::task::JoinHandle<()>>,
+    scheduler: Option<tokio_cron_scheduler::JobScheduler>,
+}
+
+impl Background {
+    /// Stops the cron triggers and waits for the workers to hand back their
+    /// jobs (call after cancelling the token given to
+    /// [`App::start_background`]).
+    pub async fn stop(mut self) {
+        if let Some(mut s) = self.scheduler.take() {
+            let _ = s.shutdown().await;
+        }
+        if let Some(w) = self.workers.take() {
+            let _ = w.await;
+        }
+    }
 }
 
 impl App {
@@ -68,7 +93,20 @@ impl App {
             .pagerduty_client_config()
             .map(pagerduty::Client::new)
             .transpose()?;
-        let schema = graphql::build_schema(&config, db.clone(), events.clone(), pagerduty.clone());
+        let config = Arc::new(config);
+        let jobs = jobs::Runner::new(
+            db.clone(),
+            config.clone(),
+            events.clone(),
+            pagerduty.clone(),
+        );
+        let schema = graphql::build_schema(
+            &config,
+            db.clone(),
+            events.clone(),
+            pagerduty.clone(),
+            jobs.clone(),
+        );
         let oauth = auth::oauth::Provider::from_config(&config).map_err(anyhow::Error::msg)?;
         if config.demo_identity_provider {
             anyhow::ensure!(
@@ -81,12 +119,32 @@ impl App {
             }
         }
         Ok(Self {
-            config: Arc::new(config),
+            config,
             db,
             events,
             schema,
             pagerduty,
             oauth,
+            jobs,
+        })
+    }
+
+    /// Starts the job workers (`PAGERLENS_WORKERS` of them; none when 0)
+    /// and the cron triggers. Both stop when `shutdown` is cancelled.
+    ///
+    /// # Errors
+    /// The cron scheduler cannot start.
+    pub async fn start_background(
+        &self,
+        shutdown: tokio_util::sync::CancellationToken,
+    ) -> anyhow::Result<Background> {
+        let workers = (self.config.jobs.workers > 0)
+            .then(|| self.jobs.spawn(self.config.jobs.workers, shutdown.clone()));
+        let scheduler =
+            jobs::scheduler::start(self.db.clone(), self.config.clone(), self.jobs.clone()).await?;
+        Ok(Background {
+            workers,
+            scheduler: Some(scheduler),
         })
     }
 
@@ -99,6 +157,7 @@ impl App {
             events: self.events.clone(),
             pagerduty: self.pagerduty.clone(),
             oauth: self.oauth.clone(),
+            jobs: self.jobs.clone(),
         })
         .layer(axum::extract::DefaultBodyLimit::max(
             self.config.max_body_bytes,

@@ -87,6 +87,42 @@ enum Command {
     },
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Write a report to a file (the same code as `requestReport`), with a
+    /// progress bar.
+    Report {
+        /// incidents, services, teams, service-teams, escalation-policies,
+        /// escalation-policy-teams, escalation-policy-services,
+        /// incidents-per-service, incident-status-per-service,
+        /// service-summary or sla-compliance.
+        kind: String,
+        /// xlsx or csv [default: from the file name, else xlsx].
+        #[arg(long)]
+        format: Option<String>,
+        /// Where to write it.
+        #[arg(short = 'o', long = "output", value_name = "FILE")]
+        output: std::path::PathBuf,
+        /// Only this service (repeatable).
+        #[arg(long = "service", value_name = "ID")]
+        services: Vec<String>,
+        /// Only this team's services (repeatable).
+        #[arg(long = "team", value_name = "ID")]
+        teams: Vec<String>,
+        /// Only incidents in this status (repeatable): triggered, acknowledged, resolved.
+        #[arg(long = "status")]
+        statuses: Vec<String>,
+        /// Only incidents of this urgency (repeatable): high, low.
+        #[arg(long = "urgency")]
+        urgencies: Vec<String>,
+        /// Incidents created at or after (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        from: Option<String>,
+        /// Incidents created before (YYYY-MM-DD or RFC 3339).
+        #[arg(long, value_name = "DATE")]
+        to: Option<String>,
+        /// Time zone of the dates [default: PAGERLENS_REPORT_TZ].
+        #[arg(long, value_name = "IANA_ZONE")]
+        tz: Option<String>,
+    },
     /// Manage the accounts that may log in.
     User {
         #[command(subcommand)]
@@ -231,7 +267,18 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 "listening on http://{}/ (playground at /playground)",
                 listener.local_addr()?
             );
-            app.serve(listener, shutdown_signal()).await?;
+            let stop = tokio_util::sync::CancellationToken::new();
+            let background = app.start_background(stop.clone()).await?;
+            let stopping = stop.clone();
+            app.serve(listener, async move {
+                tokio::select! {
+                    () = shutdown_signal() => {}
+                    () = stopping.cancelled() => {}
+                }
+            })
+            .await?;
+            stop.cancel();
+            background.stop().await;
             tracing::info!("stopped");
             Ok(())
         }
@@ -283,6 +330,76 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 report.api.retries,
                 report.api.rate_limited,
                 report.skipped_ids.len()
+            );
+            Ok(())
+        }
+        Command::Report {
+            kind,
+            format,
+            output,
+            services,
+            teams,
+            statuses,
+            urgencies,
+            from,
+            to,
+            tz,
+        } => {
+            use pagerlens::reports::{self, Filter, Format, ReportKind, Request};
+            let kind = ReportKind::parse(&kind)?;
+            let format = match format {
+                Some(f) => Format::parse(&f)?,
+                None => match output.extension().and_then(|e| e.to_str()) {
+                    Some(e) if e.eq_ignore_ascii_case("csv") => Format::Csv,
+                    _ => Format::Xlsx,
+                },
+            };
+            let date = |flag: &str, v: Option<String>| {
+                v.map(|v| {
+                    parse_date(&v).map_err(|_| {
+                        anyhow::anyhow!(
+                            "--{flag}: {v:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant"
+                        )
+                    })
+                })
+                .transpose()
+            };
+            let request = Request {
+                kind,
+                format,
+                filter: Filter {
+                    service_ids: services,
+                    team_ids: teams,
+                    statuses: statuses.iter().map(|s| s.to_ascii_lowercase()).collect(),
+                    urgencies: urgencies.iter().map(|s| s.to_ascii_lowercase()).collect(),
+                    from: date("from", from)?,
+                    to: date("to", to)?,
+                },
+                time_zone: tz,
+                scope: None,
+                schedule_id: None,
+            };
+            let app = App::build(config).await?;
+            reports::validate(&app.db, &request).await?;
+            let progress = pagerlens::progress::for_cli_report();
+            let started = std::time::Instant::now();
+            let generated = reports::generate(
+                &app.db,
+                &request,
+                app.config.reports.time_zone,
+                &app.config.reports.exclude_columns,
+                &output,
+                &progress,
+                &tokio_util::sync::CancellationToken::new(),
+            )
+            .await?;
+            drop(progress);
+            println!(
+                "wrote {} ({} rows, {} bytes) in {:.1} s",
+                output.display(),
+                generated.rows,
+                generated.bytes,
+                started.elapsed().as_secs_f64()
             );
             Ok(())
         }

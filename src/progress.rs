@@ -89,3 +89,31 @@ impl Progress for Lines {
         }
     }
 }
+
+/// Report progress on the same bar (or log lines) as a sync.
+pub struct ReportRows {
+    inner: std::sync::Arc<dyn Progress>,
+    started: std::sync::atomic::AtomicBool,
+    last: AtomicU64,
+}
+
+/// Progress for `pagerlens report`.
+pub fn for_cli_report() -> ReportRows {
+    ReportRows {
+        inner: for_cli(),
+        started: std::sync::atomic::AtomicBool::new(false),
+        last: AtomicU64::new(0),
+    }
+}
+
+impl crate::reports::Progress for ReportRows {
+    fn rows(&self, done: u64, total: u64) {
+        if !self.started.swap(true, Ordering::Relaxed) {
+            self.inner.phase("rows", Some(total));
+        }
+        let before = self.last.swap(done, Ordering::Relaxed);
+        if done > before {
+            self.inner.advance(done - before);
+        }
+    }
+}

@@ -11,6 +11,7 @@ mod m20261123_000001_catalog;
 mod m20261123_000002_sync;
 mod m20261123_000003_auth;
 mod m20261123_000004_sla;
+mod m20261123_000005_jobs;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_sync::Migration),
             Box::new(m20261123_000003_auth::Migration),
             Box::new(m20261123_000004_sla::Migration),
+            Box::new(m20261123_000005_jobs::Migration),
         ]
     }
 }

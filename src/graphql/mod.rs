@@ -4,6 +4,7 @@
 pub mod auth;
 pub mod connection;
 pub mod error;
+pub mod jobs;
 pub mod loaders;
 pub mod query;
 pub mod sla;
@@ -25,12 +26,18 @@ pub struct Query(
     sync::SyncQuery,
     auth::AuthQuery,
     sla::SlaQuery,
+    jobs::JobsQuery,
 );
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
-pub struct Mutation(sync::SyncMutation, auth::AuthMutation, sla::SlaMutation);
+pub struct Mutation(
+    sync::SyncMutation,
+    auth::AuthMutation,
+    sla::SlaMutation,
+    jobs::JobsMutation,
+);
 
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
 
@@ -49,9 +56,11 @@ pub fn build_schema(
     db: DatabaseConnection,
     events: EventBus,
     pagerduty: Option<crate::pagerduty::Client>,
+    jobs: crate::jobs::Runner,
 ) -> AppSchema {
     builder()
         .data(db)
+        .data(jobs)
         .data(events)
         .data(pagerduty)
         .data(std::sync::Arc::new(config.clone()))

@@ -38,6 +38,7 @@ impl SubscriptionRoot {
                     };
                     keep.then_some(id)
                 }
+                Ok(Event::JobChanged { .. }) => None,
                 // A slow subscriber that lagged skips what it missed.
                 Err(_) => None,
             })
@@ -58,5 +59,27 @@ impl SubscriptionRoot {
                     None
                 }
             })
+    }
+
+    /// Pushes a job's state (status, progress, message, …) now and at every
+    /// change until it finishes. Yours, or any for an admin.
+    async fn job_updated(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<crate::graphql::jobs::Job>>>
+    {
+        use crate::graphql::error::{ApiError, ApiResultExt};
+        let caller = crate::graphql::auth::caller(ctx)?;
+        let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>().clone();
+        let n: i32 = id
+            .parse()
+            .map_err(|_| ApiError::NotFound(format!("no job {}", id.0)))
+            .api()?;
+        crate::graphql::jobs::visible_job(&db, caller, n)
+            .await
+            .api()?;
+        let bus = ctx.data_unchecked::<EventBus>().clone();
+        Ok(crate::graphql::jobs::job_updates(db, bus, n))
     }
 }

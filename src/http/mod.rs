@@ -4,6 +4,7 @@ pub mod auth;
 mod graphql;
 mod health;
 mod playground;
+mod reports;
 mod webhooks;
 
 use std::sync::Arc;
@@ -27,6 +28,7 @@ pub struct AppState {
     pub pagerduty: Option<crate::pagerduty::Client>,
     /// The OAuth login provider, when one is configured.
     pub oauth: Option<crate::auth::oauth::Provider>,
+    pub jobs: crate::jobs::Runner,
 }
 
 pub fn router(state: AppState) -> Router {
@@ -49,6 +51,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/callback", get(auth::callback))
         .route("/auth/logout", get(auth::logout_page).post(auth::logout))
         .route("/auth/status", get(auth::status))
+        .route("/reports/{job_id}/download", get(reports::download))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .fallback(|| async {

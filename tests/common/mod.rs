@@ -149,6 +149,8 @@ pub struct TestApp {
     statements: Arc<AtomicUsize>,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
     server: Option<tokio::task::JoinHandle<()>>,
+    /// Where this app's report files go.
+    pub reports_dir: Arc<tempfile::TempDir>,
     // Dropped last: the database outlives the server.
     _guard: DbGuard,
 }
@@ -188,6 +190,8 @@ pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Opt
     let addr = listener.local_addr().unwrap();
     let mut config = config;
     config.public_url = url::Url::parse(&format!("http://{addr}/")).unwrap();
+    let reports_dir = Arc::new(tempfile::tempdir().expect("report dir"));
+    config.reports.dir = reports_dir.path().to_owned();
     // Tests log in through the demo identity provider, as `serve --demo` does.
     config.enable_demo_identity_provider();
     let app = App::with_db(config, db.clone()).await.expect("build app");
@@ -244,6 +248,7 @@ pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Opt
         statements,
         shutdown: Some(tx),
         server: Some(server),
+        reports_dir,
         _guard: guard,
     })
 }

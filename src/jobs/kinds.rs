@@ -1,0 +1,208 @@
+//! The jobs that are not reports: sync, SLA check, retention, report-file
+//! expiry. Each reads its parameters, reports progress and returns a JSON
+//! result.
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::Context;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+
+use super::{JobCtx, JobOutput, Permanent, queue};
+use crate::pagerduty::sync::{self, SyncKind, SyncOptions};
+
+/// Parameters of a `sync` job.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SyncParams {
+    /// `incremental` (the default; a full sync when none succeeded yet),
+    /// `full` or `service`.
+    #[serde(default)]
+    pub kind: Option<String>,
+    pub days: Option<u32>,
+    pub service_id: Option<String>,
+    pub since: Option<DateTime<Utc>>,
+}
+
+/// Sync progress, turned into the job's progress and message.
+struct SyncProgress {
+    ctx: JobCtx,
+    phase: Mutex<(String, Option<u64>)>,
+    done: AtomicU64,
+}
+
+impl sync::Progress for SyncProgress {
+    fn phase(&self, name: &str, total: Option<u64>) {
+        *self.phase.lock().unwrap_or_else(|e| e.into_inner()) = (name.to_owned(), total);
+        self.done.store(0, Ordering::Relaxed);
+        self.ctx.set_progress(0, name.to_owned());
+    }
+
+    fn advance(&self, n: u64) {
+        let done = self.done.fetch_add(n, Ordering::Relaxed) + n;
+        let (name, total) = self.phase.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        match total {
+            Some(t) if t > 0 => self.ctx.set_progress(
+                i32::try_from(done.min(t) * 100 / t).unwrap_or(100),
+                format!("{name}: {done} of {t}"),
+            ),
+            _ => self.ctx.set_progress(0, format!("{name}: {done}")),
+        }
+    }
+}
+
+pub async fn sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
+    let params: SyncParams = serde_json::from_value(ctx.params())
+        .map_err(|e| Permanent(format!("bad sync parameters: {e}")))?;
+    let Some(client) = ctx.pagerduty.clone() else {
+        return Err(Permanent("PagerDuty is not configured: set PAGERDUTY_TOKEN".into()).into());
+    };
+    let kind = match params.kind.as_deref().unwrap_or("incremental") {
+        "full" => SyncKind::Full {
+            days: params.days.unwrap_or(ctx.config.sync_days),
+        },
+        "service" => SyncKind::Service {
+            id: params
+                .service_id
+                .ok_or_else(|| Permanent("a service sync needs `service_id`".into()))?,
+            since: params.since,
+        },
+        "incremental" => {
+            if sync::last_run(&ctx.db)
+                .await?
+                .is_some_and(|r| r.status == "succeeded")
+            {
+                SyncKind::Incremental
+            } else {
+                SyncKind::Full {
+                    days: ctx.config.sync_days,
+                }
+            }
+        }
+        other => {
+            return Err(Permanent(format!(
+                "unknown sync kind {other:?}: expected incremental, full or service"
+            ))
+            .into());
+        }
+    };
+    let mut opts = SyncOptions::new(kind, &ctx.job.trigger);
+    opts.overlap = chrono::Duration::minutes(i64::from(ctx.config.sync_overlap_minutes));
+    opts.sla = ctx.config.sla.clone();
+    opts.events = Some(ctx.events.clone());
+    opts.cancel = ctx.cancel.clone();
+    opts.progress = std::sync::Arc::new(SyncProgress {
+        ctx: ctx.clone(),
+        phase: Mutex::new((String::new(), None)),
+        done: AtomicU64::new(0),
+    });
+    let report = sync::run(&ctx.db, &client, &opts).await?;
+    Ok(JobOutput {
+        result: serde_json::json!({
+            "sync_run_id": report.run_id,
+            "counts": report.counts,
+            "api": report.api,
+            "skipped": report.skipped_ids.len(),
+        }),
+        message: Some(format!(
+            "sync run {} finished: {} API calls",
+            report.run_id, report.api.api_calls
+        )),
+        file: None,
+    })
+}
+
+pub async fn sla_check(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
+    let report = crate::sla::check(&ctx.db, &ctx.config.sla, Utc::now()).await?;
+    Ok(JobOutput {
+        result: serde_json::json!({"breached": report.breached, "warned": report.warned}),
+        message: Some(format!(
+            "{} breached, {} warned",
+            report.breached, report.warned
+        )),
+        file: None,
+    })
+}
+
+/// Deletes finished jobs past `PAGERLENS_JOB_RETENTION` with their files,
+/// expired sessions, and, when `PAGERLENS_INCIDENT_RETENTION` is set,
+/// resolved incidents older than that.
+pub async fn retention(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
+    let now = Utc::now();
+    ctx.set_progress(10, "deleting old jobs");
+    let (jobs, files) = queue::purge_finished(&ctx.db, now - ctx.config.jobs.retention).await?;
+    let mut removed_files = 0;
+    for f in files {
+        if remove_report_file(&ctx.config.reports.dir, &f).await {
+            removed_files += 1;
+        }
+    }
+    ctx.set_progress(50, "deleting expired sessions");
+    let sessions =
+        crate::auth::sessions::delete_expired(&ctx.db, ctx.config.session_lifetime).await?;
+    let incidents = match ctx.config.jobs.incident_retention {
+        Some(age) => {
+            ctx.set_progress(70, "deleting old resolved incidents");
+            crate::incidents::delete_resolved_before(&ctx.db, now - age).await?
+        }
+        None => 0,
+    };
+    Ok(JobOutput {
+        result: serde_json::json!({
+            "jobs": jobs, "files": removed_files, "sessions": sessions, "incidents": incidents,
+        }),
+        message: Some(format!(
+            "deleted {jobs} job(s), {removed_files} file(s), {sessions} session(s), {incidents} incident(s)"
+        )),
+        file: None,
+    })
+}
+
+/// Deletes the report files whose retention ended; the jobs stay, and their
+/// download answers 410 Gone.
+pub async fn report_expiry(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
+    let now = Utc::now();
+    let expired = queue::expired_files(&ctx.db, now).await?;
+    let total = expired.len();
+    for (i, (id, path)) in expired.into_iter().enumerate() {
+        remove_report_file(&ctx.config.reports.dir, &path).await;
+        queue::mark_file_deleted(&ctx.db, id, now)
+            .await
+            .context("marking a report file deleted")?;
+        ctx.set_progress(
+            i32::try_from((i + 1) * 100 / total.max(1)).unwrap_or(100),
+            format!("{} of {total} expired files deleted", i + 1),
+        );
+    }
+    Ok(JobOutput {
+        result: serde_json::json!({"files": total}),
+        message: Some(format!("{total} expired report file(s) deleted")),
+        file: None,
+    })
+}
+
+/// Removes a report file under `dir`; a file already gone counts as removed.
+/// Paths that would leave the directory are refused.
+async fn remove_report_file(dir: &std::path::Path, relative: &str) -> bool {
+    let rel = std::path::Path::new(relative);
+    if rel.is_absolute()
+        || rel
+            .components()
+            .any(|c| !matches!(c, std::path::Component::Normal(_)))
+    {
+        tracing::warn!(
+            path = relative,
+            "refusing to delete a report path outside the report directory"
+        );
+        return false;
+    }
+    match tokio::fs::remove_file(dir.join(rel)).await {
+        Ok(()) => true,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
+        Err(e) => {
+            tracing::warn!(path = relative, error = %e, "could not delete a report file");
+            false
+        }
+    }
+}

@@ -1,0 +1,228 @@
+//! Cron triggers. A tick only enqueues a job, keyed by the tick's own
+//! scheduled instant (`kind@2026-11-23T10:05:00+00:00`), so however many
+//! replicas fire the same tick, the unique key lets one job through.
+//! Expressions have six fields, seconds first (five are accepted and run at
+//! second 0), and are evaluated in UTC.
+
+use chrono::{DateTime, Utc};
+use croner::Cron;
+use croner::parser::{CronParser, Seconds};
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio_cron_scheduler::{Job, JobScheduler};
+
+use super::queue::{self, NewJob};
+use super::{JobKind, Runner};
+use crate::config::Config;
+use crate::entities::job;
+
+/// One cron setting: the kind it enqueues, the variable it came from, and
+/// the expression (`None`: off).
+#[derive(Clone, Debug)]
+pub struct CronSetting {
+    pub kind: JobKind,
+    pub var: &'static str,
+    pub expression: Option<String>,
+}
+
+/// The cron variables, their kinds and defaults.
+pub const DEFAULTS: [(JobKind, &str, &str); 5] = [
+    (JobKind::Sync, "PAGERLENS_CRON_SYNC", "0 */15 * * * *"),
+    (
+        JobKind::SlaCheck,
+        "PAGERLENS_CRON_SLA_CHECK",
+        "0 */5 * * * *",
+    ),
+    (
+        JobKind::Retention,
+        "PAGERLENS_CRON_RETENTION",
+        "0 30 3 * * *",
+    ),
+    (
+        JobKind::ReportExpiry,
+        "PAGERLENS_CRON_REPORT_EXPIRY",
+        "0 5 * * * *",
+    ),
+    (
+        JobKind::ScheduledReports,
+        "PAGERLENS_CRON_SCHEDULED_REPORTS",
+        "0 * * * * *",
+    ),
+];
+
+/// Normalises and parses a cron expression: six fields with seconds first,
+/// or five (run at second 0).
+///
+/// # Errors
+/// A message saying what is wrong.
+pub fn parse(expression: &str) -> Result<(String, Cron), String> {
+    let trimmed = expression.split_whitespace().collect::<Vec<_>>();
+    let normalised = match trimmed.len() {
+        5 => format!("0 {}", trimmed.join(" ")),
+        6 => trimmed.join(" "),
+        n => {
+            return Err(format!(
+                "expected six fields (seconds minutes hours day-of-month month day-of-week), got {n}"
+            ));
+        }
+    };
+    let cron = CronParser::builder()
+        .seconds(Seconds::Required)
+        .dom_and_dow(true)
+        .build()
+        .parse(&normalised)
+        .map_err(|e| e.to_string())?;
+    // An expression that never fires (31 February) is a mistake too.
+    cron.find_next_occurrence(&Utc::now(), false)
+        .map_err(|e| format!("it never fires: {e}"))?;
+    Ok((normalised, cron))
+}
+
+/// The next time `expression` fires after `now`, in `tz`.
+pub fn next_run<Tz: chrono::TimeZone>(
+    expression: &str,
+    now: DateTime<Tz>,
+) -> Option<DateTime<Utc>> {
+    use chrono::SubsecRound;
+    let (_, cron) = parse(expression).ok()?;
+    cron.find_next_occurrence(&now.trunc_subsecs(0), false)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The scheduled instant of the tick that fired at `now` (the latest
+/// occurrence at or before it).
+pub fn tick_at<Tz: chrono::TimeZone>(cron: &Cron, now: DateTime<Tz>) -> Option<DateTime<Utc>> {
+    use chrono::SubsecRound;
+    cron.find_previous_occurrence(&now.trunc_subsecs(0), true)
+        .ok()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// The key that makes a tick enqueue once.
+pub fn tick_key(kind: &str, at: DateTime<Utc>) -> String {
+    format!(
+        "{kind}@{}",
+        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    )
+}
+
+/// Whether a kind can run here (a sync needs PagerDuty).
+pub fn enabled(config: &Config, setting: &CronSetting) -> Result<(), &'static str> {
+    if setting.expression.is_none() {
+        return Err("off");
+    }
+    if setting.kind == JobKind::Sync && config.pagerduty_token.is_none() {
+        return Err("off: PAGERDUTY_TOKEN is not set");
+    }
+    Ok(())
+}
+
+/// Enqueues the job of one tick. `None` when another replica already did.
+///
+/// # Errors
+/// Database errors.
+pub async fn enqueue_tick(
+    db: &DatabaseConnection,
+    config: &Config,
+    kind: JobKind,
+    at: DateTime<Utc>,
+) -> Result<Option<job::Model>, DbErr> {
+    queue::enqueue(
+        db,
+        NewJob {
+            kind,
+            params: serde_json::json!({}),
+            trigger: "schedule".into(),
+            requested_by: None,
+            dedupe_key: Some(tick_key(kind.as_str(), at)),
+            max_attempts: config.jobs.max_attempts,
+        },
+        Utc::now(),
+    )
+    .await
+}
+
+/// Starts the cron triggers of every enabled kind.
+///
+/// # Errors
+/// The scheduler cannot start.
+pub async fn start(
+    db: DatabaseConnection,
+    config: std::sync::Arc<Config>,
+    runner: Runner,
+) -> anyhow::Result<JobScheduler> {
+    let scheduler = JobScheduler::new().await?;
+    for setting in &config.jobs.cron {
+        if let Err(why) = enabled(&config, setting) {
+            tracing::info!(kind = %setting.kind, why, "no cron trigger");
+            continue;
+        }
+        let expression = setting.expression.clone().unwrap_or_default();
+        let (normalised, cron) = parse(&expression)
+            .map_err(|e| anyhow::anyhow!("{} is invalid: {e} (got {expression:?})", setting.var))?;
+        let kind = setting.kind;
+        let (db, config, runner) = (db.clone(), config.clone(), runner.clone());
+        let job = Job::new_async_tz(normalised.as_str(), Utc, move |_, _| {
+            let (db, config, runner, cron) =
+                (db.clone(), config.clone(), runner.clone(), cron.clone());
+            Box::pin(async move {
+                let Some(at) = tick_at(&cron, Utc::now()) else {
+                    return;
+                };
+                match enqueue_tick(&db, &config, kind, at).await {
+                    Ok(Some(j)) => {
+                        tracing::info!(kind = %kind, job = j.id, tick = %at, "cron tick enqueued a job");
+                        runner.wake();
+                    }
+                    Ok(None) => {
+                        tracing::debug!(kind = %kind, tick = %at, "tick already enqueued by another replica")
+                    }
+                    Err(e) => {
+                        tracing::error!(kind = %kind, error = %e, "a cron tick could not enqueue its job")
+                    }
+                }
+            })
+        })?;
+        scheduler.add(job).await?;
+        tracing::info!(kind = %kind, cron = %normalised, "cron trigger added");
+    }
+    scheduler.start().await?;
+    Ok(scheduler)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn five_and_six_fields_are_accepted_and_garbage_is_not() {
+        assert_eq!(parse("*/5 * * * *").unwrap().0, "0 */5 * * * *");
+        assert_eq!(parse("0 */5 * * * *").unwrap().0, "0 */5 * * * *");
+        assert!(parse("every five minutes").is_err());
+        assert!(parse("0 61 * * * *").is_err());
+        assert!(parse("0 0 0 31 2 *").is_err(), "31 February never fires");
+        assert!(parse("").is_err());
+    }
+
+    #[test]
+    fn a_tick_is_keyed_by_its_scheduled_instant_not_by_when_it_ran() {
+        let (_, cron) = parse("0 */5 * * * *").unwrap();
+        let scheduled = Utc.with_ymd_and_hms(2026, 11, 23, 10, 5, 0).unwrap();
+        // Two replicas fire a little late, at different moments.
+        let a = tick_at(&cron, scheduled + chrono::Duration::milliseconds(300)).unwrap();
+        let b = tick_at(&cron, scheduled + chrono::Duration::seconds(2)).unwrap();
+        assert_eq!(a, scheduled);
+        assert_eq!(tick_key("sla_check", a), tick_key("sla_check", b));
+        assert_eq!(tick_key("sla_check", a), "sla_check@2026-11-23T10:05:00Z");
+    }
+
+    #[test]
+    fn next_run_respects_the_time_zone() {
+        let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
+        let tz: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
+        // 08:00 in Paris is 07:00 UTC in winter.
+        let next = next_run("0 0 8 * * *", now.with_timezone(&tz)).unwrap();
+        assert_eq!(next, Utc.with_ymd_and_hms(2026, 11, 24, 7, 0, 0).unwrap());
+    }
+}

@@ -1,0 +1,84 @@
+//! The `report` job: writes the file into the report directory and records
+//! it on the job, to be downloaded from `/reports/{job_id}/download` until
+//! its retention ends.
+
+use chrono::Utc;
+
+use super::{Generated, Progress, ReportError, Request};
+use crate::jobs::queue::FileInfo;
+use crate::jobs::{JobCtx, JobOutput, Permanent};
+
+struct JobProgress<'a>(&'a JobCtx);
+
+impl Progress for JobProgress<'_> {
+    fn rows(&self, done: u64, total: u64) {
+        // 99% at most until the file is closed.
+        let pct = (done * 99).checked_div(total).unwrap_or(0).min(99);
+        self.0.set_progress(
+            i32::try_from(pct).unwrap_or(99),
+            format!("{done} of {total} rows written"),
+        );
+    }
+}
+
+pub async fn run(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
+    let req: Request = serde_json::from_value(ctx.params())
+        .map_err(|e| Permanent(format!("bad report parameters: {e}")))?;
+    let settings = &ctx.config.reports;
+    let tz = req
+        .tz(settings.time_zone)
+        .map_err(|e| Permanent(e.to_string()))?;
+    let now = Utc::now();
+    tokio::fs::create_dir_all(&settings.dir)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot create the report directory {}: {e}",
+                settings.dir.display()
+            )
+        })?;
+    let name = req.file_name(now, tz);
+    let relative = format!("job-{}-{name}", ctx.job.id);
+    let path = settings.dir.join(&relative);
+    ctx.log(
+        "info",
+        &format!("writing {} ({})", name, req.format.extension()),
+    )
+    .await;
+    let generated = super::generate(
+        &ctx.db,
+        &req,
+        settings.time_zone,
+        &settings.exclude_columns,
+        &path,
+        &JobProgress(ctx),
+        &ctx.cancel,
+    )
+    .await;
+    let Generated { rows, bytes } = match generated {
+        Ok(g) => g,
+        Err(ReportError::BadInput(m)) => return Err(Permanent(m).into()),
+        Err(e) => return Err(e.into()),
+    };
+    let file = FileInfo {
+        path: relative,
+        name: name.clone(),
+        content_type: req.format.content_type().to_owned(),
+        bytes: i64::try_from(bytes).unwrap_or(i64::MAX),
+        expires_at: now + settings.retention,
+    };
+    if let Some(schedule) = req.schedule_id {
+        super::schedules::deliver(ctx, schedule, &file).await;
+    }
+    Ok(JobOutput {
+        result: serde_json::json!({
+            "kind": req.kind.as_str(),
+            "format": req.format.extension(),
+            "rows": rows,
+            "bytes": bytes,
+            "file_name": name,
+        }),
+        message: Some(format!("{rows} rows written")),
+        file: Some(file),
+    })
+}

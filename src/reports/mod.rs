@@ -1,0 +1,445 @@
+//! Reports: each kind is a query and its columns; rows stream from the
+//! database in pages into a CSV or constant-memory XLSX writer. The same
+//! [`generate`] runs in a job (`requestReport`) and on the command line
+//! (`pagerlens report`).
+
+pub mod cells;
+pub mod job;
+pub mod schedules;
+mod sources;
+pub mod writer;
+
+use std::path::Path;
+
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use sea_orm::{ColumnTrait, DatabaseConnection, DbErr, EntityTrait, PaginatorTrait, QueryFilter};
+use serde::{Deserialize, Serialize};
+use tokio_util::sync::CancellationToken;
+
+use crate::entities::{service, team};
+use crate::scope::Scope;
+
+/// Which report.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportKind {
+    Incidents,
+    Services,
+    Teams,
+    ServiceTeams,
+    EscalationPolicies,
+    EscalationPolicyTeams,
+    EscalationPolicyServices,
+    IncidentsPerService,
+    IncidentStatusPerService,
+    ServiceSummary,
+    SlaCompliance,
+}
+
+impl ReportKind {
+    pub const ALL: [ReportKind; 11] = [
+        ReportKind::Incidents,
+        ReportKind::Services,
+        ReportKind::Teams,
+        ReportKind::ServiceTeams,
+        ReportKind::EscalationPolicies,
+        ReportKind::EscalationPolicyTeams,
+        ReportKind::EscalationPolicyServices,
+        ReportKind::IncidentsPerService,
+        ReportKind::IncidentStatusPerService,
+        ReportKind::ServiceSummary,
+        ReportKind::SlaCompliance,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportKind::Incidents => "incidents",
+            ReportKind::Services => "services",
+            ReportKind::Teams => "teams",
+            ReportKind::ServiceTeams => "service_teams",
+            ReportKind::EscalationPolicies => "escalation_policies",
+            ReportKind::EscalationPolicyTeams => "escalation_policy_teams",
+            ReportKind::EscalationPolicyServices => "escalation_policy_services",
+            ReportKind::IncidentsPerService => "incidents_per_service",
+            ReportKind::IncidentStatusPerService => "incident_status_per_service",
+            ReportKind::ServiceSummary => "service_summary",
+            ReportKind::SlaCompliance => "sla_compliance",
+        }
+    }
+
+    /// Reads a kind name (`incidents`, `service-summary`, `SERVICE_SUMMARY` …).
+    ///
+    /// # Errors
+    /// An unknown name, with the list of known ones.
+    pub fn parse(s: &str) -> Result<Self, ReportError> {
+        let norm = s.trim().to_ascii_lowercase().replace('-', "_");
+        Self::ALL
+            .into_iter()
+            .find(|k| k.as_str() == norm)
+            .ok_or_else(|| {
+                ReportError::BadInput(format!(
+                    "unknown report kind {s:?}: expected one of {}",
+                    Self::ALL.map(ReportKind::as_str).join(", ")
+                ))
+            })
+    }
+
+    /// The data sheet's name and the file name's stem.
+    pub fn title(self) -> &'static str {
+        match self {
+            ReportKind::Incidents => "Incidents",
+            ReportKind::Services => "Services",
+            ReportKind::Teams => "Teams",
+            ReportKind::ServiceTeams => "Services and teams",
+            ReportKind::EscalationPolicies => "Escalation policies",
+            ReportKind::EscalationPolicyTeams => "Escalation policies and teams",
+            ReportKind::EscalationPolicyServices => "Escalation policies and services",
+            ReportKind::IncidentsPerService => "Incidents per service",
+            ReportKind::IncidentStatusPerService => "Incident status per service",
+            ReportKind::ServiceSummary => "Service summary",
+            ReportKind::SlaCompliance => "SLA compliance",
+        }
+    }
+}
+
+/// The file format.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Format {
+    Xlsx,
+    Csv,
+}
+
+impl Format {
+    /// # Errors
+    /// Anything but `xlsx` or `csv`.
+    pub fn parse(s: &str) -> Result<Self, ReportError> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "xlsx" => Ok(Format::Xlsx),
+            "csv" => Ok(Format::Csv),
+            other => Err(ReportError::BadInput(format!(
+                "unknown report format {other:?}: expected xlsx or csv"
+            ))),
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Format::Xlsx => "xlsx",
+            Format::Csv => "csv",
+        }
+    }
+
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Format::Xlsx => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            Format::Csv => "text/csv; charset=utf-8",
+        }
+    }
+}
+
+pub const STATUSES: [&str; 3] = ["triggered", "acknowledged", "resolved"];
+pub const URGENCIES: [&str; 2] = ["high", "low"];
+
+/// Which incidents (and services) a report covers. Empty lists mean "all".
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Filter {
+    pub service_ids: Vec<String>,
+    pub team_ids: Vec<String>,
+    pub statuses: Vec<String>,
+    pub urgencies: Vec<String>,
+    /// Incidents created at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Incidents created before.
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// A report to produce: what a job stores as its parameters.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Request {
+    pub kind: ReportKind,
+    pub format: Format,
+    #[serde(default)]
+    pub filter: Filter,
+    /// IANA time zone for dates [default: `PAGERLENS_REPORT_TZ`].
+    #[serde(default)]
+    pub time_zone: Option<String>,
+    /// The requester's teams when the request was made (`None`: all).
+    #[serde(default)]
+    pub scope: Option<Vec<String>>,
+    /// The report schedule that queued this run, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub schedule_id: Option<i32>,
+}
+
+impl Request {
+    pub fn scope(&self) -> Scope {
+        match &self.scope {
+            None => Scope::All,
+            Some(t) => Scope::teams(t.clone()),
+        }
+    }
+
+    /// The time zone the report is written in.
+    pub fn tz(&self, default: Tz) -> Result<Tz, ReportError> {
+        match &self.time_zone {
+            None => Ok(default),
+            Some(name) => parse_tz(name),
+        }
+    }
+
+    /// A file name such as `incidents-2026-11-23-1005.xlsx`.
+    pub fn file_name(&self, now: DateTime<Utc>, tz: Tz) -> String {
+        format!(
+            "{}-{}.{}",
+            self.kind.as_str().replace('_', "-"),
+            now.with_timezone(&tz).format("%Y-%m-%d-%H%M%S"),
+            self.format.extension()
+        )
+    }
+}
+
+/// # Errors
+/// Not an IANA zone name.
+pub fn parse_tz(name: &str) -> Result<Tz, ReportError> {
+    name.trim().parse().map_err(|_| {
+        ReportError::BadInput(format!(
+            "unknown time zone {name:?}: expected an IANA name such as Europe/Paris or UTC"
+        ))
+    })
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    #[error("{0}")]
+    BadInput(String),
+    #[error("database error")]
+    Db(#[from] DbErr),
+    #[error(transparent)]
+    Write(#[from] writer::WriteError),
+    #[error("cancelled")]
+    Cancelled,
+}
+
+/// Checks a request before it is queued: known statuses and urgencies, a
+/// sensible range, a real time zone, and services and teams that exist
+/// (and that the requester may see).
+///
+/// # Errors
+/// [`ReportError::BadInput`] saying what is wrong.
+pub async fn validate(db: &DatabaseConnection, req: &Request) -> Result<(), ReportError> {
+    let f = &req.filter;
+    for s in &f.statuses {
+        if !STATUSES.contains(&s.as_str()) {
+            return Err(ReportError::BadInput(format!(
+                "unknown status {s:?}: expected triggered, acknowledged or resolved"
+            )));
+        }
+    }
+    for u in &f.urgencies {
+        if !URGENCIES.contains(&u.as_str()) {
+            return Err(ReportError::BadInput(format!(
+                "unknown urgency {u:?}: expected high or low"
+            )));
+        }
+    }
+    if let (Some(from), Some(to)) = (f.from, f.to)
+        && from >= to
+    {
+        return Err(ReportError::BadInput(
+            "`from` must be before `to`".to_owned(),
+        ));
+    }
+    if let Some(name) = &req.time_zone {
+        parse_tz(name)?;
+    }
+    let scope = req.scope();
+    if !f.service_ids.is_empty() {
+        let mut select =
+            service::Entity::find().filter(service::Column::Id.is_in(f.service_ids.clone()));
+        if let Some(c) = scope.services_condition(service::Column::Id) {
+            select = select.filter(c);
+        }
+        let found = select.count(db).await?;
+        let wanted: std::collections::BTreeSet<&String> = f.service_ids.iter().collect();
+        if found != wanted.len() as u64 {
+            return Err(ReportError::BadInput(format!(
+                "unknown service id among {:?}",
+                f.service_ids
+            )));
+        }
+    }
+    if !f.team_ids.is_empty() {
+        let wanted: std::collections::BTreeSet<&String> = f.team_ids.iter().collect();
+        let found = team::Entity::find()
+            .filter(team::Column::Id.is_in(f.team_ids.clone()))
+            .count(db)
+            .await?;
+        if found != wanted.len() as u64 || f.team_ids.iter().any(|t| !scope.allows_team(t)) {
+            return Err(ReportError::BadInput(format!(
+                "unknown team id among {:?}",
+                f.team_ids
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Told how far a report is.
+pub trait Progress: Send + Sync {
+    fn rows(&self, done: u64, total: u64);
+}
+
+/// Progress that goes nowhere.
+pub struct NoProgress;
+
+impl Progress for NoProgress {
+    fn rows(&self, _: u64, _: u64) {}
+}
+
+/// What [`generate`] wrote.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Generated {
+    pub rows: u64,
+    pub bytes: u64,
+}
+
+/// Writes the report to `path`, page by page, telling `progress` as it
+/// goes and stopping (with [`ReportError::Cancelled`]) when `cancel` fires.
+/// Columns listed in `exclude` (`key` or `kind.key`) are left out.
+///
+/// # Errors
+/// Bad input, database or write errors, or cancellation. A partial file
+/// is removed.
+pub async fn generate(
+    db: &DatabaseConnection,
+    req: &Request,
+    default_tz: Tz,
+    exclude: &[String],
+    path: &Path,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+) -> Result<Generated, ReportError> {
+    let result = write(db, req, default_tz, exclude, path, progress, cancel).await;
+    if result.is_err() {
+        let _ = tokio::fs::remove_file(path).await;
+    }
+    result
+}
+
+async fn write(
+    db: &DatabaseConnection,
+    req: &Request,
+    default_tz: Tz,
+    exclude: &[String],
+    path: &Path,
+    progress: &dyn Progress,
+    cancel: &CancellationToken,
+) -> Result<Generated, ReportError> {
+    let tz = req.tz(default_tz)?;
+    let scope = req.scope();
+    let mut source = sources::Source::open(db, req.kind, &req.filter, &scope).await?;
+    let keep: Vec<usize> = source
+        .columns
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| {
+            let qualified = format!("{}.{}", req.kind.as_str(), c.key);
+            !exclude.iter().any(|e| e == c.key || *e == qualified)
+        })
+        .map(|(i, _)| i)
+        .collect();
+    let columns: Vec<cells::Column> = keep.iter().map(|&i| source.columns[i]).collect();
+    let mut sink: Box<dyn writer::Sink> = match req.format {
+        Format::Csv => Box::new(writer::CsvSink::create(path, &columns, tz)?),
+        Format::Xlsx => Box::new(writer::XlsxSink::create(
+            path,
+            req.kind.title(),
+            &columns,
+            tz,
+        )?),
+    };
+    let total = source.total;
+    let mut done = 0u64;
+    progress.rows(0, total);
+    let keep = std::sync::Arc::new(keep);
+    while let Some(page) = source.next_page(db).await? {
+        if cancel.is_cancelled() {
+            return Err(ReportError::Cancelled);
+        }
+        let n = page.len() as u64;
+        // Writing is CPU work: keep it off the async worker threads.
+        let keep = keep.clone();
+        let (back, written) = tokio::task::spawn_blocking(move || {
+            let mut row = Vec::with_capacity(keep.len());
+            let mut result = Ok(());
+            for full in page {
+                row.clear();
+                row.extend(keep.iter().map(|&i| full[i].clone()));
+                if let Err(e) = sink.write_row(&row) {
+                    result = Err(e);
+                    break;
+                }
+            }
+            (sink, result)
+        })
+        .await
+        .map_err(|e| writer::WriteError::Io(std::io::Error::other(e.to_string())))?;
+        sink = back;
+        written?;
+        done += n;
+        progress.rows(done, total.max(done));
+    }
+    let now = Utc::now();
+    let mut facts = vec![
+        ("Report".to_owned(), req.kind.title().to_owned()),
+        (
+            "Generated".to_owned(),
+            now.with_timezone(&tz)
+                .format("%Y-%m-%d %H:%M:%S %Z")
+                .to_string(),
+        ),
+        ("Time zone".to_owned(), tz.name().to_owned()),
+        ("Rows".to_owned(), done.to_string()),
+    ];
+    facts.extend(describe_filter(&req.filter, tz));
+    let summary = writer::Summary {
+        title: format!("pagerlens — {}", req.kind.title()),
+        facts,
+        incidents_per_service: sources::incidents_per_service(db, &req.filter, &scope).await?,
+    };
+    tokio::task::spawn_blocking(move || sink.finish(&summary))
+        .await
+        .map_err(|e| writer::WriteError::Io(std::io::Error::other(e.to_string())))??;
+    let bytes = tokio::fs::metadata(path)
+        .await
+        .map(|m| m.len())
+        .unwrap_or(0);
+    Ok(Generated { rows: done, bytes })
+}
+
+fn describe_filter(f: &Filter, tz: Tz) -> Vec<(String, String)> {
+    let list = |v: &[String]| {
+        if v.is_empty() {
+            "all".to_owned()
+        } else {
+            v.join(", ")
+        }
+    };
+    let time = |t: Option<DateTime<Utc>>| {
+        t.map_or("—".to_owned(), |t| {
+            t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string()
+        })
+    };
+    vec![
+        ("Services".into(), list(&f.service_ids)),
+        ("Teams".into(), list(&f.team_ids)),
+        ("Statuses".into(), list(&f.statuses)),
+        ("Urgencies".into(), list(&f.urgencies)),
+        ("Created from".into(), time(f.from)),
+        ("Created before".into(), time(f.to)),
+    ]
+}

@@ -1,0 +1,958 @@
+//! What each report kind reads: its columns and its rows. Incidents stream
+//! in keyset pages of (created_at, id); catalog and aggregate reports are
+//! small (one row per service, team or policy) and are computed at once.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{DateTime, Utc};
+use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
+};
+
+use super::cells::{Cell, Column, ColumnType as T};
+use super::{Filter, ReportKind};
+use crate::entities::{
+    escalation_policy, escalation_policy_service, escalation_policy_team, incident,
+    incident_sla_target, priority, service, service_team, team, user,
+};
+use crate::scope::Scope;
+
+/// Rows per page read from the database.
+const PAGE: u64 = 5_000;
+
+pub struct Source {
+    pub columns: Vec<Column>,
+    /// Rows expected (for progress).
+    pub total: u64,
+    rows: Rows,
+}
+
+enum Rows {
+    Ready(std::vec::IntoIter<Vec<Cell>>),
+    Incidents(Box<IncidentCursor>),
+}
+
+impl Source {
+    pub async fn open(
+        db: &DatabaseConnection,
+        kind: ReportKind,
+        filter: &Filter,
+        scope: &Scope,
+    ) -> Result<Self, DbErr> {
+        let services = allowed_services(db, filter, scope).await?;
+        if kind == ReportKind::Incidents {
+            let cursor = IncidentCursor::open(db, filter, services).await?;
+            return Ok(Self {
+                columns: INCIDENT_COLUMNS.to_vec(),
+                total: cursor.total,
+                rows: Rows::Incidents(Box::new(cursor)),
+            });
+        }
+        let (columns, rows) = match kind {
+            ReportKind::Incidents => unreachable!("streamed above"),
+            ReportKind::Services => services_rows(db, &services).await?,
+            ReportKind::Teams => teams_rows(db, filter, scope).await?,
+            ReportKind::ServiceTeams => service_teams_rows(db, &services).await?,
+            ReportKind::EscalationPolicies
+            | ReportKind::EscalationPolicyTeams
+            | ReportKind::EscalationPolicyServices => {
+                policy_rows(db, kind, &services, filter, scope).await?
+            }
+            ReportKind::IncidentsPerService
+            | ReportKind::IncidentStatusPerService
+            | ReportKind::ServiceSummary => per_service_rows(db, kind, filter, services).await?,
+            ReportKind::SlaCompliance => sla_rows(db, filter, services).await?,
+        };
+        Ok(Self {
+            columns,
+            total: rows.len() as u64,
+            rows: Rows::Ready(rows.into_iter()),
+        })
+    }
+
+    /// The next page of rows, `None` at the end.
+    pub async fn next_page(
+        &mut self,
+        db: &DatabaseConnection,
+    ) -> Result<Option<Vec<Vec<Cell>>>, DbErr> {
+        match &mut self.rows {
+            Rows::Ready(it) => {
+                let page: Vec<_> = it.take(PAGE as usize).collect();
+                Ok((!page.is_empty()).then_some(page))
+            }
+            Rows::Incidents(c) => c.next_page(db).await,
+        }
+    }
+}
+
+/// The services a report may cover: those asked for, those of the teams
+/// asked for, and those the requester's scope allows. `None`: every service.
+async fn allowed_services(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    scope: &Scope,
+) -> Result<Option<BTreeSet<String>>, DbErr> {
+    let mut set: Option<BTreeSet<String>> = None;
+    let mut narrow = |s: BTreeSet<String>| {
+        set = Some(match set.take() {
+            None => s,
+            Some(prev) => prev.intersection(&s).cloned().collect(),
+        });
+    };
+    if !filter.service_ids.is_empty() {
+        narrow(filter.service_ids.iter().cloned().collect());
+    }
+    if !filter.team_ids.is_empty() {
+        narrow(services_of_teams(db, &filter.team_ids).await?);
+    }
+    if let Some(teams) = scope.team_ids() {
+        narrow(services_of_teams(db, teams).await?);
+    }
+    Ok(set)
+}
+
+async fn services_of_teams(
+    db: &DatabaseConnection,
+    teams: &[String],
+) -> Result<BTreeSet<String>, DbErr> {
+    Ok(service_team::Entity::find()
+        .select_only()
+        .column(service_team::Column::ServiceId)
+        .filter(service_team::Column::TeamId.is_in(teams.to_vec()))
+        .into_tuple::<String>()
+        .all(db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
+/// The incidents a filter selects (not deleted).
+fn incident_select(
+    filter: &Filter,
+    services: &Option<BTreeSet<String>>,
+) -> Select<incident::Entity> {
+    use incident::Column as I;
+    let mut select = incident::Entity::find().filter(I::DeletedAt.is_null());
+    if let Some(s) = services {
+        select = select.filter(I::ServiceId.is_in(s.iter().cloned()));
+    }
+    if !filter.statuses.is_empty() {
+        select = select.filter(I::Status.is_in(filter.statuses.clone()));
+    }
+    if !filter.urgencies.is_empty() {
+        select = select.filter(I::Urgency.is_in(filter.urgencies.clone()));
+    }
+    if let Some(from) = filter.from {
+        select = select.filter(I::CreatedAt.gte(from));
+    }
+    if let Some(to) = filter.to {
+        select = select.filter(I::CreatedAt.lt(to));
+    }
+    select
+}
+
+/// Two text columns of every row of a table (ids and names, or links).
+async fn pairs<E: EntityTrait>(
+    db: &DatabaseConnection,
+    a: E::Column,
+    b: E::Column,
+) -> Result<Vec<(String, String)>, DbErr> {
+    E::find()
+        .select_only()
+        .columns([a, b])
+        .into_tuple::<(String, String)>()
+        .all(db)
+        .await
+}
+
+/// `id → name` of every row of a table.
+async fn id_names<E: EntityTrait>(
+    db: &DatabaseConnection,
+    id: E::Column,
+    name: E::Column,
+) -> Result<HashMap<String, String>, DbErr> {
+    Ok(pairs::<E>(db, id, name).await?.into_iter().collect())
+}
+
+/// Names by id, for the lookups every incident row needs.
+struct Names {
+    services: HashMap<String, String>,
+    service_teams: HashMap<String, String>,
+    priorities: HashMap<String, String>,
+    users: HashMap<String, String>,
+    policies: HashMap<String, String>,
+}
+
+impl Names {
+    async fn load(db: &DatabaseConnection) -> Result<Self, DbErr> {
+        let services: HashMap<String, String> =
+            id_names::<service::Entity>(db, service::Column::Id, service::Column::Name).await?;
+        let teams: HashMap<String, String> =
+            id_names::<team::Entity>(db, team::Column::Id, team::Column::Name).await?;
+        let mut service_teams: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (s, t) in pairs::<service_team::Entity>(
+            db,
+            service_team::Column::ServiceId,
+            service_team::Column::TeamId,
+        )
+        .await?
+        {
+            service_teams
+                .entry(s)
+                .or_default()
+                .push(teams.get(&t).cloned().unwrap_or(t));
+        }
+        Ok(Self {
+            services,
+            service_teams: service_teams
+                .into_iter()
+                .map(|(s, mut t)| {
+                    t.sort();
+                    (s, t.join(", "))
+                })
+                .collect(),
+            priorities: id_names::<priority::Entity>(
+                db,
+                priority::Column::Id,
+                priority::Column::Name,
+            )
+            .await?,
+            users: id_names::<user::Entity>(db, user::Column::Id, user::Column::Name).await?,
+            policies: id_names::<escalation_policy::Entity>(
+                db,
+                escalation_policy::Column::Id,
+                escalation_policy::Column::Name,
+            )
+            .await?,
+        })
+    }
+
+    fn of(map: &HashMap<String, String>, id: &Option<String>) -> Cell {
+        match id {
+            None => Cell::Empty,
+            Some(id) => Cell::Text(map.get(id).cloned().unwrap_or_else(|| id.clone())),
+        }
+    }
+}
+
+pub const INCIDENT_COLUMNS: [Column; 21] = [
+    Column::new("incident_number", "Number", T::Int),
+    Column::new("id", "Incident ID", T::Text),
+    Column::new("title", "Title", T::Text),
+    Column::new("status", "Status", T::Text),
+    Column::new("urgency", "Urgency", T::Text),
+    Column::new("priority", "Priority", T::Text),
+    Column::new("service_id", "Service ID", T::Text),
+    Column::new("service", "Service", T::Text),
+    Column::new("teams", "Teams", T::Text),
+    Column::new("escalation_policy", "Escalation policy", T::Text),
+    Column::new("created_at", "Created", T::DateTime),
+    Column::new("acknowledged_at", "First acknowledged", T::DateTime),
+    Column::new("acknowledged_by", "Acknowledged by", T::Text),
+    Column::new("resolved_at", "Resolved", T::DateTime),
+    Column::new("resolved_by", "Resolved by", T::Text),
+    Column::new("escalated", "Escalated", T::Bool),
+    Column::new("escalations", "Escalations", T::Int),
+    Column::new(
+        "minutes_to_acknowledge",
+        "Minutes to acknowledge",
+        T::Decimal,
+    ),
+    Column::new("minutes_to_resolve", "Minutes to resolve", T::Decimal),
+    Column::new("source", "Source", T::Text),
+    Column::new("html_url", "PagerDuty URL", T::Text),
+];
+
+#[derive(FromQueryResult)]
+struct IncidentRow {
+    id: String,
+    incident_number: Option<i64>,
+    title: String,
+    status: String,
+    urgency: String,
+    priority_id: Option<String>,
+    service_id: Option<String>,
+    escalation_policy_id: Option<String>,
+    html_url: Option<String>,
+    source: String,
+    acknowledged_at: Option<DateTime<Utc>>,
+    acknowledged_by_user_id: Option<String>,
+    resolved_at: Option<DateTime<Utc>>,
+    resolved_by_user_id: Option<String>,
+    escalation_count: i32,
+    created_at: DateTime<Utc>,
+}
+
+fn minutes(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Cell {
+    Cell::opt_float(to.map(|t| (t - from).num_milliseconds() as f64 / 60_000.0))
+}
+
+struct IncidentCursor {
+    select: Select<incident::Entity>,
+    after: Option<(DateTime<Utc>, String)>,
+    names: Names,
+    total: u64,
+    done: bool,
+}
+
+impl IncidentCursor {
+    async fn open(
+        db: &DatabaseConnection,
+        filter: &Filter,
+        services: Option<BTreeSet<String>>,
+    ) -> Result<Self, DbErr> {
+        let select = incident_select(filter, &services);
+        let total = select.clone().count(db).await?;
+        Ok(Self {
+            select,
+            after: None,
+            names: Names::load(db).await?,
+            total,
+            done: false,
+        })
+    }
+
+    async fn next_page(
+        &mut self,
+        db: &DatabaseConnection,
+    ) -> Result<Option<Vec<Vec<Cell>>>, DbErr> {
+        use incident::Column as I;
+        if self.done {
+            return Ok(None);
+        }
+        let mut select = self.select.clone();
+        if let Some((t, id)) = &self.after {
+            select = select.filter(
+                Condition::any().add(I::CreatedAt.gt(*t)).add(
+                    Condition::all()
+                        .add(I::CreatedAt.eq(*t))
+                        .add(I::Id.gt(id.clone())),
+                ),
+            );
+        }
+        let rows = select
+            .select_only()
+            .columns([
+                I::Id,
+                I::IncidentNumber,
+                I::Title,
+                I::Status,
+                I::Urgency,
+                I::PriorityId,
+                I::ServiceId,
+                I::EscalationPolicyId,
+                I::HtmlUrl,
+                I::Source,
+                I::AcknowledgedAt,
+                I::AcknowledgedByUserId,
+                I::ResolvedAt,
+                I::ResolvedByUserId,
+                I::EscalationCount,
+                I::CreatedAt,
+            ])
+            .order_by_asc(I::CreatedAt)
+            .order_by_asc(I::Id)
+            .limit(PAGE)
+            .into_model::<IncidentRow>()
+            .all(db)
+            .await?;
+        if (rows.len() as u64) < PAGE {
+            self.done = true;
+        }
+        if let Some(last) = rows.last() {
+            self.after = Some((last.created_at, last.id.clone()));
+        }
+        if rows.is_empty() {
+            return Ok(None);
+        }
+        let n = &self.names;
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| {
+                    vec![
+                        r.incident_number.map_or(Cell::Empty, Cell::Int),
+                        Cell::Text(r.id),
+                        Cell::Text(r.title),
+                        Cell::Text(r.status),
+                        Cell::Text(r.urgency),
+                        Names::of(&n.priorities, &r.priority_id),
+                        Cell::opt_text(r.service_id.clone()),
+                        Names::of(&n.services, &r.service_id),
+                        r.service_id
+                            .as_ref()
+                            .and_then(|s| n.service_teams.get(s))
+                            .map_or(Cell::Empty, |t| Cell::Text(t.clone())),
+                        Names::of(&n.policies, &r.escalation_policy_id),
+                        Cell::DateTime(r.created_at),
+                        Cell::opt_time(r.acknowledged_at),
+                        Names::of(&n.users, &r.acknowledged_by_user_id),
+                        Cell::opt_time(r.resolved_at),
+                        Names::of(&n.users, &r.resolved_by_user_id),
+                        Cell::Bool(r.escalation_count > 0),
+                        Cell::Int(i64::from(r.escalation_count)),
+                        minutes(r.created_at, r.acknowledged_at),
+                        minutes(r.created_at, r.resolved_at),
+                        Cell::Text(r.source),
+                        Cell::opt_text(r.html_url),
+                    ]
+                })
+                .collect(),
+        ))
+    }
+}
+
+type Built = (Vec<Column>, Vec<Vec<Cell>>);
+
+async fn live_services(
+    db: &DatabaseConnection,
+    services: &Option<BTreeSet<String>>,
+) -> Result<Vec<service::Model>, DbErr> {
+    let mut select = service::Entity::find()
+        .filter(service::Column::DeletedAt.is_null())
+        .order_by_asc(service::Column::Name)
+        .order_by_asc(service::Column::Id);
+    if let Some(s) = services {
+        select = select.filter(service::Column::Id.is_in(s.iter().cloned()));
+    }
+    select.all(db).await
+}
+
+async fn services_rows(
+    db: &DatabaseConnection,
+    services: &Option<BTreeSet<String>>,
+) -> Result<Built, DbErr> {
+    let names = Names::load(db).await?;
+    let rows = live_services(db, services)
+        .await?
+        .into_iter()
+        .map(|s| {
+            let teams = names.service_teams.get(&s.id).cloned();
+            vec![
+                Cell::Text(s.id.clone()),
+                Cell::Text(s.name),
+                Cell::Text(s.status),
+                Cell::opt_text(s.description),
+                Cell::opt_text(teams),
+                Names::of(&names.policies, &s.escalation_policy_id),
+                Cell::opt_time(s.pd_created_at),
+                Cell::opt_text(s.html_url),
+            ]
+        })
+        .collect();
+    Ok((
+        vec![
+            Column::new("id", "Service ID", T::Text),
+            Column::new("name", "Service", T::Text),
+            Column::new("status", "Status", T::Text),
+            Column::new("description", "Description", T::Text),
+            Column::new("teams", "Teams", T::Text),
+            Column::new("escalation_policy", "Escalation policy", T::Text),
+            Column::new("created_at", "Created", T::DateTime),
+            Column::new("html_url", "PagerDuty URL", T::Text),
+        ],
+        rows,
+    ))
+}
+
+async fn teams_rows(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    scope: &Scope,
+) -> Result<Built, DbErr> {
+    let mut select = team::Entity::find()
+        .filter(team::Column::DeletedAt.is_null())
+        .order_by_asc(team::Column::Name);
+    if !filter.team_ids.is_empty() {
+        select = select.filter(team::Column::Id.is_in(filter.team_ids.clone()));
+    }
+    if let Some(c) = scope.teams_condition(team::Column::Id) {
+        select = select.filter(c);
+    }
+    let mut service_count: HashMap<String, i64> = HashMap::new();
+    for (_, t) in pairs::<service_team::Entity>(
+        db,
+        service_team::Column::ServiceId,
+        service_team::Column::TeamId,
+    )
+    .await?
+    {
+        *service_count.entry(t).or_default() += 1;
+    }
+    let rows = select
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|t| {
+            vec![
+                Cell::Text(t.id.clone()),
+                Cell::Text(t.name),
+                Cell::opt_text(t.description),
+                Cell::Int(service_count.get(&t.id).copied().unwrap_or(0)),
+                Cell::opt_text(t.html_url),
+            ]
+        })
+        .collect();
+    Ok((
+        vec![
+            Column::new("id", "Team ID", T::Text),
+            Column::new("name", "Team", T::Text),
+            Column::new("description", "Description", T::Text),
+            Column::new("services", "Services", T::Int),
+            Column::new("html_url", "PagerDuty URL", T::Text),
+        ],
+        rows,
+    ))
+}
+
+async fn service_teams_rows(
+    db: &DatabaseConnection,
+    services: &Option<BTreeSet<String>>,
+) -> Result<Built, DbErr> {
+    let teams: HashMap<String, String> =
+        id_names::<team::Entity>(db, team::Column::Id, team::Column::Name).await?;
+    let links = pairs::<service_team::Entity>(
+        db,
+        service_team::Column::ServiceId,
+        service_team::Column::TeamId,
+    )
+    .await?;
+    let mut by_service: HashMap<String, Vec<String>> = HashMap::new();
+    for (s, t) in links {
+        by_service.entry(s).or_default().push(t);
+    }
+    let mut rows = Vec::new();
+    for s in live_services(db, services).await? {
+        let mut ts = by_service.remove(&s.id).unwrap_or_default();
+        ts.sort_by_key(|t| teams.get(t).cloned().unwrap_or_default());
+        if ts.is_empty() {
+            rows.push(vec![
+                Cell::Text(s.id.clone()),
+                Cell::Text(s.name.clone()),
+                Cell::Empty,
+                Cell::Empty,
+            ]);
+        }
+        for t in ts {
+            rows.push(vec![
+                Cell::Text(s.id.clone()),
+                Cell::Text(s.name.clone()),
+                Cell::Text(t.clone()),
+                Cell::opt_text(teams.get(&t).cloned()),
+            ]);
+        }
+    }
+    Ok((
+        vec![
+            Column::new("service_id", "Service ID", T::Text),
+            Column::new("service", "Service", T::Text),
+            Column::new("team_id", "Team ID", T::Text),
+            Column::new("team", "Team", T::Text),
+        ],
+        rows,
+    ))
+}
+
+async fn policy_rows(
+    db: &DatabaseConnection,
+    kind: ReportKind,
+    services: &Option<BTreeSet<String>>,
+    filter: &Filter,
+    scope: &Scope,
+) -> Result<Built, DbErr> {
+    let narrowed = services.is_some() || !filter.team_ids.is_empty();
+    let mut select = escalation_policy::Entity::find()
+        .filter(escalation_policy::Column::DeletedAt.is_null())
+        .order_by_asc(escalation_policy::Column::Name)
+        .order_by_asc(escalation_policy::Column::Id);
+    if let Some(c) = scope.escalation_policies_condition(escalation_policy::Column::Id) {
+        select = select.filter(c);
+    }
+    let policies = select.all(db).await?;
+    let team_links = pairs::<escalation_policy_team::Entity>(
+        db,
+        escalation_policy_team::Column::EscalationPolicyId,
+        escalation_policy_team::Column::TeamId,
+    )
+    .await?;
+    let service_links = pairs::<escalation_policy_service::Entity>(
+        db,
+        escalation_policy_service::Column::EscalationPolicyId,
+        escalation_policy_service::Column::ServiceId,
+    )
+    .await?;
+    let names = Names::load(db).await?;
+    let team_names: HashMap<String, String> =
+        id_names::<team::Entity>(db, team::Column::Id, team::Column::Name).await?;
+    let mut teams_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (p, t) in &team_links {
+        teams_of.entry(p).or_default().push(t);
+    }
+    let mut services_of: HashMap<&str, Vec<&str>> = HashMap::new();
+    for (p, s) in &service_links {
+        if services.as_ref().is_none_or(|set| set.contains(s)) {
+            services_of.entry(p).or_default().push(s);
+        }
+    }
+    let mut rows = Vec::new();
+    for p in policies {
+        let ts = teams_of.get(p.id.as_str()).cloned().unwrap_or_default();
+        let ss = services_of.get(p.id.as_str()).cloned().unwrap_or_default();
+        // With a service or team filter, keep the policies those services
+        // use or those teams own.
+        if narrowed && ss.is_empty() && !ts.iter().any(|t| filter.team_ids.iter().any(|f| f == t)) {
+            continue;
+        }
+        match kind {
+            ReportKind::EscalationPolicyTeams => {
+                if ts.is_empty() {
+                    rows.push(vec![
+                        Cell::Text(p.id.clone()),
+                        Cell::Text(p.name.clone()),
+                        Cell::Empty,
+                        Cell::Empty,
+                    ]);
+                }
+                for t in ts {
+                    rows.push(vec![
+                        Cell::Text(p.id.clone()),
+                        Cell::Text(p.name.clone()),
+                        Cell::text(t),
+                        Cell::opt_text(team_names.get(t).cloned()),
+                    ]);
+                }
+            }
+            ReportKind::EscalationPolicyServices => {
+                if ss.is_empty() {
+                    rows.push(vec![
+                        Cell::Text(p.id.clone()),
+                        Cell::Text(p.name.clone()),
+                        Cell::Empty,
+                        Cell::Empty,
+                    ]);
+                }
+                for s in ss {
+                    rows.push(vec![
+                        Cell::Text(p.id.clone()),
+                        Cell::Text(p.name.clone()),
+                        Cell::text(s),
+                        Cell::opt_text(names.services.get(s).cloned()),
+                    ]);
+                }
+            }
+            _ => {
+                let mut tn: Vec<String> = ts
+                    .iter()
+                    .map(|t| {
+                        team_names
+                            .get(*t)
+                            .cloned()
+                            .unwrap_or_else(|| (*t).to_owned())
+                    })
+                    .collect();
+                tn.sort();
+                rows.push(vec![
+                    Cell::Text(p.id.clone()),
+                    Cell::Text(p.name),
+                    Cell::opt_text(p.description),
+                    Cell::Int(i64::from(p.num_loops)),
+                    Cell::Text(tn.join(", ")),
+                    Cell::Int(ss.len() as i64),
+                    Cell::opt_text(p.html_url),
+                ]);
+            }
+        }
+    }
+    let columns = match kind {
+        ReportKind::EscalationPolicyTeams => vec![
+            Column::new("escalation_policy_id", "Escalation policy ID", T::Text),
+            Column::new("escalation_policy", "Escalation policy", T::Text),
+            Column::new("team_id", "Team ID", T::Text),
+            Column::new("team", "Team", T::Text),
+        ],
+        ReportKind::EscalationPolicyServices => vec![
+            Column::new("escalation_policy_id", "Escalation policy ID", T::Text),
+            Column::new("escalation_policy", "Escalation policy", T::Text),
+            Column::new("service_id", "Service ID", T::Text),
+            Column::new("service", "Service", T::Text),
+        ],
+        _ => vec![
+            Column::new("id", "Escalation policy ID", T::Text),
+            Column::new("name", "Escalation policy", T::Text),
+            Column::new("description", "Description", T::Text),
+            Column::new("num_loops", "Loops", T::Int),
+            Column::new("teams", "Teams", T::Text),
+            Column::new("services", "Services", T::Int),
+            Column::new("html_url", "PagerDuty URL", T::Text),
+        ],
+    };
+    Ok((columns, rows))
+}
+
+#[derive(Default)]
+struct ServiceStats {
+    total: i64,
+    triggered: i64,
+    acknowledged_now: i64,
+    resolved_now: i64,
+    acknowledged: i64,
+    escalated: i64,
+    escalations: i64,
+    resolved: i64,
+    ack_secs: f64,
+    resolve_secs: f64,
+}
+
+#[derive(FromQueryResult)]
+struct StatRow {
+    id: String,
+    service_id: Option<String>,
+    status: String,
+    created_at: DateTime<Utc>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    escalation_count: i32,
+}
+
+/// Per-service counts and means over the filtered incidents, streamed in
+/// pages (memory grows with services, not incidents).
+async fn service_stats(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    services: &Option<BTreeSet<String>>,
+) -> Result<HashMap<String, ServiceStats>, DbErr> {
+    use incident::Column as I;
+    let mut stats: HashMap<String, ServiceStats> = HashMap::new();
+    let mut after: Option<(DateTime<Utc>, String)> = None;
+    loop {
+        let mut select = incident_select(filter, services);
+        if let Some((t, id)) = &after {
+            select = select.filter(
+                Condition::any().add(I::CreatedAt.gt(*t)).add(
+                    Condition::all()
+                        .add(I::CreatedAt.eq(*t))
+                        .add(I::Id.gt(id.clone())),
+                ),
+            );
+        }
+        let rows: Vec<StatRow> = select
+            .select_only()
+            .columns([
+                I::Id,
+                I::ServiceId,
+                I::Status,
+                I::CreatedAt,
+                I::AcknowledgedAt,
+                I::ResolvedAt,
+                I::EscalationCount,
+            ])
+            .order_by_asc(I::CreatedAt)
+            .order_by_asc(I::Id)
+            .limit(PAGE)
+            .into_model::<StatRow>()
+            .all(db)
+            .await?;
+        let n = rows.len() as u64;
+        if let Some(last) = rows.last() {
+            after = Some((last.created_at, last.id.clone()));
+        }
+        for r in rows {
+            let Some(service) = r.service_id else {
+                continue;
+            };
+            let s = stats.entry(service).or_default();
+            s.total += 1;
+            match r.status.as_str() {
+                "triggered" => s.triggered += 1,
+                "acknowledged" => s.acknowledged_now += 1,
+                "resolved" => s.resolved_now += 1,
+                _ => {}
+            }
+            if let Some(a) = r.acknowledged_at {
+                s.acknowledged += 1;
+                s.ack_secs += (a - r.created_at).num_milliseconds() as f64 / 1000.0;
+            }
+            if let Some(z) = r.resolved_at {
+                s.resolved += 1;
+                s.resolve_secs += (z - r.created_at).num_milliseconds() as f64 / 1000.0;
+            }
+            if r.escalation_count > 0 {
+                s.escalated += 1;
+            }
+            s.escalations += i64::from(r.escalation_count);
+        }
+        if n < PAGE {
+            return Ok(stats);
+        }
+    }
+}
+
+async fn per_service_rows(
+    db: &DatabaseConnection,
+    kind: ReportKind,
+    filter: &Filter,
+    services: Option<BTreeSet<String>>,
+) -> Result<Built, DbErr> {
+    let stats = service_stats(db, filter, &services).await?;
+    let list = live_services(db, &services).await?;
+    let mut rows = Vec::new();
+    for s in list {
+        let st = stats.get(&s.id);
+        let get = |f: fn(&ServiceStats) -> i64| Cell::Int(st.map_or(0, f));
+        let id = Cell::Text(s.id.clone());
+        let name = Cell::Text(s.name.clone());
+        rows.push(match kind {
+            ReportKind::IncidentsPerService => vec![id, name, get(|s| s.total)],
+            ReportKind::IncidentStatusPerService => vec![
+                id,
+                name,
+                get(|s| s.triggered),
+                get(|s| s.acknowledged_now),
+                get(|s| s.resolved_now),
+                get(|s| s.total),
+            ],
+            _ => vec![
+                id,
+                name,
+                get(|s| s.total),
+                get(|s| s.acknowledged),
+                get(|s| s.escalated),
+                get(|s| s.escalations),
+                get(|s| s.resolved),
+                Cell::opt_float(
+                    st.filter(|s| s.acknowledged > 0)
+                        .map(|s| s.ack_secs / s.acknowledged as f64 / 60.0),
+                ),
+                Cell::opt_float(
+                    st.filter(|s| s.resolved > 0)
+                        .map(|s| s.resolve_secs / s.resolved as f64 / 60.0),
+                ),
+            ],
+        });
+    }
+    if kind == ReportKind::IncidentsPerService {
+        rows.sort_by_key(|r| match r[2] {
+            Cell::Int(n) => -n,
+            _ => 0,
+        });
+    }
+    let head = [
+        Column::new("service_id", "Service ID", T::Text),
+        Column::new("service", "Service", T::Text),
+    ];
+    let rest: Vec<Column> = match kind {
+        ReportKind::IncidentsPerService => vec![Column::new("incidents", "Incidents", T::Int)],
+        ReportKind::IncidentStatusPerService => vec![
+            Column::new("triggered", "Triggered", T::Int),
+            Column::new("acknowledged", "Acknowledged", T::Int),
+            Column::new("resolved", "Resolved", T::Int),
+            Column::new("total", "Total", T::Int),
+        ],
+        _ => vec![
+            Column::new("total", "Incidents", T::Int),
+            Column::new("acknowledged", "Acknowledged", T::Int),
+            Column::new("escalated", "Escalated", T::Int),
+            Column::new("escalations", "Escalations", T::Int),
+            Column::new("resolved", "Resolved", T::Int),
+            Column::new("mtta_minutes", "MTTA (minutes)", T::Decimal),
+            Column::new("mttr_minutes", "MTTR (minutes)", T::Decimal),
+        ],
+    };
+    Ok((head.into_iter().chain(rest).collect(), rows))
+}
+
+#[derive(FromQueryResult)]
+struct SlaCount {
+    policy_name: String,
+    target: String,
+    state: String,
+    n: i64,
+}
+
+async fn sla_rows(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    services: Option<BTreeSet<String>>,
+) -> Result<Built, DbErr> {
+    use incident_sla_target::Column as S;
+    let incidents = incident_select(filter, &services)
+        .select_only()
+        .column(incident::Column::Id)
+        .into_query();
+    let counts = incident_sla_target::Entity::find()
+        .select_only()
+        .column(S::PolicyName)
+        .column(S::Target)
+        .column(S::State)
+        .column_as(Expr::col(S::Id).count(), "n")
+        .filter(S::IncidentId.in_subquery(incidents))
+        .group_by(S::PolicyName)
+        .group_by(S::Target)
+        .group_by(S::State)
+        .into_model::<SlaCount>()
+        .all(db)
+        .await?;
+    let mut by: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
+    for c in counts {
+        *by.entry((c.policy_name, c.target))
+            .or_default()
+            .entry(c.state)
+            .or_default() += c.n;
+    }
+    let rows = by
+        .into_iter()
+        .map(|((policy, target), states)| {
+            let get = |s: &str| states.get(s).copied().unwrap_or(0);
+            let (met, breached) = (get("MET"), get("BREACHED"));
+            let open = get("ACTIVE") + get("PAUSED");
+            vec![
+                Cell::Text(policy),
+                Cell::Text(target),
+                Cell::Int(met + breached + open),
+                Cell::Int(met),
+                Cell::Int(breached),
+                Cell::Int(open),
+                Cell::opt_float((met + breached > 0).then(|| met as f64 / (met + breached) as f64)),
+            ]
+        })
+        .collect();
+    Ok((
+        vec![
+            Column::new("policy", "SLA policy", T::Text),
+            Column::new("target", "Target", T::Text),
+            Column::new("total", "SLAs", T::Int),
+            Column::new("met", "Met", T::Int),
+            Column::new("breached", "Breached", T::Int),
+            Column::new("open", "Open", T::Int),
+            Column::new("compliance", "Compliance", T::Percent),
+        ],
+        rows,
+    ))
+}
+
+/// Incidents per service (name, count), most first, for the summary chart.
+pub async fn incidents_per_service(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    scope: &Scope,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    use incident::Column as I;
+    let services = allowed_services(db, filter, scope).await?;
+    let counts: Vec<(Option<String>, i64)> = incident_select(filter, &services)
+        .select_only()
+        .column(I::ServiceId)
+        .column_as(Expr::col(I::Id).count(), "n")
+        .group_by(I::ServiceId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let names: HashMap<String, String> =
+        id_names::<service::Entity>(db, service::Column::Id, service::Column::Name).await?;
+    let mut out: Vec<(String, i64)> = counts
+        .into_iter()
+        .filter_map(|(s, n)| s.map(|s| (names.get(&s).cloned().unwrap_or(s), n)))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    Ok(out)
+}

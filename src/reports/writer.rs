@@ -1,0 +1,280 @@
+//! The two output formats behind one interface: rows go in one at a time and
+//! are written as they come (CSV through a buffered writer, XLSX through
+//! rust_xlsxwriter's constant-memory worksheets), so memory stays flat
+//! however many rows a report has.
+
+use std::io::Write;
+use std::path::Path;
+
+use chrono_tz::Tz;
+use rust_xlsxwriter::{Chart, ChartType, Format, Workbook, Worksheet, XlsxError};
+
+use super::cells::{Cell, Column, ColumnType, neutralise};
+
+/// Excel's last row index (1,048,576 rows); the data continues on a new sheet.
+const XLSX_MAX_ROW: u32 = 1_048_575;
+
+/// What the summary sheet shows.
+#[derive(Clone, Debug, Default)]
+pub struct Summary {
+    pub title: String,
+    /// (label, value) lines: generated at, time zone, filters, row count.
+    pub facts: Vec<(String, String)>,
+    /// Incidents per service (service name, count), for the table and the chart.
+    pub incidents_per_service: Vec<(String, i64)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WriteError {
+    #[error("cannot write the report file: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("cannot write CSV: {0}")]
+    Csv(#[from] csv::Error),
+    #[error("cannot write XLSX: {0}")]
+    Xlsx(#[from] XlsxError),
+}
+
+/// A report being written.
+pub trait Sink: Send {
+    fn write_row(&mut self, row: &[Cell]) -> Result<(), WriteError>;
+    /// Writes the summary (XLSX) and closes the file.
+    fn finish(self: Box<Self>, summary: &Summary) -> Result<(), WriteError>;
+}
+
+/// Formats an instant in the reporting time zone, with its offset.
+fn local_text(t: &chrono::DateTime<chrono::Utc>, tz: Tz) -> String {
+    t.with_timezone(&tz)
+        .format("%Y-%m-%dT%H:%M:%S%:z")
+        .to_string()
+}
+
+pub struct CsvSink {
+    out: csv::Writer<std::io::BufWriter<std::fs::File>>,
+    tz: Tz,
+    types: Vec<ColumnType>,
+    buf: Vec<String>,
+}
+
+impl CsvSink {
+    /// Creates `path` and writes the header row.
+    ///
+    /// # Errors
+    /// The file cannot be created or written.
+    pub fn create(path: &Path, columns: &[Column], tz: Tz) -> Result<Self, WriteError> {
+        let file = std::fs::File::create(path)?;
+        let mut out = csv::Writer::from_writer(std::io::BufWriter::with_capacity(1 << 16, file));
+        out.write_record(columns.iter().map(|c| c.header))?;
+        Ok(Self {
+            out,
+            tz,
+            types: columns.iter().map(|c| c.ty).collect(),
+            buf: Vec::with_capacity(columns.len()),
+        })
+    }
+}
+
+impl Sink for CsvSink {
+    fn write_row(&mut self, row: &[Cell]) -> Result<(), WriteError> {
+        self.buf.clear();
+        for (i, cell) in row.iter().enumerate() {
+            let ty = self.types.get(i).copied().unwrap_or(ColumnType::Text);
+            self.buf.push(match cell {
+                Cell::Empty => String::new(),
+                Cell::Text(s) => neutralise(s).into_owned(),
+                Cell::Int(v) => v.to_string(),
+                Cell::Float(v) if ty == ColumnType::Percent => format!("{v:.4}"),
+                Cell::Float(v) => format!("{v:.2}"),
+                Cell::Bool(b) => if *b { "true" } else { "false" }.to_owned(),
+                Cell::DateTime(t) => local_text(t, self.tz),
+            });
+        }
+        self.out.write_record(&self.buf)?;
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>, _: &Summary) -> Result<(), WriteError> {
+        let mut inner = self
+            .out
+            .into_inner()
+            .map_err(|e| WriteError::Io(std::io::Error::other(e.to_string())))?;
+        inner.flush()?;
+        Ok(())
+    }
+}
+
+struct Formats {
+    header: Format,
+    datetime: Format,
+    decimal: Format,
+    percent: Format,
+    int: Format,
+}
+
+pub struct XlsxSink {
+    workbook: Workbook,
+    path: std::path::PathBuf,
+    sheet_name: String,
+    columns: Vec<Column>,
+    formats: Formats,
+    tz: Tz,
+    /// Index of the worksheet being written and its next row.
+    sheet: usize,
+    row: u32,
+    sheets: u32,
+}
+
+impl XlsxSink {
+    /// Starts a workbook with a summary sheet (filled at the end) and a
+    /// constant-memory data sheet named `sheet_name`.
+    ///
+    /// # Errors
+    /// The workbook cannot be set up.
+    pub fn create(
+        path: &Path,
+        sheet_name: &str,
+        columns: &[Column],
+        tz: Tz,
+    ) -> Result<Self, WriteError> {
+        let mut workbook = Workbook::new();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            workbook.set_tempdir(dir)?;
+        }
+        workbook.add_worksheet().set_name("Summary")?;
+        let formats = Formats {
+            header: Format::new().set_bold(),
+            datetime: Format::new().set_num_format("yyyy-mm-dd hh:mm:ss"),
+            decimal: Format::new().set_num_format("0.0"),
+            percent: Format::new().set_num_format("0.0%"),
+            int: Format::new().set_num_format("0"),
+        };
+        let mut sink = Self {
+            workbook,
+            path: path.to_owned(),
+            sheet_name: sheet_name.chars().take(25).collect(),
+            columns: columns.to_vec(),
+            formats,
+            tz,
+            sheet: 0,
+            row: 0,
+            sheets: 0,
+        };
+        sink.new_data_sheet()?;
+        Ok(sink)
+    }
+
+    fn new_data_sheet(&mut self) -> Result<(), WriteError> {
+        self.sheets += 1;
+        let name = if self.sheets == 1 {
+            self.sheet_name.clone()
+        } else {
+            format!("{} ({})", self.sheet_name, self.sheets)
+        };
+        let ws = self.workbook.add_worksheet_with_constant_memory()?;
+        ws.set_name(name)?;
+        for (i, c) in self.columns.iter().enumerate() {
+            let col = col_num(i);
+            ws.set_column_width(col, c.width())?;
+            ws.write_string_with_format(0, col, c.header, &self.formats.header)?;
+        }
+        ws.set_freeze_panes(1, 0)?;
+        self.sheet = usize::try_from(self.sheets).unwrap_or(1);
+        self.row = 1;
+        Ok(())
+    }
+
+    fn close_data_sheet(&mut self) -> Result<(), WriteError> {
+        let last_row = self.row.saturating_sub(1);
+        let last_col = col_num(self.columns.len().saturating_sub(1));
+        let ws = self.workbook.worksheet_from_index(self.sheet)?;
+        ws.autofilter(0, 0, last_row, last_col)?;
+        Ok(())
+    }
+}
+
+fn col_num(i: usize) -> u16 {
+    u16::try_from(i).unwrap_or(u16::MAX)
+}
+
+impl Sink for XlsxSink {
+    fn write_row(&mut self, row: &[Cell]) -> Result<(), WriteError> {
+        if self.row > XLSX_MAX_ROW {
+            self.close_data_sheet()?;
+            self.new_data_sheet()?;
+        }
+        let r = self.row;
+        let tz = self.tz;
+        let (formats, columns) = (&self.formats, &self.columns);
+        let ws: &mut Worksheet = self.workbook.worksheet_from_index(self.sheet)?;
+        for (i, cell) in row.iter().enumerate() {
+            let c = col_num(i);
+            let ty = columns.get(i).map_or(ColumnType::Text, |c| c.ty);
+            match cell {
+                Cell::Empty => {}
+                Cell::Text(s) => {
+                    ws.write_string(r, c, neutralise(s))?;
+                }
+                Cell::Int(v) => {
+                    ws.write_number_with_format(r, c, *v as f64, &formats.int)?;
+                }
+                Cell::Float(v) => {
+                    let f = if ty == ColumnType::Percent {
+                        &formats.percent
+                    } else {
+                        &formats.decimal
+                    };
+                    ws.write_number_with_format(r, c, *v, f)?;
+                }
+                Cell::Bool(b) => {
+                    ws.write_boolean(r, c, *b)?;
+                }
+                Cell::DateTime(t) => {
+                    ws.write_datetime_with_format(
+                        r,
+                        c,
+                        t.with_timezone(&tz).naive_local(),
+                        &formats.datetime,
+                    )?;
+                }
+            }
+        }
+        self.row += 1;
+        Ok(())
+    }
+
+    fn finish(mut self: Box<Self>, summary: &Summary) -> Result<(), WriteError> {
+        self.close_data_sheet()?;
+        let bold = self.formats.header.clone();
+        let ws = self.workbook.worksheet_from_index(0)?;
+        ws.set_column_width(0, 28)?;
+        ws.set_column_width(1, 40)?;
+        ws.write_string_with_format(0, 0, neutralise(&summary.title), &bold)?;
+        let mut r = 2u32;
+        for (label, value) in &summary.facts {
+            ws.write_string_with_format(r, 0, neutralise(label), &bold)?;
+            ws.write_string(r, 1, neutralise(value))?;
+            r += 1;
+        }
+        r += 1;
+        ws.write_string_with_format(r, 0, "Service", &bold)?;
+        ws.write_string_with_format(r, 1, "Incidents", &bold)?;
+        let first = r + 1;
+        for (name, count) in &summary.incidents_per_service {
+            r += 1;
+            ws.write_string(r, 0, neutralise(name))?;
+            ws.write_number(r, 1, *count as f64)?;
+        }
+        if !summary.incidents_per_service.is_empty() {
+            let mut chart = Chart::new(ChartType::Column);
+            chart
+                .add_series()
+                .set_name("Incidents")
+                .set_categories(("Summary", first, 0, r, 0))
+                .set_values(("Summary", first, 1, r, 1));
+            chart.title().set_name("Incidents per service");
+            chart.legend().set_hidden();
+            ws.insert_chart(1, 3, &chart)?;
+        }
+        self.workbook.save(&self.path)?;
+        Ok(())
+    }
+}
