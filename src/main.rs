@@ -247,6 +247,12 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             }
             let sim = if demo {
                 config.enable_demo_identity_provider();
+                // The demo loop syncs every minute itself.
+                for c in &mut config.jobs.cron {
+                    if c.kind == pagerlens::jobs::JobKind::Sync {
+                        c.expression = None;
+                    }
+                }
                 Some(pagerlens::demo::start_simulator(&mut config).await?)
             } else {
                 None

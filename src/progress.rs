@@ -85,7 +85,7 @@ impl Progress for Lines {
         // A line every thousand objects.
         if (before + n) / 1000 > before / 1000 {
             let phase = self.phase.lock().unwrap_or_else(|e| e.into_inner()).clone();
-            tracing::info!(phase = %phase, done = before + n, "sync progress");
+            tracing::info!(phase = %phase, done = before + n, "progress");
         }
     }
 }

@@ -9,7 +9,7 @@ use anyhow::Context;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::{JobCtx, JobOutput, Permanent, queue};
+use super::{JobCtx, JobKind, JobOutput, Permanent, queue};
 use crate::pagerduty::sync::{self, SyncKind, SyncOptions};
 
 /// Parameters of a `sync` job.
@@ -58,6 +58,15 @@ pub async fn sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     let Some(client) = ctx.pagerduty.clone() else {
         return Err(Permanent("PagerDuty is not configured: set PAGERDUTY_TOKEN".into()).into());
     };
+    // One sync at a time: a tick that comes while the last sync still runs
+    // (a long first sync, a slow API) steps aside instead of doubling the load.
+    if let Some(other) = queue::running_other(&ctx.db, JobKind::Sync, ctx.job.id).await? {
+        return Ok(JobOutput {
+            result: serde_json::json!({"skipped": true, "running_job": other}),
+            message: Some(format!("skipped: sync job {other} is still running")),
+            file: None,
+        });
+    }
     let kind = match params.kind.as_deref().unwrap_or("incremental") {
         "full" => SyncKind::Full {
             days: params.days.unwrap_or(ctx.config.sync_days),

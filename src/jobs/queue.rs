@@ -486,6 +486,26 @@ pub async fn latest_of_kind<C: ConnectionTrait>(
         .await
 }
 
+/// Another running job of `kind` than `id`, if any.
+///
+/// # Errors
+/// Database errors.
+pub async fn running_other<C: ConnectionTrait>(
+    db: &C,
+    kind: JobKind,
+    id: i32,
+) -> Result<Option<i32>, DbErr> {
+    job::Entity::find()
+        .select_only()
+        .column(job::Column::Id)
+        .filter(job::Column::Kind.eq(kind.as_str()))
+        .filter(job::Column::Status.eq(Status::Running.as_str()))
+        .filter(job::Column::Id.ne(id))
+        .into_tuple::<i32>()
+        .one(db)
+        .await
+}
+
 /// Deletes finished jobs (and their log lines) that finished before
 /// `cutoff`, returning the report files they held so the caller can remove
 /// them.

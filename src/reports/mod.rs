@@ -366,30 +366,25 @@ async fn write(
     let mut done = 0u64;
     progress.rows(0, total);
     let keep = std::sync::Arc::new(keep);
-    while let Some(page) = source.next_page(db).await? {
+    // The next page is read while this one is written (on a blocking thread:
+    // writing is CPU work), so a report takes about the longer of the two.
+    let mut next = source.next_page(db).await?;
+    while let Some(page) = next.take() {
         if cancel.is_cancelled() {
             return Err(ReportError::Cancelled);
         }
         let n = page.len() as u64;
-        // Writing is CPU work: keep it off the async worker threads.
         let keep = keep.clone();
-        let (back, written) = tokio::task::spawn_blocking(move || {
-            let mut row = Vec::with_capacity(keep.len());
-            let mut result = Ok(());
-            for full in page {
-                row.clear();
-                row.extend(keep.iter().map(|&i| full[i].clone()));
-                if let Err(e) = sink.write_row(&row) {
-                    result = Err(e);
-                    break;
-                }
-            }
+        let writing = tokio::task::spawn_blocking(move || {
+            let result = write_page(sink.as_mut(), page, &keep);
             (sink, result)
-        })
-        .await
-        .map_err(|e| writer::WriteError::Io(std::io::Error::other(e.to_string())))?;
+        });
+        let (written, fetched) = tokio::join!(writing, source.next_page(db));
+        let (back, result) =
+            written.map_err(|e| writer::WriteError::Io(std::io::Error::other(e.to_string())))?;
         sink = back;
-        written?;
+        result?;
+        next = fetched?;
         done += n;
         progress.rows(done, total.max(done));
     }
@@ -419,6 +414,27 @@ async fn write(
         .map(|m| m.len())
         .unwrap_or(0);
     Ok(Generated { rows: done, bytes })
+}
+
+/// Writes one page, keeping the columns at `keep` (moved, not copied).
+fn write_page(
+    sink: &mut dyn writer::Sink,
+    page: Vec<Vec<cells::Cell>>,
+    keep: &[usize],
+) -> Result<(), writer::WriteError> {
+    if keep.iter().copied().eq(0..keep.len()) {
+        return page.iter().try_for_each(|row| sink.write_row(row));
+    }
+    let mut row = Vec::with_capacity(keep.len());
+    for mut full in page {
+        row.clear();
+        row.extend(
+            keep.iter()
+                .map(|&i| std::mem::replace(&mut full[i], cells::Cell::Empty)),
+        );
+        sink.write_row(&row)?;
+    }
+    Ok(())
 }
 
 fn describe_filter(f: &Filter, tz: Tz) -> Vec<(String, String)> {

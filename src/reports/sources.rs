@@ -5,7 +5,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, Utc};
-use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, PaginatorTrait,
     QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select,
@@ -126,6 +126,15 @@ async fn services_of_teams(
         .await?
         .into_iter()
         .collect())
+}
+
+/// `(created_at, id) > (t, id)`: a row-value comparison both databases
+/// answer from the `(created_at, id)` index. (The equivalent `a > t OR (a = t
+/// AND id > …)` made SQLite sort every remaining row for each page.)
+fn after_key(t: DateTime<Utc>, id: &str) -> Expr {
+    use incident::Column as I;
+    Expr::tuple([Expr::col(I::CreatedAt), Expr::col(I::Id)])
+        .gt(Expr::tuple([Expr::value(t), Expr::value(id.to_owned())]))
 }
 
 /// The incidents a filter selects (not deleted).
@@ -324,13 +333,7 @@ impl IncidentCursor {
         }
         let mut select = self.select.clone();
         if let Some((t, id)) = &self.after {
-            select = select.filter(
-                Condition::any().add(I::CreatedAt.gt(*t)).add(
-                    Condition::all()
-                        .add(I::CreatedAt.eq(*t))
-                        .add(I::Id.gt(id.clone())),
-                ),
-            );
+            select = select.filter(after_key(*t, id));
         }
         let rows = select
             .select_only()
@@ -728,13 +731,7 @@ async fn service_stats(
     loop {
         let mut select = incident_select(filter, services);
         if let Some((t, id)) = &after {
-            select = select.filter(
-                Condition::any().add(I::CreatedAt.gt(*t)).add(
-                    Condition::all()
-                        .add(I::CreatedAt.eq(*t))
-                        .add(I::Id.gt(id.clone())),
-                ),
-            );
+            select = select.filter(after_key(*t, id));
         }
         let rows: Vec<StatRow> = select
             .select_only()

@@ -41,18 +41,13 @@ pub trait Sink: Send {
     fn finish(self: Box<Self>, summary: &Summary) -> Result<(), WriteError>;
 }
 
-/// Formats an instant in the reporting time zone, with its offset.
-fn local_text(t: &chrono::DateTime<chrono::Utc>, tz: Tz) -> String {
-    t.with_timezone(&tz)
-        .format("%Y-%m-%dT%H:%M:%S%:z")
-        .to_string()
-}
-
 pub struct CsvSink {
     out: csv::Writer<std::io::BufWriter<std::fs::File>>,
     tz: Tz,
     types: Vec<ColumnType>,
-    buf: Vec<String>,
+    scratch: String,
+    /// `%Y-%m-%dT%H:%M:%S%:z`, parsed once.
+    date_items: Vec<chrono::format::Item<'static>>,
 }
 
 impl CsvSink {
@@ -68,27 +63,65 @@ impl CsvSink {
             out,
             tz,
             types: columns.iter().map(|c| c.ty).collect(),
-            buf: Vec::with_capacity(columns.len()),
+            scratch: String::with_capacity(64),
+            date_items: chrono::format::StrftimeItems::new("%Y-%m-%dT%H:%M:%S%:z")
+                .parse_to_owned()
+                .unwrap_or_default(),
         })
     }
 }
 
 impl Sink for CsvSink {
     fn write_row(&mut self, row: &[Cell]) -> Result<(), WriteError> {
-        self.buf.clear();
+        use std::fmt::Write as _;
+        // Fields are written one by one from borrowed text or one reused
+        // buffer: no allocation per cell.
         for (i, cell) in row.iter().enumerate() {
             let ty = self.types.get(i).copied().unwrap_or(ColumnType::Text);
-            self.buf.push(match cell {
-                Cell::Empty => String::new(),
-                Cell::Text(s) => neutralise(s).into_owned(),
-                Cell::Int(v) => v.to_string(),
-                Cell::Float(v) if ty == ColumnType::Percent => format!("{v:.4}"),
-                Cell::Float(v) => format!("{v:.2}"),
-                Cell::Bool(b) => if *b { "true" } else { "false" }.to_owned(),
-                Cell::DateTime(t) => local_text(t, self.tz),
-            });
+            self.scratch.clear();
+            let text: &str = match cell {
+                Cell::Empty => "",
+                Cell::Text(s) => {
+                    if neutralise(s).len() == s.len() {
+                        s
+                    } else {
+                        self.scratch.push('\'');
+                        self.scratch.push_str(s);
+                        &self.scratch
+                    }
+                }
+                Cell::Int(v) => {
+                    let _ = write!(self.scratch, "{v}");
+                    &self.scratch
+                }
+                Cell::Float(v) if ty == ColumnType::Percent => {
+                    let _ = write!(self.scratch, "{v:.4}");
+                    &self.scratch
+                }
+                Cell::Float(v) => {
+                    let _ = write!(self.scratch, "{v:.2}");
+                    &self.scratch
+                }
+                Cell::Bool(b) => {
+                    if *b {
+                        "true"
+                    } else {
+                        "false"
+                    }
+                }
+                Cell::DateTime(t) => {
+                    let _ = write!(
+                        self.scratch,
+                        "{}",
+                        t.with_timezone(&self.tz)
+                            .format_with_items(self.date_items.iter())
+                    );
+                    &self.scratch
+                }
+            };
+            self.out.write_field(text)?;
         }
-        self.out.write_record(&self.buf)?;
+        self.out.write_record(None::<&[u8]>)?;
         Ok(())
     }
 
