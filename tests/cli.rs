@@ -335,6 +335,57 @@ async fn sync_and_cleanup_commands_work_against_the_simulator() {
     .unwrap();
     assert!(!ok && stderr.contains("--older-than"), "{stderr}");
 
+    // Reports from the command line: the same code as `requestReport`.
+    let (csv, xlsx, bad_kind, bad_status) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || {
+            (
+                run(&[
+                    "report",
+                    "incidents",
+                    "-o",
+                    "resolved.csv",
+                    "--status",
+                    "resolved",
+                ]),
+                run(&["report", "service-summary", "-o", "summary.xlsx"]),
+                run(&["report", "payroll", "-o", "x.csv"]),
+                run(&["report", "incidents", "-o", "y.csv", "--status", "open"]),
+            )
+        }
+    })
+    .await
+    .unwrap();
+    assert!(csv.0 && csv.1.contains("wrote"), "{}", csv.2);
+    let mut reader = csv::Reader::from_path(dir.path().join("resolved.csv")).unwrap();
+    let status = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "Status")
+        .unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert!(!rows.is_empty() && rows.iter().all(|r| &r[status] == "resolved"));
+    assert!(xlsx.0, "{}", xlsx.2);
+    let mut book: calamine::Xlsx<_> =
+        calamine::open_workbook(dir.path().join("summary.xlsx")).unwrap();
+    use calamine::Reader as _;
+    assert!(book.worksheet_range("Service summary").unwrap().height() > 1);
+    assert!(
+        !bad_kind.0 && bad_kind.2.contains("payroll"),
+        "{}",
+        bad_kind.2
+    );
+    assert!(
+        !bad_status.0 && bad_status.2.contains("open"),
+        "{}",
+        bad_status.2
+    );
+    assert!(
+        !dir.path().join("y.csv").exists(),
+        "bad input writes nothing"
+    );
+
     // Team scopes from the command line, against the synced teams.
     let team = sim.sim.org.read().await.teams[0].id.clone();
     let (ok, stdout, stderr) = tokio::task::spawn_blocking({

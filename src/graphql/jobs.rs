@@ -45,7 +45,7 @@ pub async fn visible_job(
     id: i32,
 ) -> Result<job::Model, ApiError> {
     match queue::find(db, id).await? {
-        Some(j) if caller.allows(Role::Admin) || j.requested_by == Some(caller.account.id) => Ok(j),
+        Some(j) if crate::jobs::may_see(&j, caller) => Ok(j),
         Some(_) => Err(ApiError::Forbidden(format!(
             "job {id} was requested by someone else: only they or an admin may see it"
         ))),
@@ -152,7 +152,7 @@ impl ReportFile<'_> {
         self.0.file_expires_at
     }
     async fn expired(&self) -> bool {
-        self.0.file_deleted_at.is_some() || self.0.file_expires_at.is_some_and(|e| e <= Utc::now())
+        crate::jobs::file_expired(self.0, Utc::now())
     }
     /// Where to download it (with the same session or token).
     async fn download_url(&self) -> String {
@@ -640,15 +640,13 @@ impl JobsMutation {
         let caller = caller(ctx)?;
         let id = parse_id(&id).api()?;
         let job = visible_job(db(ctx), caller, id).await.api()?;
-        let status = Status::parse(&job.status);
-        if status.is_some_and(Status::is_finished) {
+        if queue::cancel(db(ctx), id, Utc::now()).await.api()? == queue::Cancel::AlreadyFinished {
             return Err(ApiError::bad_input(format!(
                 "job {id} already finished ({})",
                 job.status
             )))
             .api();
         }
-        queue::cancel(db(ctx), id, Utc::now()).await.api()?;
         ctx.data_unchecked::<Runner>().cancel_local(id);
         ctx.data_unchecked::<crate::events::EventBus>()
             .publish(crate::events::Event::JobChanged { id });

@@ -10,7 +10,6 @@ use chrono::Utc;
 
 use super::AppState;
 use super::auth::{refusal, require_caller};
-use crate::auth::Role;
 use crate::graphql::error::{BAD_USER_INPUT, FORBIDDEN, INTERNAL, INTERNAL_MESSAGE, NOT_FOUND};
 use crate::jobs::{Status, queue};
 
@@ -41,7 +40,7 @@ pub async fn download(
             );
         }
     };
-    if !(caller.allows(Role::Admin) || job.requested_by == Some(caller.account.id)) {
+    if !crate::jobs::may_see(&job, &caller) {
         return refusal(
             StatusCode::FORBIDDEN,
             FORBIDDEN,
@@ -94,18 +93,13 @@ pub async fn download(
     let (Some(path), Some(name)) = (&job.file_path, &job.file_name) else {
         return gone();
     };
-    if job.file_deleted_at.is_some() || job.file_expires_at.is_some_and(|e| e <= Utc::now()) {
+    if crate::jobs::file_expired(&job, Utc::now()) {
         return gone();
     }
-    let rel = std::path::Path::new(path);
-    if rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
+    let Some(full) = crate::jobs::report_file(&state.config.reports.dir, path) else {
         return gone();
-    }
-    let file = match tokio::fs::File::open(state.config.reports.dir.join(rel)).await {
+    };
+    let file = match tokio::fs::File::open(full).await {
         Ok(f) => f,
         Err(_) => return gone(),
     };

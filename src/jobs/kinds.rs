@@ -194,19 +194,14 @@ pub async fn report_expiry(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
 /// Removes a report file under `dir`; a file already gone counts as removed.
 /// Paths that would leave the directory are refused.
 async fn remove_report_file(dir: &std::path::Path, relative: &str) -> bool {
-    let rel = std::path::Path::new(relative);
-    if rel.is_absolute()
-        || rel
-            .components()
-            .any(|c| !matches!(c, std::path::Component::Normal(_)))
-    {
+    let Some(path) = super::report_file(dir, relative) else {
         tracing::warn!(
             path = relative,
             "refusing to delete a report path outside the report directory"
         );
         return false;
-    }
-    match tokio::fs::remove_file(dir.join(rel)).await {
+    };
+    match tokio::fs::remove_file(path).await {
         Ok(()) => true,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => true,
         Err(e) => {

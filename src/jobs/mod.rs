@@ -102,6 +102,29 @@ impl fmt::Display for JobKind {
     }
 }
 
+/// Whether `caller` may see (and cancel, and download the file of) a job:
+/// the account that asked for it, or an admin.
+pub fn may_see(job: &crate::entities::job::Model, caller: &crate::auth::Caller) -> bool {
+    caller.allows(crate::auth::Role::Admin) || job.requested_by == Some(caller.account.id)
+}
+
+/// Whether a job's file is gone: deleted, or past its retention.
+pub fn file_expired(job: &crate::entities::job::Model, now: chrono::DateTime<chrono::Utc>) -> bool {
+    job.file_deleted_at.is_some() || job.file_expires_at.is_some_and(|e| e <= now)
+}
+
+/// A job's file under the report directory; `None` for a stored path that
+/// would leave it (absolute, or with `..`).
+pub fn report_file(dir: &std::path::Path, relative: &str) -> Option<std::path::PathBuf> {
+    let rel = std::path::Path::new(relative);
+    let inside = !rel.is_absolute()
+        && rel.components().next().is_some()
+        && rel
+            .components()
+            .all(|c| matches!(c, std::path::Component::Normal(_)));
+    inside.then(|| dir.join(rel))
+}
+
 /// A failure that retrying cannot fix (bad parameters, a missing
 /// configuration): the job fails at once instead of using its attempts.
 #[derive(Debug, thiserror::Error)]
@@ -117,4 +140,22 @@ pub enum JobError {
     BadInput(String),
     #[error("no job {0}")]
     NotFound(i32),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::report_file;
+    use std::path::Path;
+
+    #[test]
+    fn report_files_stay_inside_the_report_directory() {
+        let dir = Path::new("reports");
+        assert_eq!(
+            report_file(dir, "job-1-incidents.csv"),
+            Some(dir.join("job-1-incidents.csv"))
+        );
+        for bad in ["../etc/passwd", "/etc/passwd", "a/../../b", "./x", ""] {
+            assert_eq!(report_file(dir, bad), None, "{bad:?}");
+        }
+    }
 }
