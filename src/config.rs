@@ -94,6 +94,9 @@ pub struct Config {
     pub jobs: JobSettings,
     /// `PAGERLENS_REPORT_*`.
     pub reports: ReportSettings,
+    /// `PAGERLENS_NOTIFY_SLACK_URL`, `PAGERLENS_NOTIFY_WEBHOOK_URL`: where the
+    /// notification outbox is sent.
+    pub notify: crate::notify::Endpoints,
 }
 
 /// The job queue and its cron triggers.
@@ -309,6 +312,10 @@ impl Config {
             demo_identity_provider: false,
             jobs: job_settings(&get)?,
             reports: report_settings(&get)?,
+            notify: crate::notify::Endpoints {
+                slack: http_url_var(&get, "PAGERLENS_NOTIFY_SLACK_URL")?,
+                webhook: http_url_var(&get, "PAGERLENS_NOTIFY_WEBHOOK_URL")?,
+            },
         }
         .with_auth_settings(&get)
     }
@@ -516,6 +523,24 @@ fn age_var(
             value: v,
             expected: "an age such as 30s, 15m, 12h or 7d",
             message,
+        }),
+    }
+}
+
+fn http_url_var(
+    get: &impl Fn(&str) -> Option<String>,
+    var: &'static str,
+) -> Result<Option<String>, ConfigError> {
+    let Some(v) = get(var) else {
+        return Ok(None);
+    };
+    match url::Url::parse(&v) {
+        Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => Ok(Some(v)),
+        _ => Err(ConfigError::Invalid {
+            var,
+            value: v,
+            expected: "an http(s) URL",
+            message: "not a URL".into(),
         }),
     }
 }

@@ -16,6 +16,7 @@ pub mod graphql;
 pub mod http;
 pub mod incidents;
 pub mod jobs;
+pub mod notify;
 pub mod pagerduty;
 pub mod paging;
 pub mod progress;

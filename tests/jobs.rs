@@ -475,7 +475,105 @@ async fn scheduled_reports_run_once_per_tick_and_post_their_link(app: TestApp) {
     assert_eq!(resp.status(), 200);
 }
 
+/// An endpoint that fails once and then accepts: the notification is retried
+/// after its back-off, sent once, and never lost.
+async fn notifications_are_retried_until_sent(app: TestApp) {
+    use pagerlens::entities::notification;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let got = Arc::new(Mutex::new(Vec::<Value>::new()));
+    let fail = Arc::new(AtomicBool::new(true));
+    let (sink, fail2) = (got.clone(), fail.clone());
+    let router = axum::Router::new().route(
+        "/slack",
+        axum::routing::post(move |axum::Json(v): axum::Json<Value>| {
+            let (sink, fail) = (sink.clone(), fail2.clone());
+            async move {
+                if fail.swap(false, Ordering::SeqCst) {
+                    return axum::http::StatusCode::INTERNAL_SERVER_ERROR;
+                }
+                sink.lock().unwrap().push(v);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/slack", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+
+    let now = Utc::now();
+    let row = notification::ActiveModel {
+        kind: Set("sla_breached".into()),
+        incident_id: Set(Some("PI0001".into())),
+        payload: Set(
+            json!({"kind": "sla_breached", "incident_id": "PI0001", "target": "response",
+            "policy": "critical", "deadline": now})
+            .to_string(),
+        ),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    let mut config = (*app.app.config).clone();
+    config.notify.slack = Some(url);
+    let endpoints = config.notify.clone();
+    let runner = Runner::new(
+        app.db.clone(),
+        Arc::new(config),
+        app.app.events.clone(),
+        None,
+    );
+    queue::enqueue(&app.db, new_job(JobKind::Notify, 1), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(runner.run_pending().await.unwrap(), 1);
+    let n = notification::Entity::find_by_id(row.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (n.status.as_str(), n.attempts),
+        ("pending", 1),
+        "kept for a retry"
+    );
+    assert!(n.last_error.as_deref().unwrap().contains("500"), "{n:?}");
+    // Not before its back-off; then sent, once.
+    let later = Utc::now();
+    let d = pagerlens::notify::deliver_due(&app.db, &endpoints, later)
+        .await
+        .unwrap();
+    assert_eq!(d, Default::default());
+    let d = pagerlens::notify::deliver_due(&app.db, &endpoints, later + Duration::seconds(31))
+        .await
+        .unwrap();
+    assert_eq!(d.sent, 1);
+    let d = pagerlens::notify::deliver_due(&app.db, &endpoints, later + Duration::hours(1))
+        .await
+        .unwrap();
+    assert_eq!(d.sent, 0, "sent once");
+    let n = notification::Entity::find_by_id(row.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((n.status.as_str(), n.attempts), ("sent", 2));
+    let posts = got.lock().unwrap().clone();
+    assert_eq!(posts.len(), 1);
+    let text = posts[0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("SLA breached") && text.contains("PI0001"),
+        "{text}"
+    );
+}
+
 on_both_databases!(
+    notifications_are_retried_until_sent,
     a_job_whose_worker_died_is_requeued_and_completes,
     a_stalled_job_without_attempts_left_fails_saying_why,
     two_workers_never_run_one_job_twice,

@@ -96,6 +96,7 @@ pub enum JobKind {
     Retention,
     ReportExpiry,
     ScheduledReports,
+    Notify,
 }
 
 impl From<JobKind> for DomainKind {
@@ -107,6 +108,7 @@ impl From<JobKind> for DomainKind {
             JobKind::Retention => Self::Retention,
             JobKind::ReportExpiry => Self::ReportExpiry,
             JobKind::ScheduledReports => Self::ScheduledReports,
+            JobKind::Notify => Self::Notify,
         }
     }
 }
@@ -120,6 +122,7 @@ impl From<DomainKind> for JobKind {
             DomainKind::Retention => Self::Retention,
             DomainKind::ReportExpiry => Self::ReportExpiry,
             DomainKind::ScheduledReports => Self::ScheduledReports,
+            DomainKind::Notify => Self::Notify,
         }
     }
 }

@@ -134,6 +134,19 @@ pub async fn sla_check(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     })
 }
 
+/// Sends the due notifications of the outbox.
+pub async fn notify(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
+    let done = crate::notify::deliver_due(&ctx.db, &ctx.config.notify, Utc::now()).await?;
+    Ok(JobOutput {
+        result: serde_json::to_value(&done)?,
+        message: Some(format!(
+            "{} sent, {} to retry, {} given up",
+            done.sent, done.retrying, done.failed
+        )),
+        file: None,
+    })
+}
+
 /// Deletes finished jobs past `PAGERLENS_JOB_RETENTION` with their files,
 /// expired sessions, and, when `PAGERLENS_INCIDENT_RETENTION` is set,
 /// resolved incidents older than that.

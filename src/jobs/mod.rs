@@ -68,16 +68,19 @@ pub enum JobKind {
     ReportExpiry,
     /// Enqueues the scheduled reports that are due.
     ScheduledReports,
+    /// Sends the notification outbox (SLA breaches and warnings).
+    Notify,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 6] = [
+    pub const ALL: [JobKind; 7] = [
         JobKind::Sync,
         JobKind::SlaCheck,
         JobKind::Report,
         JobKind::Retention,
         JobKind::ReportExpiry,
         JobKind::ScheduledReports,
+        JobKind::Notify,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -88,6 +91,7 @@ impl JobKind {
             JobKind::Retention => "retention",
             JobKind::ReportExpiry => "report_expiry",
             JobKind::ScheduledReports => "scheduled_reports",
+            JobKind::Notify => "notify",
         }
     }
 

@@ -25,7 +25,7 @@ pub struct CronSetting {
 }
 
 /// The cron variables, their kinds and defaults.
-pub const DEFAULTS: [(JobKind, &str, &str); 5] = [
+pub const DEFAULTS: [(JobKind, &str, &str); 6] = [
     (JobKind::Sync, "PAGERLENS_CRON_SYNC", "0 */15 * * * *"),
     (
         JobKind::SlaCheck,
@@ -47,6 +47,7 @@ pub const DEFAULTS: [(JobKind, &str, &str); 5] = [
         "PAGERLENS_CRON_SCHEDULED_REPORTS",
         "0 * * * * *",
     ),
+    (JobKind::Notify, "PAGERLENS_CRON_NOTIFY", "*/30 * * * * *"),
 ];
 
 /// Normalises and parses a cron expression: six fields with seconds first,
@@ -113,6 +114,9 @@ pub fn enabled(config: &Config, setting: &CronSetting) -> Result<(), &'static st
     }
     if setting.kind == JobKind::Sync && config.pagerduty_token.is_none() {
         return Err("off: PAGERDUTY_TOKEN is not set");
+    }
+    if setting.kind == JobKind::Notify && config.notify.is_empty() {
+        return Err("off: no PAGERLENS_NOTIFY_SLACK_URL or PAGERLENS_NOTIFY_WEBHOOK_URL is set");
     }
     Ok(())
 }

@@ -448,5 +448,6 @@ async fn run_kind(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
         JobKind::Retention => super::kinds::retention(ctx).await,
         JobKind::ReportExpiry => super::kinds::report_expiry(ctx).await,
         JobKind::ScheduledReports => crate::reports::schedules::enqueue_due(ctx).await,
+        JobKind::Notify => super::kinds::notify(ctx).await,
     }
 }
