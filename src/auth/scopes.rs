@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use chrono::Utc;
 use sea_orm::sea_query::{Alias, Expr, Query, UnionType};
 use sea_orm::{
-    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionSession,
-    TransactionTrait,
+    ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionSession, TransactionTrait,
 };
 
 use super::{AuthError, Caller, Role, accounts};
@@ -193,19 +193,13 @@ pub async fn teams_of_accounts<C: ConnectionTrait>(
     db: &C,
     ids: &[i32],
 ) -> Result<HashMap<i32, Vec<String>>, sea_orm::DbErr> {
-    let mut out: HashMap<i32, Vec<String>> = HashMap::new();
-    if ids.is_empty() {
-        return Ok(out);
-    }
-    for row in account_team::Entity::find()
-        .filter(account_team::Column::AccountId.is_in(ids.to_vec()))
-        .order_by_asc(account_team::Column::TeamId)
-        .all(db)
-        .await?
-    {
-        out.entry(row.account_id).or_default().push(row.team_id);
-    }
-    Ok(out)
+    teams_by_owner::<account_team::Entity, C>(
+        db,
+        account_team::Column::AccountId,
+        account_team::Column::TeamId,
+        ids,
+    )
+    .await
 }
 
 /// The teams each token is limited to (absent: its account's). One statement.
@@ -216,17 +210,36 @@ pub async fn teams_of_tokens<C: ConnectionTrait>(
     db: &C,
     ids: &[i32],
 ) -> Result<HashMap<i32, Vec<String>>, sea_orm::DbErr> {
+    teams_by_owner::<api_token_team::Entity, C>(
+        db,
+        api_token_team::Column::TokenId,
+        api_token_team::Column::TeamId,
+        ids,
+    )
+    .await
+}
+
+/// `owner → [team ids]` from a join table, team ids in order.
+async fn teams_by_owner<E: EntityTrait, C: ConnectionTrait>(
+    db: &C,
+    owner: E::Column,
+    team: E::Column,
+    ids: &[i32],
+) -> Result<HashMap<i32, Vec<String>>, sea_orm::DbErr> {
     let mut out: HashMap<i32, Vec<String>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
-    for row in api_token_team::Entity::find()
-        .filter(api_token_team::Column::TokenId.is_in(ids.to_vec()))
-        .order_by_asc(api_token_team::Column::TeamId)
+    for (id, team_id) in E::find()
+        .select_only()
+        .columns([owner, team])
+        .filter(owner.is_in(ids.to_vec()))
+        .order_by_asc(team)
+        .into_tuple::<(i32, String)>()
         .all(db)
         .await?
     {
-        out.entry(row.token_id).or_default().push(row.team_id);
+        out.entry(id).or_default().push(team_id);
     }
     Ok(out)
 }
