@@ -14,44 +14,8 @@ BIN="$PWD/target/release/pagerlens"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 
-seed_sqlite() { # path
-  DATABASE_URL="sqlite://$1?mode=rwc" PAGERLENS_LOG=warn "$BIN" migrate up >/dev/null
-  sqlite3 "$1" <<SQL
-WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < 49)
-INSERT INTO services (id, name, status, created_at, updated_at)
-SELECT printf('PBS%02d', i), 'Service ' || i, 'active', '2025-01-01T00:00:00+00:00', '2025-01-01T00:00:00+00:00' FROM s;
-WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $N - 1)
-INSERT INTO incidents (id, incident_number, title, status, urgency, service_id, source, escalation_count,
-                       created_at, acknowledged_at, resolved_at, updated_at)
-SELECT printf('PB%07d', i), i + 1, 'Incident ' || i || ' on service ' || (i % 50),
-       CASE i % 4 WHEN 0 THEN 'triggered' WHEN 1 THEN 'acknowledged' ELSE 'resolved' END,
-       CASE i % 2 WHEN 0 THEN 'high' ELSE 'low' END, printf('PBS%02d', i % 50), 'pagerduty', i % 3,
-       strftime('%Y-%m-%dT%H:%M:%S+00:00', '2025-01-01', '+' || (i * 30) || ' seconds'),
-       CASE WHEN i % 4 > 0 THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', '2025-01-01', '+' || (i * 30 + 300) || ' seconds') END,
-       CASE WHEN i % 4 > 1 THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', '2025-01-01', '+' || (i * 30 + 3600) || ' seconds') END,
-       '2026-01-01T00:00:00+00:00'
-FROM n;
-SQL
-}
-
-seed_postgres() { # url
-  DATABASE_URL="$1" PAGERLENS_LOG=warn "$BIN" migrate up >/dev/null
-  psql "$1" -q <<SQL
-INSERT INTO services (id, name, status, created_at, updated_at)
-SELECT 'PBS' || lpad(i::text, 2, '0'), 'Service ' || i, 'active', now(), now() FROM generate_series(0, 49) i;
-INSERT INTO incidents (id, incident_number, title, status, urgency, service_id, source, escalation_count,
-                       created_at, acknowledged_at, resolved_at, updated_at)
-SELECT 'PB' || lpad(i::text, 7, '0'), i + 1, 'Incident ' || i || ' on service ' || (i % 50),
-       CASE i % 4 WHEN 0 THEN 'triggered' WHEN 1 THEN 'acknowledged' ELSE 'resolved' END,
-       CASE i % 2 WHEN 0 THEN 'high' ELSE 'low' END, 'PBS' || lpad((i % 50)::text, 2, '0'), 'pagerduty', i % 3,
-       timestamptz '2025-01-01' + i * interval '30 seconds',
-       CASE WHEN i % 4 > 0 THEN timestamptz '2025-01-01' + (i * 30 + 300) * interval '1 second' END,
-       CASE WHEN i % 4 > 1 THEN timestamptz '2025-01-01' + (i * 30 + 3600) * interval '1 second' END,
-       now()
-FROM generate_series(0, $N - 1) i;
-ANALYZE incidents;
-SQL
-}
+# shellcheck source=bench/seed.sh
+source bench/seed.sh
 
 run() { # label database-url format
   local label="$1" url="$2" fmt="$3" out="$WORK/report.$3"

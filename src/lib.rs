@@ -5,7 +5,9 @@
 //! (`graphql`, `http`). [`App`] assembles everything; `main` and the tests use
 //! it the same way, passing their own listener.
 
+pub mod analytics;
 pub mod auth;
+pub mod cache;
 pub mod catalog;
 pub mod config;
 pub mod db;
@@ -89,6 +91,13 @@ impl App {
     /// A migration fails.
     pub async fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
         db::migrate_up(&db).await?;
+        if let Some((role, password)) = &config.analytics.bi_role {
+            analytics::bi::ensure_role(&db, role, password)
+                .await
+                .map_err(|e| {
+                    anyhow::anyhow!("creating the BI role {role} (PAGERLENS_BI_ROLE): {e}")
+                })?;
+        }
         let events = EventBus::new();
         let pagerduty = config
             .pagerduty_client_config()
@@ -101,12 +110,14 @@ impl App {
             events.clone(),
             pagerduty.clone(),
         );
+        let cache = Arc::new(cache::Cache::from_config(db.clone(), &config));
         let schema = graphql::build_schema(
             &config,
             db.clone(),
             events.clone(),
             pagerduty.clone(),
             jobs.clone(),
+            cache,
         );
         let oauth = auth::oauth::Provider::from_config(&config).map_err(anyhow::Error::msg)?;
         if config.demo_identity_provider {

@@ -5,6 +5,7 @@
 
 mod common;
 
+mod analytics;
 mod auth;
 mod cli;
 mod graphql_http;

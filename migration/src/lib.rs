@@ -12,6 +12,7 @@ mod m20261123_000002_sync;
 mod m20261123_000003_auth;
 mod m20261123_000004_sla;
 mod m20261123_000005_jobs;
+mod m20261123_000006_analytics;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000003_auth::Migration),
             Box::new(m20261123_000004_sla::Migration),
             Box::new(m20261123_000005_jobs::Migration),
+            Box::new(m20261123_000006_analytics::Migration),
         ]
     }
 }

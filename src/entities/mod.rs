@@ -5,6 +5,7 @@
 
 pub mod account;
 pub mod account_team;
+pub mod analytics_cache;
 pub mod api_token;
 pub mod api_token_team;
 pub mod business_calendar;
@@ -33,6 +34,7 @@ pub mod session;
 pub mod sla_event;
 pub mod sla_pause;
 pub mod sla_policy;
+pub mod status_mapping;
 pub mod sync_run;
 pub mod sync_state;
 pub mod team;

@@ -97,6 +97,7 @@ pub enum JobKind {
     ReportExpiry,
     ScheduledReports,
     Notify,
+    Prewarm,
 }
 
 impl From<JobKind> for DomainKind {
@@ -109,6 +110,7 @@ impl From<JobKind> for DomainKind {
             JobKind::ReportExpiry => Self::ReportExpiry,
             JobKind::ScheduledReports => Self::ScheduledReports,
             JobKind::Notify => Self::Notify,
+            JobKind::Prewarm => Self::Prewarm,
         }
     }
 }
@@ -123,6 +125,7 @@ impl From<DomainKind> for JobKind {
             DomainKind::ReportExpiry => Self::ReportExpiry,
             DomainKind::ScheduledReports => Self::ScheduledReports,
             DomainKind::Notify => Self::Notify,
+            DomainKind::Prewarm => Self::Prewarm,
         }
     }
 }

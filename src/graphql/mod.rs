@@ -1,6 +1,7 @@
 //! The GraphQL adapter: schema assembly, roots, types, loaders and the error
 //! edge. Resolvers are thin: parse, authorise, call the domain, map.
 
+pub mod analytics;
 pub mod auth;
 pub mod connection;
 pub mod error;
@@ -27,6 +28,7 @@ pub struct Query(
     auth::AuthQuery,
     sla::SlaQuery,
     jobs::JobsQuery,
+    analytics::AnalyticsQuery,
 );
 
 /// Every mutation.
@@ -37,6 +39,7 @@ pub struct Mutation(
     auth::AuthMutation,
     sla::SlaMutation,
     jobs::JobsMutation,
+    analytics::AnalyticsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;
@@ -57,8 +60,14 @@ pub fn build_schema(
     events: EventBus,
     pagerduty: Option<crate::pagerduty::Client>,
     jobs: crate::jobs::Runner,
+    cache: std::sync::Arc<crate::cache::Cache>,
 ) -> AppSchema {
     builder()
+        .data(crate::analytics::metrics::Analytics::from_config(
+            db.clone(),
+            config,
+        ))
+        .data(cache)
         .data(db)
         .data(jobs)
         .data(events)

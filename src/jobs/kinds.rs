@@ -163,6 +163,10 @@ pub async fn retention(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     ctx.set_progress(50, "deleting expired sessions");
     let sessions =
         crate::auth::sessions::delete_expired(&ctx.db, ctx.config.session_lifetime).await?;
+    ctx.set_progress(60, "deleting expired cache entries");
+    let cache_entries = crate::cache::Cache::from_config(ctx.db.clone(), &ctx.config)
+        .purge_expired(now - chrono::Duration::days(7))
+        .await?;
     let incidents = match ctx.config.jobs.incident_retention {
         Some(age) => {
             ctx.set_progress(70, "deleting old resolved incidents");
@@ -173,9 +177,39 @@ pub async fn retention(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     Ok(JobOutput {
         result: serde_json::json!({
             "jobs": jobs, "files": removed_files, "sessions": sessions, "incidents": incidents,
+            "cache_entries": cache_entries,
         }),
         message: Some(format!(
             "deleted {jobs} job(s), {removed_files} file(s), {sessions} session(s), {incidents} incident(s)"
+        )),
+        file: None,
+    })
+}
+
+/// Computes the standard dashboard analytics into the cache.
+pub async fn prewarm(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
+    let analytics = crate::analytics::metrics::Analytics::from_config(ctx.db.clone(), &ctx.config);
+    let cache = crate::cache::Cache::from_config(ctx.db.clone(), &ctx.config);
+    ctx.set_progress(0, "prewarming the analytics cache");
+    let done = crate::analytics::prewarm::run(
+        &analytics,
+        &cache,
+        ctx.config.reports.time_zone,
+        Utc::now(),
+        |i, n| {
+            ctx.set_progress(
+                i32::try_from(i * 100 / n.max(1)).unwrap_or(100),
+                format!("{i} of {n} targets"),
+            );
+        },
+        || ctx.is_cancelled(),
+    )
+    .await?;
+    Ok(JobOutput {
+        result: serde_json::to_value(&done)?,
+        message: Some(format!(
+            "cached {} answer(s) for {} target(s)",
+            done.entries, done.targets
         )),
         file: None,
     })

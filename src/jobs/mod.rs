@@ -70,10 +70,12 @@ pub enum JobKind {
     ScheduledReports,
     /// Sends the notification outbox (SLA breaches and warnings).
     Notify,
+    /// Computes the standard dashboard analytics into the cache.
+    Prewarm,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 7] = [
+    pub const ALL: [JobKind; 8] = [
         JobKind::Sync,
         JobKind::SlaCheck,
         JobKind::Report,
@@ -81,6 +83,7 @@ impl JobKind {
         JobKind::ReportExpiry,
         JobKind::ScheduledReports,
         JobKind::Notify,
+        JobKind::Prewarm,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -92,6 +95,7 @@ impl JobKind {
             JobKind::ReportExpiry => "report_expiry",
             JobKind::ScheduledReports => "scheduled_reports",
             JobKind::Notify => "notify",
+            JobKind::Prewarm => "prewarm",
         }
     }
 

@@ -25,8 +25,13 @@ pub struct CronSetting {
 }
 
 /// The cron variables, their kinds and defaults.
-pub const DEFAULTS: [(JobKind, &str, &str); 6] = [
+pub const DEFAULTS: [(JobKind, &str, &str); 7] = [
     (JobKind::Sync, "PAGERLENS_CRON_SYNC", "0 */15 * * * *"),
+    (
+        JobKind::Prewarm,
+        "PAGERLENS_CRON_PREWARM",
+        "0 5,20,35,50 * * * *",
+    ),
     (
         JobKind::SlaCheck,
         "PAGERLENS_CRON_SLA_CHECK",

@@ -449,5 +449,6 @@ async fn run_kind(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
         JobKind::ReportExpiry => super::kinds::report_expiry(ctx).await,
         JobKind::ScheduledReports => crate::reports::schedules::enqueue_due(ctx).await,
         JobKind::Notify => super::kinds::notify(ctx).await,
+        JobKind::Prewarm => super::kinds::prewarm(ctx).await,
     }
 }

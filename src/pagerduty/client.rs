@@ -172,6 +172,22 @@ impl Client {
         &self.config
     }
 
+    /// The same client (budget, connections and counters shared) retrying
+    /// at most `retries` times: live look-ups answer a person waiting on a
+    /// page, and fall back to the cache rather than back off for minutes.
+    #[must_use]
+    pub fn with_max_retries(&self, retries: u32) -> Self {
+        let mut config = (*self.config).clone();
+        config.max_retries = retries;
+        Self {
+            http: self.http.clone(),
+            limiter: self.limiter.clone(),
+            slots: self.slots.clone(),
+            config: Arc::new(config),
+            stats: self.stats.clone(),
+        }
+    }
+
     async fn attempt(&self, req: reqwest::RequestBuilder) -> Attempt {
         let _slot = self.slots.acquire().await.expect("semaphore open");
         self.limiter.acquire().await;
@@ -259,6 +275,7 @@ impl Client {
                     attempts: attempt + 1,
                     path: path.to_owned(),
                     last: message,
+                    status,
                 });
             }
             let jitter: f64 = rand::random();

@@ -25,6 +25,8 @@ pub enum Error {
         attempts: u32,
         path: String,
         last: String,
+        /// The last HTTP status (0: no response, such as a timeout).
+        status: u16,
     },
     #[error("unreadable PagerDuty response for {path}: {message}")]
     Decode { path: String, message: String },
@@ -34,4 +36,19 @@ pub enum Error {
     Db(#[from] sea_orm::DbErr),
     #[error("the sync was cancelled")]
     Cancelled,
+}
+
+impl Error {
+    /// PagerDuty is down or unreachable (5xx, timeouts, dropped
+    /// connections, rate limits that outlasted the retries): a cached value
+    /// may stand in.
+    pub fn upstream_unavailable(&self) -> bool {
+        matches!(self, Error::Exhausted { .. })
+    }
+
+    /// The last answer was 503 Service Unavailable: callers wait a cooldown
+    /// before asking again.
+    pub fn is_service_unavailable(&self) -> bool {
+        matches!(self, Error::Exhausted { status: 503, .. })
+    }
 }

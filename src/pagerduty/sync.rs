@@ -901,6 +901,7 @@ impl Run<'_> {
             .map(|m| m.id)
             .collect();
         crate::sla::refresh(db, &self.opts.sla, &changed, false, self.now).await?;
+        crate::cache::invalidate_incidents(db, &changed).await?;
         Ok(changed)
     }
 
@@ -1058,6 +1059,7 @@ impl Run<'_> {
         changed.sort();
         changed.dedup();
         crate::sla::refresh(db, &self.opts.sla, &changed, false, now).await?;
+        crate::cache::invalidate_incidents(db, &changed).await?;
         let mut wanted = new_ids;
         wanted.extend(fields_changed);
         Ok((changed, wanted))
@@ -1178,12 +1180,14 @@ impl Run<'_> {
             let now = self.now;
             let txn = self.db.begin().await?;
             let mut counts = Counts::default();
+            let ids: Vec<String> = per_incident.iter().map(|(id, _)| id.clone()).collect();
             for (id, items) in per_incident {
                 let (values, skipped): (Vec<wire::FieldValue>, _) =
                     decode_items("custom_field_value", items);
                 self.skipped.extend(skipped);
                 counts += replace_custom_fields(&txn, &id, values, now).await?;
             }
+            crate::cache::invalidate_incidents(&txn, &ids).await?;
             txn.commit().await?;
             self.count("custom_field_values", counts);
             let n = done.fetch_add(batch.len() as u64, Ordering::Relaxed);

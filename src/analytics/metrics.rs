@@ -1,0 +1,874 @@
+//! The incident metrics, each one SQL statement (or a few) over the
+//! `incidents` table, the same on SQLite and PostgreSQL. Local days are
+//! computed in SQL from constant-offset segments (see [`super::tz`]); weeks
+//! and months are rolled up from days here.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Duration, NaiveDate};
+use sea_orm::sea_query::{
+    Alias, Condition, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
+    QueryFilter, QueryOrder, QueryResult, QuerySelect,
+};
+use serde::{Deserialize, Serialize};
+
+use super::status::{Mapped, Mapper};
+use super::{AnalyticsError, Params, Target, local_days, tz};
+use crate::entities::{
+    escalation_policy, incident, incident_custom_field_value as cf, service, service_team, team,
+};
+use crate::incidents::flags::FlagRule;
+use crate::scope::Scope;
+
+/// What analytics needs besides the database: the configured flags and
+/// status field.
+#[derive(Clone, Debug, Default)]
+pub struct Settings {
+    pub flags: Vec<FlagRule>,
+    pub status_field: Option<String>,
+}
+
+/// Counts of the catalog a caller may see.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CatalogCounts {
+    pub services: i64,
+    pub teams: i64,
+    pub escalation_policies: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceCount {
+    pub service_id: String,
+    pub service_name: String,
+    pub incidents: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct StatusCount {
+    pub status: String,
+    pub category: String,
+    pub incidents: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServiceStatusCounts {
+    pub service_id: String,
+    pub service_name: String,
+    pub total: i64,
+    pub statuses: Vec<StatusCount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DayCount {
+    pub date: NaiveDate,
+    pub incidents: i64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TopService {
+    pub service_id: String,
+    pub service_name: String,
+    pub total: i64,
+    pub statuses: Vec<StatusCount>,
+    /// Incidents per local day over the period (chart-ready, zeros kept).
+    pub series: Vec<DayCount>,
+}
+
+/// Mean and nearest-rank percentiles of durations, in seconds.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Durations {
+    pub count: i64,
+    pub mean: Option<f64>,
+    pub p50: Option<f64>,
+    pub p90: Option<f64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlagCount {
+    pub flag: String,
+    pub incidents: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Summary {
+    pub total: i64,
+    pub acknowledged: i64,
+    pub escalated: i64,
+    pub resolved: i64,
+    pub time_to_acknowledge: Durations,
+    pub time_to_resolve: Durations,
+    pub outside_business_hours: i64,
+    pub flags: Vec<FlagCount>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CalendarDay {
+    pub date: NaiveDate,
+    pub incidents: i64,
+    pub escalated: i64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Granularity {
+    Day,
+    Week,
+    Month,
+}
+
+impl Granularity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Granularity::Day => "day",
+            Granularity::Week => "week",
+            Granularity::Month => "month",
+        }
+    }
+
+    /// The first day of the bucket `d` falls in.
+    pub fn bucket(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            Granularity::Day => d,
+            Granularity::Week => tz::week_start(d),
+            Granularity::Month => tz::month_start(d),
+        }
+    }
+
+    fn next(self, d: NaiveDate) -> NaiveDate {
+        match self {
+            Granularity::Day => d + Duration::days(1),
+            Granularity::Week => d + Duration::days(7),
+            Granularity::Month => tz::next_month(d),
+        }
+    }
+}
+
+/// One bucket of a trend.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TrendPoint {
+    /// The bucket's first local day (clipped to the period).
+    pub start: NaiveDate,
+    pub incidents: i64,
+    pub acknowledged: i64,
+    pub escalated: i64,
+    pub resolved: i64,
+    /// Mean seconds to first acknowledgement (MTTA) in the bucket.
+    pub mtta: Option<f64>,
+    /// Mean seconds to resolve (MTTR) in the bucket.
+    pub mttr: Option<f64>,
+}
+
+/// Per local day sums, the building block of calendars and trends.
+#[derive(Clone, Debug, Default, PartialEq)]
+struct DaySums {
+    incidents: i64,
+    acknowledged: i64,
+    escalated: i64,
+    resolved: i64,
+    ack_secs: f64,
+    resolve_secs: f64,
+}
+
+fn col(c: incident::Column) -> Expr {
+    Expr::col((incident::Entity, c))
+}
+
+/// Epoch seconds of `incidents.created_at`.
+fn epoch(backend: DatabaseBackend) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => {
+            Expr::cust(r#"CAST(EXTRACT(EPOCH FROM "incidents"."created_at") AS BIGINT)"#)
+        }
+        _ => Expr::cust(r#"CAST(strftime('%s', "incidents"."created_at") AS INTEGER)"#),
+    }
+}
+
+/// Seconds from `incidents.created_at` to `incidents.<to>` (a real number).
+fn secs_to(backend: DatabaseBackend, to: &str) -> Expr {
+    match backend {
+        DatabaseBackend::Postgres => Expr::cust(format!(
+            r#"CAST(EXTRACT(EPOCH FROM ("incidents"."{to}" - "incidents"."created_at")) AS DOUBLE PRECISION)"#
+        )),
+        _ => Expr::cust(format!(
+            r#"((julianday("incidents"."{to}") - julianday("incidents"."created_at")) * 86400.0)"#
+        )),
+    }
+}
+
+/// Local epoch seconds of `created_at` in the period's time zone.
+fn local_epoch(backend: DatabaseBackend, p: &Params) -> Expr {
+    let segs = tz::offset_segments(p.tz, p.from, p.to);
+    let offset: Expr = if segs.len() == 1 {
+        Expr::val(i64::from(segs[0].1))
+    } else {
+        let mut case = Expr::case(
+            col(incident::Column::CreatedAt).lt(segs[1].0),
+            i64::from(segs[0].1),
+        );
+        for w in segs.windows(2).skip(1) {
+            case = case.case(
+                col(incident::Column::CreatedAt).lt(w[1].0),
+                i64::from(w[0].1),
+            );
+        }
+        case.finally(i64::from(segs[segs.len() - 1].1)).into()
+    };
+    epoch(backend).add(offset)
+}
+
+/// `COALESCE(SUM(CASE WHEN cond THEN 1 ELSE 0 END), 0)`.
+fn count_when(cond: Expr) -> Expr {
+    Func::coalesce([
+        Func::sum(Expr::case(cond, 1).finally(0)).into(),
+        Expr::val(0),
+    ])
+    .into()
+}
+
+/// The `acknowledged`, `escalated` and `resolved` counts (see the
+/// module's definitions).
+fn add_outcome_counts(stmt: &mut SelectStatement) {
+    use incident::Column as I;
+    stmt.expr_as(
+        count_when(col(I::AcknowledgedAt).is_not_null()),
+        Alias::new("acknowledged"),
+    )
+    .expr_as(
+        count_when(col(I::EscalationCount).gt(0)),
+        Alias::new("escalated"),
+    )
+    .expr_as(
+        count_when(col(I::ResolvedAt).is_not_null()),
+        Alias::new("resolved"),
+    );
+}
+
+fn sum_of(e: Expr) -> Expr {
+    Func::coalesce([Func::sum(e).into(), Expr::val(0.0)]).into()
+}
+
+/// The incidents of the services a target covers within a scope.
+pub(super) fn service_condition(target: &Target, scope: &Scope) -> Condition {
+    use incident::Column as I;
+    let mut c = Condition::all();
+    match target {
+        Target::All => {}
+        Target::Service(s) => c = c.add(col(I::ServiceId).eq(s.clone())),
+        Target::Team(t) => {
+            c = c.add(
+                col(I::ServiceId).in_subquery(
+                    Query::select()
+                        .column(service_team::Column::ServiceId)
+                        .from(service_team::Entity)
+                        .and_where(service_team::Column::TeamId.eq(t.clone()))
+                        .to_owned(),
+                ),
+            );
+        }
+    }
+    if let Some(scoped) = scope.services_condition(I::ServiceId) {
+        c = c.add(scoped);
+    }
+    c
+}
+
+/// The incidents a metric counts: created in the period, of the target's
+/// services, visible to the caller, not deleted and not hidden by an
+/// inactive status mapping.
+pub fn incident_filter(p: &Params, mapper: &Mapper) -> Condition {
+    use incident::Column as I;
+    let mut c = Condition::all()
+        .add(col(I::DeletedAt).is_null())
+        .add(col(I::CreatedAt).gte(p.from))
+        .add(col(I::CreatedAt).lt(p.to))
+        .add(service_condition(&p.target, &p.scope));
+    if let Some(visible) = mapper.visible_condition() {
+        c = c.add(visible);
+    }
+    c
+}
+
+fn get_i64(row: &QueryResult, name: &str) -> Result<i64, DbErr> {
+    row.try_get::<i64>("", name)
+}
+
+fn get_f64(row: &QueryResult, name: &str) -> Result<Option<f64>, DbErr> {
+    row.try_get::<Option<f64>>("", name)
+}
+
+/// The analytics of one database.
+#[derive(Clone, Debug)]
+pub struct Analytics {
+    pub db: DatabaseConnection,
+    pub settings: Settings,
+}
+
+impl Analytics {
+    pub fn new(db: DatabaseConnection, settings: Settings) -> Self {
+        Self { db, settings }
+    }
+
+    /// With the flags and status field of the configuration.
+    pub fn from_config(db: DatabaseConnection, config: &crate::config::Config) -> Self {
+        Self::new(
+            db,
+            Settings {
+                flags: config.custom_field_flags.clone(),
+                status_field: config.analytics.status_field.clone(),
+            },
+        )
+    }
+
+    fn backend(&self) -> DatabaseBackend {
+        self.db.get_database_backend()
+    }
+
+    pub async fn mapper(&self) -> Result<Mapper, DbErr> {
+        Mapper::load(&self.db, self.settings.status_field.as_deref()).await
+    }
+
+    fn base(&self, p: &Params, mapper: &Mapper) -> SelectStatement {
+        Query::select()
+            .from(incident::Entity)
+            .cond_where(incident_filter(p, mapper))
+            .to_owned()
+    }
+
+    /// Services, teams and escalation policies the caller may see (not
+    /// deleted upstream).
+    pub async fn catalog_counts(&self, scope: &Scope) -> Result<CatalogCounts, AnalyticsError> {
+        let mut services = service::Entity::find().filter(service::Column::DeletedAt.is_null());
+        if let Some(c) = scope.services_condition(service::Column::Id) {
+            services = services.filter(c);
+        }
+        let mut teams = team::Entity::find().filter(team::Column::DeletedAt.is_null());
+        if let Some(c) = scope.teams_condition(team::Column::Id) {
+            teams = teams.filter(c);
+        }
+        let mut policies = escalation_policy::Entity::find()
+            .filter(escalation_policy::Column::DeletedAt.is_null());
+        if let Some(c) = scope.escalation_policies_condition(escalation_policy::Column::Id) {
+            policies = policies.filter(c);
+        }
+        use sea_orm::PaginatorTrait;
+        Ok(CatalogCounts {
+            services: services.count(&self.db).await? as i64,
+            teams: teams.count(&self.db).await? as i64,
+            escalation_policies: policies.count(&self.db).await? as i64,
+        })
+    }
+
+    /// The live services a target covers, by name.
+    async fn services_of(
+        &self,
+        target: &Target,
+        scope: &Scope,
+    ) -> Result<Vec<(String, String)>, DbErr> {
+        let mut q = service::Entity::find()
+            .select_only()
+            .column(service::Column::Id)
+            .column(service::Column::Name)
+            .filter(service::Column::DeletedAt.is_null())
+            .order_by_asc(service::Column::Name)
+            .order_by_asc(service::Column::Id);
+        match target {
+            Target::All => {}
+            Target::Service(s) => q = q.filter(service::Column::Id.eq(s.clone())),
+            Target::Team(t) => {
+                q = q.filter(
+                    service::Column::Id.in_subquery(
+                        Query::select()
+                            .column(service_team::Column::ServiceId)
+                            .from(service_team::Entity)
+                            .and_where(service_team::Column::TeamId.eq(t.clone()))
+                            .to_owned(),
+                    ),
+                );
+            }
+        }
+        if let Some(c) = scope.services_condition(service::Column::Id) {
+            q = q.filter(c);
+        }
+        q.into_tuple().all(&self.db).await
+    }
+
+    /// Incidents per service, most first; every service of the target is
+    /// listed, quiet ones with zero.
+    pub async fn incidents_per_service(
+        &self,
+        p: &Params,
+    ) -> Result<Vec<ServiceCount>, AnalyticsError> {
+        let mapper = self.mapper().await?;
+        let stmt = self
+            .base(p, &mapper)
+            .expr_as(col(incident::Column::ServiceId), Alias::new("service_id"))
+            .expr_as(Func::count(Expr::val(1)), Alias::new("n"))
+            .add_group_by([col(incident::Column::ServiceId)])
+            .to_owned();
+        let mut counts: HashMap<String, i64> = HashMap::new();
+        for row in self.db.query_all(&stmt).await? {
+            if let Some(id) = row.try_get::<Option<String>>("", "service_id")? {
+                counts.insert(id, get_i64(&row, "n")?);
+            }
+        }
+        let mut out: Vec<ServiceCount> = self
+            .services_of(&p.target, &p.scope)
+            .await?
+            .into_iter()
+            .map(|(id, name)| ServiceCount {
+                incidents: counts.get(&id).copied().unwrap_or(0),
+                service_id: id,
+                service_name: name,
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.incidents
+                .cmp(&a.incidents)
+                .then(a.service_name.cmp(&b.service_name))
+        });
+        Ok(out)
+    }
+
+    /// Raw status groups: `(service, source, status, field value, count)`.
+    async fn status_rows(
+        &self,
+        p: &Params,
+        mapper: &Mapper,
+        by_service: bool,
+    ) -> Result<Vec<(Option<String>, Mapped, i64)>, AnalyticsError> {
+        let mut stmt = self.base(p, mapper);
+        stmt.expr_as(col(incident::Column::Source), Alias::new("source"))
+            .expr_as(col(incident::Column::Status), Alias::new("status"))
+            .expr_as(Func::count(Expr::val(1)), Alias::new("n"))
+            .add_group_by([col(incident::Column::Source), col(incident::Column::Status)]);
+        if by_service {
+            stmt.expr_as(col(incident::Column::ServiceId), Alias::new("service_id"))
+                .add_group_by([col(incident::Column::ServiceId)]);
+        }
+        let field_alias = Alias::new("status_field");
+        if let Some(field) = &mapper.field {
+            stmt.join_as(
+                JoinType::LeftJoin,
+                cf::Entity,
+                field_alias.clone(),
+                Condition::all()
+                    .add(
+                        Expr::col((field_alias.clone(), cf::Column::IncidentId))
+                            .equals((incident::Entity, incident::Column::Id)),
+                    )
+                    .add(Expr::col((field_alias.clone(), cf::Column::Name)).eq(field.clone())),
+            )
+            .expr_as(
+                Expr::col((field_alias.clone(), cf::Column::ValueText)),
+                Alias::new("field_value"),
+            )
+            .add_group_by([Expr::col((field_alias, cf::Column::ValueText))]);
+        }
+        let mut out = Vec::new();
+        for row in self.db.query_all(&stmt).await? {
+            let source: String = row.try_get("", "source")?;
+            let status: String = row.try_get("", "status")?;
+            let value: Option<String> = if mapper.field.is_some() {
+                row.try_get("", "field_value")?
+            } else {
+                None
+            };
+            let service: Option<String> = if by_service {
+                row.try_get("", "service_id")?
+            } else {
+                None
+            };
+            if let Some(m) = mapper.map(&source, &status, value.as_deref()) {
+                out.push((service, m, get_i64(&row, "n")?));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Incidents per mapped status, in mapping order.
+    pub async fn status_counts(&self, p: &Params) -> Result<Vec<StatusCount>, AnalyticsError> {
+        let mapper = self.mapper().await?;
+        let rows = self.status_rows(p, &mapper, false).await?;
+        Ok(merge_statuses(rows.into_iter().map(|(_, m, n)| (m, n))))
+    }
+
+    /// Incidents per service and mapped status.
+    pub async fn service_status_counts(
+        &self,
+        p: &Params,
+    ) -> Result<Vec<ServiceStatusCounts>, AnalyticsError> {
+        let mapper = self.mapper().await?;
+        let rows = self.status_rows(p, &mapper, true).await?;
+        let mut per: HashMap<String, Vec<(Mapped, i64)>> = HashMap::new();
+        for (s, m, n) in rows {
+            if let Some(s) = s {
+                per.entry(s).or_default().push((m, n));
+            }
+        }
+        let mut out: Vec<ServiceStatusCounts> = self
+            .services_of(&p.target, &p.scope)
+            .await?
+            .into_iter()
+            .map(|(id, name)| {
+                let statuses = merge_statuses(per.remove(&id).unwrap_or_default());
+                ServiceStatusCounts {
+                    total: statuses.iter().map(|s| s.incidents).sum(),
+                    service_id: id,
+                    service_name: name,
+                    statuses,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.total
+                .cmp(&a.total)
+                .then(a.service_name.cmp(&b.service_name))
+        });
+        Ok(out)
+    }
+
+    /// The service with the most incidents, its status breakdown and its
+    /// daily series; `None` when the period has no incident.
+    pub async fn top_service(&self, p: &Params) -> Result<Option<TopService>, AnalyticsError> {
+        let per = self.incidents_per_service(p).await?;
+        let Some(top) = per.into_iter().find(|s| s.incidents > 0) else {
+            return Ok(None);
+        };
+        let one = Params {
+            target: Target::Service(top.service_id.clone()),
+            ..p.clone()
+        };
+        let statuses = self.status_counts(&one).await?;
+        let mapper = self.mapper().await?;
+        let days = self.day_sums(&one, &mapper).await?;
+        let (first, last) = local_days(p);
+        let series = first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .map(|d| DayCount {
+                date: d,
+                incidents: days.get(&d).map_or(0, |s| s.incidents),
+            })
+            .collect();
+        Ok(Some(TopService {
+            service_id: top.service_id,
+            service_name: top.service_name,
+            total: top.incidents,
+            statuses,
+            series,
+        }))
+    }
+
+    /// The service summary (see the module's definitions).
+    pub async fn summary(&self, p: &Params) -> Result<Summary, AnalyticsError> {
+        let b = self.backend();
+        let mapper = self.mapper().await?;
+        let le = local_epoch(b, p);
+        let dow = le.clone().div(tz::DAY).add(4).modulo(7);
+        let sod = le.modulo(tz::DAY);
+        let business = dow
+            .clone()
+            .gte(1)
+            .and(dow.lte(5))
+            .and(sod.clone().gte(8 * 3600))
+            .and(sod.lt(18 * 3600));
+        let mut stmt = self.base(p, &mapper);
+        stmt.expr_as(Func::count(Expr::val(1)), Alias::new("total"));
+        add_outcome_counts(&mut stmt);
+        stmt.expr_as(Func::avg(secs_to(b, "acknowledged_at")), Alias::new("mtta"))
+            .expr_as(Func::avg(secs_to(b, "resolved_at")), Alias::new("mttr"))
+            .expr_as(count_when(business.not()), Alias::new("outside"));
+        for (i, rule) in self.settings.flags.iter().enumerate() {
+            stmt.expr_as(
+                count_when(rule.condition()),
+                Alias::new(format!("flag_{i}")),
+            );
+        }
+        let row = self
+            .db
+            .query_one(&stmt)
+            .await?
+            .ok_or_else(|| DbErr::Custom("an aggregate returned no row".into()))?;
+        let acknowledged = get_i64(&row, "acknowledged")?;
+        let resolved = get_i64(&row, "resolved")?;
+        let mut flags = Vec::new();
+        for (i, rule) in self.settings.flags.iter().enumerate() {
+            flags.push(FlagCount {
+                flag: rule.name.clone(),
+                incidents: get_i64(&row, &format!("flag_{i}"))?,
+            });
+        }
+        Ok(Summary {
+            total: get_i64(&row, "total")?,
+            acknowledged,
+            escalated: get_i64(&row, "escalated")?,
+            resolved,
+            time_to_acknowledge: Durations {
+                count: acknowledged,
+                mean: get_f64(&row, "mtta")?,
+                p50: self
+                    .percentile(p, &mapper, "acknowledged_at", acknowledged, 0.5)
+                    .await?,
+                p90: self
+                    .percentile(p, &mapper, "acknowledged_at", acknowledged, 0.9)
+                    .await?,
+            },
+            time_to_resolve: Durations {
+                count: resolved,
+                mean: get_f64(&row, "mttr")?,
+                p50: self
+                    .percentile(p, &mapper, "resolved_at", resolved, 0.5)
+                    .await?,
+                p90: self
+                    .percentile(p, &mapper, "resolved_at", resolved, 0.9)
+                    .await?,
+            },
+            outside_business_hours: get_i64(&row, "outside")?,
+            flags,
+        })
+    }
+
+    /// The nearest-rank percentile `q` of creation → `to` over the `n`
+    /// incidents that have `to`.
+    async fn percentile(
+        &self,
+        p: &Params,
+        mapper: &Mapper,
+        to: &str,
+        n: i64,
+        q: f64,
+    ) -> Result<Option<f64>, AnalyticsError> {
+        let Some(rank) = nearest_rank(n, q) else {
+            return Ok(None);
+        };
+        let secs = secs_to(self.backend(), to);
+        let stmt = self
+            .base(p, mapper)
+            .and_where(Expr::col((incident::Entity, Alias::new(to))).is_not_null())
+            .expr_as(secs.clone(), Alias::new("d"))
+            .order_by_expr(secs, Order::Asc)
+            .limit(1)
+            .offset(rank - 1)
+            .to_owned();
+        Ok(match self.db.query_one(&stmt).await? {
+            Some(row) => get_f64(&row, "d")?,
+            None => None,
+        })
+    }
+
+    /// Sums per local day of the period.
+    async fn day_sums(
+        &self,
+        p: &Params,
+        mapper: &Mapper,
+    ) -> Result<BTreeMap<NaiveDate, DaySums>, AnalyticsError> {
+        let b = self.backend();
+        let day = local_epoch(b, p).div(tz::DAY);
+        let mut stmt = self.base(p, mapper);
+        stmt.expr_as(day, Alias::new("day"))
+            .expr_as(Func::count(Expr::val(1)), Alias::new("n"));
+        add_outcome_counts(&mut stmt);
+        stmt.expr_as(
+            sum_of(secs_to(b, "acknowledged_at")),
+            Alias::new("ack_secs"),
+        )
+        .expr_as(
+            sum_of(secs_to(b, "resolved_at")),
+            Alias::new("resolve_secs"),
+        )
+        .add_group_by([Expr::col(Alias::new("day"))]);
+        let mut out = BTreeMap::new();
+        for row in self.db.query_all(&stmt).await? {
+            out.insert(
+                tz::date_of_day(get_i64(&row, "day")?),
+                DaySums {
+                    incidents: get_i64(&row, "n")?,
+                    acknowledged: get_i64(&row, "acknowledged")?,
+                    escalated: get_i64(&row, "escalated")?,
+                    resolved: get_i64(&row, "resolved")?,
+                    ack_secs: get_f64(&row, "ack_secs")?.unwrap_or(0.0),
+                    resolve_secs: get_f64(&row, "resolve_secs")?.unwrap_or(0.0),
+                },
+            );
+        }
+        Ok(out)
+    }
+
+    /// Every day of a local month: incidents and escalated incidents.
+    pub async fn calendar(&self, p: &Params) -> Result<Vec<CalendarDay>, AnalyticsError> {
+        let mapper = self.mapper().await?;
+        let sums = self.day_sums(p, &mapper).await?;
+        let (first, last) = local_days(p);
+        Ok(first
+            .iter_days()
+            .take_while(|d| *d <= last)
+            .map(|d| {
+                let s = sums.get(&d).cloned().unwrap_or_default();
+                CalendarDay {
+                    date: d,
+                    incidents: s.incidents,
+                    escalated: s.escalated,
+                }
+            })
+            .collect())
+    }
+
+    /// The incidents created on one local day (newest first, at most `limit`).
+    pub async fn day_incidents(
+        &self,
+        p: &Params,
+        date: NaiveDate,
+        limit: u64,
+    ) -> Result<Vec<incident::Model>, AnalyticsError> {
+        let day = Params {
+            from: std::cmp::max(tz::day_start(p.tz, date), p.from),
+            to: std::cmp::min(tz::day_start(p.tz, date + Duration::days(1)), p.to),
+            ..p.clone()
+        };
+        if day.from >= day.to {
+            return Ok(Vec::new());
+        }
+        let mapper = self.mapper().await?;
+        Ok(incident::Entity::find()
+            .filter(incident_filter(&day, &mapper))
+            .order_by_desc(incident::Column::CreatedAt)
+            .order_by_desc(incident::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+
+    /// The metrics per day, week or month of the period, zeros kept.
+    pub async fn trends(
+        &self,
+        p: &Params,
+        granularity: Granularity,
+    ) -> Result<Vec<TrendPoint>, AnalyticsError> {
+        let mapper = self.mapper().await?;
+        let sums = self.day_sums(p, &mapper).await?;
+        let (first, last) = local_days(p);
+        let mut buckets: BTreeMap<NaiveDate, DaySums> = BTreeMap::new();
+        let mut d = granularity.bucket(first);
+        while d <= last {
+            buckets.insert(std::cmp::max(d, first), DaySums::default());
+            d = granularity.next(d);
+        }
+        for (day, s) in sums {
+            let key = std::cmp::max(granularity.bucket(day), first);
+            let b = buckets.entry(key).or_default();
+            b.incidents += s.incidents;
+            b.acknowledged += s.acknowledged;
+            b.escalated += s.escalated;
+            b.resolved += s.resolved;
+            b.ack_secs += s.ack_secs;
+            b.resolve_secs += s.resolve_secs;
+        }
+        Ok(buckets
+            .into_iter()
+            .map(|(start, s)| TrendPoint {
+                start,
+                incidents: s.incidents,
+                acknowledged: s.acknowledged,
+                escalated: s.escalated,
+                resolved: s.resolved,
+                mtta: (s.acknowledged > 0).then(|| s.ack_secs / s.acknowledged as f64),
+                mttr: (s.resolved > 0).then(|| s.resolve_secs / s.resolved as f64),
+            })
+            .collect())
+    }
+
+    /// Escalated incidents of the period, newest first, at most `limit`.
+    pub async fn escalated_incidents(
+        &self,
+        p: &Params,
+        limit: u64,
+    ) -> Result<Vec<incident::Model>, AnalyticsError> {
+        let mapper = self.mapper().await?;
+        Ok(incident::Entity::find()
+            .filter(incident_filter(p, &mapper))
+            .filter(incident::Column::EscalationCount.gt(0))
+            .order_by_desc(incident::Column::CreatedAt)
+            .order_by_desc(incident::Column::Id)
+            .limit(limit)
+            .all(&self.db)
+            .await?)
+    }
+}
+
+/// The 1-based nearest rank of percentile `q` among `n` values.
+pub fn nearest_rank(n: i64, q: f64) -> Option<u64> {
+    if n <= 0 {
+        return None;
+    }
+    let rank = (q * n as f64).ceil() as i64;
+    Some(rank.clamp(1, n) as u64)
+}
+
+/// Adds up counts of the same mapped status, keeping first-seen order by
+/// category then name.
+fn merge_statuses(rows: impl IntoIterator<Item = (Mapped, i64)>) -> Vec<StatusCount> {
+    let mut map: HashMap<Mapped, i64> = HashMap::new();
+    for (m, n) in rows {
+        *map.entry(m).or_default() += n;
+    }
+    let order = |c: &str| {
+        super::status::CATEGORIES
+            .iter()
+            .position(|x| *x == c)
+            .unwrap_or(99)
+    };
+    let mut out: Vec<StatusCount> = map
+        .into_iter()
+        .map(|(m, n)| StatusCount {
+            status: m.name,
+            category: m.category,
+            incidents: n,
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        order(&a.category)
+            .cmp(&order(&b.category))
+            .then(a.status.cmp(&b.status))
+    });
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn nearest_ranks() {
+        assert_eq!(nearest_rank(0, 0.5), None);
+        assert_eq!(nearest_rank(1, 0.9), Some(1));
+        assert_eq!(nearest_rank(4, 0.5), Some(2));
+        assert_eq!(nearest_rank(10, 0.9), Some(9));
+        assert_eq!(nearest_rank(11, 0.9), Some(10));
+    }
+
+    proptest! {
+        /// The nearest rank is the smallest value with at least q of the
+        /// values at or below it.
+        #[test]
+        fn nearest_rank_definition(mut values in proptest::collection::vec(0u32..1000, 1..60), q in 0.01f64..1.0) {
+            values.sort_unstable();
+            let n = values.len() as i64;
+            let v = values[(nearest_rank(n, q).unwrap() - 1) as usize];
+            let at_or_below = values.iter().filter(|x| **x <= v).count() as f64;
+            prop_assert!(at_or_below >= q * n as f64 - 1e-9);
+            let smaller: Vec<_> = values.iter().filter(|x| **x < v).collect();
+            prop_assert!((smaller.len() as f64) < q * n as f64 + 1e-9);
+        }
+
+        #[test]
+        fn buckets_contain_their_days(days in 0i64..30_000, g in 0usize..3) {
+            let g = [Granularity::Day, Granularity::Week, Granularity::Month][g];
+            let d = tz::date_of_day(days);
+            let b = g.bucket(d);
+            prop_assert!(b <= d && d < g.next(b));
+        }
+    }
+}

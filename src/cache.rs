@@ -1,0 +1,387 @@
+//! The result cache: analytics answers kept in the database with a TTL,
+//! keyed by query and parameters, shared by every replica.
+//!
+//! - [`Cache::get_or_compute`] answers from a fresh entry or computes,
+//!   stores and answers. A failing store never fails the answer.
+//! - [`Cache::invalidate_services`]: a sync deletes the entries of the
+//!   services it changed and every entry that spans several services.
+//! - [`Cache::fetch_or_cached`] is for live PagerDuty look-ups: a fresh
+//!   entry answers; otherwise PagerDuty is asked; when it is down (5xx,
+//!   timeouts) the last good value answers, marked stale, and after a 503
+//!   nobody asks again until a cooldown has passed.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+use std::sync::Mutex;
+use std::time::Instant;
+
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
+    QuerySelect, Set,
+};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::entities::{analytics_cache as row, incident};
+
+/// Deletes the cached analytics that depend on these incidents: the
+/// entries of their services and every entry spanning several services.
+/// The sync calls it in the transaction that writes the incidents, so the
+/// cache never outlives the data it was computed from.
+///
+/// # Errors
+/// Database errors.
+pub async fn invalidate_incidents<C: ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<u64, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let mut services = BTreeSet::new();
+    for chunk in ids.chunks(500) {
+        services.extend(
+            incident::Entity::find()
+                .select_only()
+                .column(incident::Column::ServiceId)
+                .distinct()
+                .filter(incident::Column::Id.is_in(chunk.to_vec()))
+                .into_tuple::<Option<String>>()
+                .all(db)
+                .await?
+                .into_iter()
+                .flatten(),
+        );
+    }
+    invalidate_services(db, &services).await
+}
+
+/// Deletes the entries of these services and every entry that depends on
+/// several services (live look-ups are kept). Returns the number deleted.
+///
+/// # Errors
+/// Database errors.
+pub async fn invalidate_services<C: ConnectionTrait>(
+    db: &C,
+    services: &BTreeSet<String>,
+) -> Result<u64, DbErr> {
+    let mut any = Condition::any().add(row::Column::ServiceId.is_null());
+    for chunk in services.iter().cloned().collect::<Vec<_>>().chunks(500) {
+        any = any.add(row::Column::ServiceId.is_in(chunk.to_vec()));
+    }
+    Ok(row::Entity::delete_many()
+        .filter(any)
+        .filter(row::Column::Query.not_like("live:%"))
+        .exec(db)
+        .await?
+        .rows_affected)
+}
+
+/// An answer and where it came from.
+#[derive(Clone, Debug)]
+pub struct Cached<T> {
+    pub value: T,
+    /// When the value was computed (or fetched).
+    pub generated_at: DateTime<Utc>,
+    /// Served from the cache rather than computed for this request.
+    pub from_cache: bool,
+    /// Past its TTL, served because the source could not answer.
+    pub stale: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum LiveError {
+    #[error("PagerDuty is unavailable and nothing is cached yet: {0}")]
+    Unavailable(String),
+    #[error("PagerDuty is cooling down after a 503 and nothing is cached yet; try again in {0} s")]
+    CoolingDown(u64),
+    #[error(transparent)]
+    Upstream(crate::pagerduty::Error),
+    #[error(transparent)]
+    Db(#[from] DbErr),
+}
+
+#[derive(Debug)]
+pub struct Cache {
+    db: DatabaseConnection,
+    ttl: Duration,
+    cooldown: std::time::Duration,
+    cooling_until: Mutex<Option<Instant>>,
+}
+
+impl Cache {
+    pub fn new(db: DatabaseConnection, ttl: Duration, cooldown: std::time::Duration) -> Self {
+        Self {
+            db,
+            ttl,
+            cooldown,
+            cooling_until: Mutex::new(None),
+        }
+    }
+
+    /// With the TTL and cooldown of the configuration.
+    pub fn from_config(db: DatabaseConnection, config: &crate::config::Config) -> Self {
+        Self::new(
+            db,
+            config.analytics.cache_ttl,
+            config
+                .analytics
+                .live_cooldown
+                .to_std()
+                .unwrap_or(std::time::Duration::from_secs(60)),
+        )
+    }
+
+    pub fn ttl(&self) -> Duration {
+        self.ttl
+    }
+
+    async fn read<T: DeserializeOwned>(&self, key: &str) -> Result<Option<(row::Model, T)>, DbErr> {
+        let Some(m) = row::Entity::find_by_id(key.to_owned())
+            .one(&self.db)
+            .await?
+        else {
+            return Ok(None);
+        };
+        match serde_json::from_str::<T>(&m.value) {
+            Ok(v) => Ok(Some((m, v))),
+            // Written by another version: recompute.
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// Stores a value (replacing any entry with the key).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn put<T: Serialize>(
+        &self,
+        key: &str,
+        query: &str,
+        service: Option<&str>,
+        value: &T,
+        generated_at: DateTime<Utc>,
+        ttl: Duration,
+    ) -> Result<(), DbErr> {
+        let json = serde_json::to_string(value).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let now = Utc::now();
+        let model = row::ActiveModel {
+            key: Set(key.to_owned()),
+            query: Set(query.to_owned()),
+            service_id: Set(service.map(str::to_owned)),
+            value: Set(json),
+            generated_at: Set(generated_at),
+            expires_at: Set(generated_at + ttl),
+            created_at: Set(now),
+            updated_at: Set(now),
+        };
+        row::Entity::insert(model)
+            .on_conflict(
+                OnConflict::column(row::Column::Key)
+                    .update_columns([
+                        row::Column::Query,
+                        row::Column::ServiceId,
+                        row::Column::Value,
+                        row::Column::GeneratedAt,
+                        row::Column::ExpiresAt,
+                        row::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec(&self.db)
+            .await?;
+        Ok(())
+    }
+
+    /// A fresh cached value, or `compute`'s (stored for next time).
+    ///
+    /// # Errors
+    /// `compute`'s error; a cache read or write failure is logged and the
+    /// value computed regardless.
+    pub async fn get_or_compute<T, E, F, Fut>(
+        &self,
+        key: &str,
+        query: &str,
+        service: Option<&str>,
+        compute: F,
+    ) -> Result<Cached<T>, E>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let now = Utc::now();
+        match self.read::<T>(key).await {
+            Ok(Some((m, value))) if m.expires_at > now => {
+                return Ok(Cached {
+                    value,
+                    generated_at: m.generated_at,
+                    from_cache: true,
+                    stale: false,
+                });
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, key, "analytics cache read failed; computing"),
+        }
+        let value = compute().await?;
+        let generated_at = Utc::now().trunc_subsecs(6);
+        if let Err(e) = self
+            .put(key, query, service, &value, generated_at, self.ttl)
+            .await
+        {
+            tracing::warn!(error = %e, key, "analytics cache write failed");
+        }
+        Ok(Cached {
+            value,
+            generated_at,
+            from_cache: false,
+            stale: false,
+        })
+    }
+
+    /// Computes and stores a value whatever the cache holds (prewarming).
+    ///
+    /// # Errors
+    /// `compute`'s error or the store's.
+    pub async fn refresh<T, E, F, Fut>(
+        &self,
+        key: &str,
+        query: &str,
+        service: Option<&str>,
+        compute: F,
+    ) -> Result<(), E>
+    where
+        T: Serialize,
+        E: From<DbErr>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let value = compute().await?;
+        self.put(
+            key,
+            query,
+            service,
+            &value,
+            Utc::now().trunc_subsecs(6),
+            self.ttl,
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes every analytics entry (live look-ups are kept: they are the
+    /// fallback when PagerDuty is down).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn invalidate_all(&self) -> Result<u64, DbErr> {
+        Ok(row::Entity::delete_many()
+            .filter(row::Column::Query.not_like("live:%"))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+
+    /// Deletes entries expired before `before` (the retention job).
+    ///
+    /// # Errors
+    /// Database errors.
+    pub async fn purge_expired(&self, before: DateTime<Utc>) -> Result<u64, DbErr> {
+        Ok(row::Entity::delete_many()
+            .filter(row::Column::ExpiresAt.lt(before))
+            .exec(&self.db)
+            .await?
+            .rows_affected)
+    }
+
+    fn cooling_down(&self) -> Option<std::time::Duration> {
+        let until = (*self.cooling_until.lock().expect("cooldown lock"))?;
+        until.checked_duration_since(Instant::now())
+    }
+
+    /// A live PagerDuty look-up through the cache (see the module docs).
+    /// `query` names the look-up (stored as `live:<query>`).
+    ///
+    /// # Errors
+    /// PagerDuty's refusal (4xx), or unavailability with nothing cached.
+    pub async fn fetch_or_cached<T, F, Fut>(
+        &self,
+        key: &str,
+        query: &str,
+        ttl: Duration,
+        fetch: F,
+    ) -> Result<Cached<T>, LiveError>
+    where
+        T: Serialize + DeserializeOwned,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, crate::pagerduty::Error>>,
+    {
+        let key = format!("live:{key}");
+        let now = Utc::now();
+        let cached = match self.read::<T>(&key).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, key, "live cache read failed");
+                None
+            }
+        };
+        let stale = |c: Option<(row::Model, T)>| {
+            c.map(|(m, value)| Cached {
+                value,
+                generated_at: m.generated_at,
+                from_cache: true,
+                stale: true,
+            })
+        };
+        if let Some((m, _)) = &cached
+            && m.expires_at > now
+        {
+            let (m, value) = cached.expect("checked");
+            return Ok(Cached {
+                value,
+                generated_at: m.generated_at,
+                from_cache: true,
+                stale: false,
+            });
+        }
+        if let Some(left) = self.cooling_down() {
+            return stale(cached).ok_or(LiveError::CoolingDown(left.as_secs().max(1)));
+        }
+        match fetch().await {
+            Ok(value) => {
+                let generated_at = Utc::now().trunc_subsecs(6);
+                if let Err(e) = self
+                    .put(
+                        &key,
+                        &format!("live:{query}"),
+                        None,
+                        &value,
+                        generated_at,
+                        ttl,
+                    )
+                    .await
+                {
+                    tracing::warn!(error = %e, key, "live cache write failed");
+                }
+                *self.cooling_until.lock().expect("cooldown lock") = None;
+                Ok(Cached {
+                    value,
+                    generated_at,
+                    from_cache: false,
+                    stale: false,
+                })
+            }
+            Err(e) if e.upstream_unavailable() => {
+                if e.is_service_unavailable() {
+                    *self.cooling_until.lock().expect("cooldown lock") =
+                        Some(Instant::now() + self.cooldown);
+                }
+                tracing::warn!(error = %e, key, "PagerDuty unavailable; answering from the cache");
+                stale(cached).ok_or_else(|| LiveError::Unavailable(e.to_string()))
+            }
+            Err(e) => Err(LiveError::Upstream(e)),
+        }
+    }
+}
