@@ -11,8 +11,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N="${1:-1000000}"
-cargo build --release --quiet --bin pagerlens
+cargo build --release --quiet --bin pagerlens --example loadgen
 BIN="$PWD/target/release/pagerlens"
+LOADGEN="$PWD/target/release/examples/loadgen"
 WORK="$(mktemp -d)"
 PORT=$((20000 + RANDOM % 20000))
 SERVER=""
@@ -37,8 +38,9 @@ question() { # name selection target(json fragment) days
   for i in 1 2 3 4 5; do
     # A different end second each run: a different cache key, the same work.
     from="2025-06-01T00:00:0${i}Z"; to=$(date -u -d "2025-06-01 + $days days + $i seconds" +%Y-%m-%dT%H:%M:%SZ)
+    # Calendars name a month, which replaces the period: a different month each run.
     q=$(printf '{"query":"{ analytics(input: {%s from: \\"%s\\", to: \\"%s\\", timeZone: \\"Europe/Paris\\"}) { %s } }"}' \
-      "$target" "$from" "$to" "$selection")
+      "$target" "$from" "$to" "${selection//MONTH/2025-0$((i + 2))}")
     times+=("$(ask "$token" "$q")")
   done
   stats "$name uncached" "${times[@]}"
@@ -60,12 +62,20 @@ bench() { # label database-url
   question "summary, one service, 30 d" 'summary { total timeToAcknowledge { p90Seconds } }' "$svc" 30 "$token"
   question "summary, everything, 30 d" 'summary { total timeToAcknowledge { p90Seconds } }' "" 30 "$token"
   question "summary, everything, 90 d" 'summary { total outsideBusinessHours }' "" 90 "$token"
-  question "calendar, one service" 'calendar(month: \"2025-06\") { days { incidents } }' "$svc" 30 "$token"
+  question "calendar, one service" 'calendar(month: \"MONTH\") { days { incidents } }' "$svc" 30 "$token"
   question "trends by day, one service, 90 d" 'trends { points { incidents mttaSeconds } }' "$svc" 90 "$token"
   question "incidents per service, 30 d" 'incidentsPerService { services { incidents } }' "" 30 "$token"
   question "status counts, everything, 30 d" 'statusCounts { statuses { incidents } }' "" 30 "$token"
   question "dashboard (summary+calendar+trends)" \
-    'summary { total } calendar(month: \"2025-06\") { days { incidents } } trends { points { incidents } }' "$svc" 30 "$token"
+    'summary { total } calendar(month: \"MONTH\") { days { incidents } } trends { points { incidents } }' "$svc" 30 "$token"
+  # The dashboard from the cache under load: separate process, loopback.
+  local dash
+  dash=$(printf '{ analytics(input: {%s lastDays: 30}) { summary { total timeToAcknowledge { p50Seconds } } calendar { days { incidents } } trends { points { incidents } } } }' "${svc//\\/}")
+  "$LOADGEN" --url "http://127.0.0.1:$PORT/graphql" --token "$token" --query "$dash" --concurrency 1 --seconds 2 >/dev/null
+  for c in 16 64; do
+    printf '  %-34s ' "dashboard under load, $c clients"
+    "$LOADGEN" --url "http://127.0.0.1:$PORT/graphql" --token "$token" --query "$dash" --concurrency "$c" --seconds 20
+  done
   kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=""
 }
 

@@ -475,6 +475,41 @@ async fn status_mappings_rename_regroup_and_hide(app: TestApp) {
             .unwrap()
             .is_some()
     );
+    // Reports hide it too, and show the mapped name beside the raw status.
+    let path = app.reports_dir.path().join("mapped.csv");
+    let req = pagerlens::reports::Request {
+        kind: pagerlens::reports::ReportKind::Incidents,
+        format: pagerlens::reports::Format::Csv,
+        filter: Default::default(),
+        time_zone: None,
+        scope: None,
+        schedule_id: None,
+    };
+    pagerlens::reports::generate(
+        &app.db,
+        &req,
+        chrono_tz::UTC,
+        &[],
+        &path,
+        &pagerlens::reports::NoProgress,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let mut csv = csv::Reader::from_path(&path).unwrap();
+    let headers = csv.headers().unwrap().clone();
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let (id, raw, mapped) = (col("Incident ID"), col("Status"), col("Status (mapped)"));
+    let rows: Vec<(String, String, String)> = csv
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            (r[id].to_owned(), r[raw].to_owned(), r[mapped].to_owned())
+        })
+        .collect();
+    assert_eq!(rows.len(), 6, "{rows:?}");
+    assert!(rows.iter().all(|(i, _, _)| i != "C"));
+    assert!(rows.contains(&("D".to_owned(), "triggered".to_owned(), "New".to_owned())));
     let d = app
         .data("{ statusMappings { rawValue active } }", json!({}))
         .await;

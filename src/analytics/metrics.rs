@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 
 use chrono::{Duration, NaiveDate};
 use sea_orm::sea_query::{
-    Alias, Condition, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement,
+    Alias, Condition, Expr, ExprTrait, Func, JoinType, Query, SelectStatement,
 };
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DatabaseBackend, DatabaseConnection, DbErr, EntityTrait,
@@ -586,11 +586,36 @@ impl Analytics {
                 Alias::new(format!("flag_{i}")),
             );
         }
-        let row = self
-            .db
-            .query_one(&stmt)
-            .await?
-            .ok_or_else(|| DbErr::Custom("an aggregate returned no row".into()))?;
+        // PostgreSQL's percentile_disc is the nearest-rank percentile, in
+        // the same scan; SQLite sorts each duration once, concurrently.
+        let postgres = b == DatabaseBackend::Postgres;
+        if postgres {
+            for (to, name) in [("acknowledged_at", "ack"), ("resolved_at", "resolve")] {
+                for q in [50, 90] {
+                    stmt.expr_as(
+                        Expr::cust_with_expr(
+                            format!("percentile_disc(0.{q}) WITHIN GROUP (ORDER BY $1)"),
+                            secs_to(b, to),
+                        ),
+                        Alias::new(format!("{name}_p{q}")),
+                    );
+                }
+            }
+        }
+        let (row, ack_p, resolve_p) = tokio::try_join!(
+            self.db.query_one(&stmt),
+            self.percentiles(p, &mapper, "acknowledged_at", !postgres),
+            self.percentiles(p, &mapper, "resolved_at", !postgres),
+        )?;
+        let row = row.ok_or_else(|| DbErr::Custom("an aggregate returned no row".into()))?;
+        let (ack_p, resolve_p) = if postgres {
+            (
+                (get_f64(&row, "ack_p50")?, get_f64(&row, "ack_p90")?),
+                (get_f64(&row, "resolve_p50")?, get_f64(&row, "resolve_p90")?),
+            )
+        } else {
+            (ack_p, resolve_p)
+        };
         let acknowledged = get_i64(&row, "acknowledged")?;
         let resolved = get_i64(&row, "resolved")?;
         let mut flags = Vec::new();
@@ -608,54 +633,78 @@ impl Analytics {
             time_to_acknowledge: Durations {
                 count: acknowledged,
                 mean: get_f64(&row, "mtta")?,
-                p50: self
-                    .percentile(p, &mapper, "acknowledged_at", acknowledged, 0.5)
-                    .await?,
-                p90: self
-                    .percentile(p, &mapper, "acknowledged_at", acknowledged, 0.9)
-                    .await?,
+                p50: ack_p.0,
+                p90: ack_p.1,
             },
             time_to_resolve: Durations {
                 count: resolved,
                 mean: get_f64(&row, "mttr")?,
-                p50: self
-                    .percentile(p, &mapper, "resolved_at", resolved, 0.5)
-                    .await?,
-                p90: self
-                    .percentile(p, &mapper, "resolved_at", resolved, 0.9)
-                    .await?,
+                p50: resolve_p.0,
+                p90: resolve_p.1,
             },
             outside_business_hours: get_i64(&row, "outside")?,
             flags,
         })
     }
 
-    /// The nearest-rank percentile `q` of creation → `to` over the `n`
-    /// incidents that have `to`.
-    async fn percentile(
+    /// The nearest-rank p50 and p90 of creation → `to` over the incidents
+    /// that have `to`, in one sort: each row's rank and the count come from
+    /// window functions, and ceil(q·n) is integer arithmetic (SQLite has no
+    /// `ceil` without its math functions). `(None, None)` when not `wanted`
+    /// or when no incident has `to`.
+    async fn percentiles(
         &self,
         p: &Params,
         mapper: &Mapper,
         to: &str,
-        n: i64,
-        q: f64,
-    ) -> Result<Option<f64>, AnalyticsError> {
-        let Some(rank) = nearest_rank(n, q) else {
-            return Ok(None);
-        };
+        wanted: bool,
+    ) -> Result<(Option<f64>, Option<f64>), DbErr> {
+        if !wanted {
+            return Ok((None, None));
+        }
         let secs = secs_to(self.backend(), to);
-        let stmt = self
+        let ranked = self
             .base(p, mapper)
             .and_where(Expr::col((incident::Entity, Alias::new(to))).is_not_null())
             .expr_as(secs.clone(), Alias::new("d"))
-            .order_by_expr(secs, Order::Asc)
-            .limit(1)
-            .offset(rank - 1)
+            .expr_as(
+                // SQLite only (PostgreSQL uses percentile_disc): `?` is its placeholder.
+                Expr::cust_with_expr("ROW_NUMBER() OVER (ORDER BY ?)", secs),
+                Alias::new("rn"),
+            )
+            .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("n"))
             .to_owned();
-        Ok(match self.db.query_one(&stmt).await? {
-            Some(row) => get_f64(&row, "d")?,
-            None => None,
-        })
+        let rank = |num: i64, den: i64| {
+            // max(1, ceil(n * num / den))
+            Expr::cust(format!(
+                "(CASE WHEN (\"n\" * {num} + {d1}) / {den} < 1 THEN 1 ELSE (\"n\" * {num} + {d1}) / {den} END)",
+                d1 = den - 1
+            ))
+        };
+        let stmt = Query::select()
+            .column(Alias::new("d"))
+            .column(Alias::new("rn"))
+            .column(Alias::new("n"))
+            .from_subquery(ranked, Alias::new("ranked"))
+            .cond_where(
+                Condition::any()
+                    .add(Expr::col(Alias::new("rn")).eq(rank(1, 2)))
+                    .add(Expr::col(Alias::new("rn")).eq(rank(9, 10))),
+            )
+            .to_owned();
+        let (mut p50, mut p90) = (None, None);
+        for row in self.db.query_all(&stmt).await? {
+            let d = get_f64(&row, "d")?;
+            let rn = get_i64(&row, "rn")?;
+            let n = get_i64(&row, "n")?;
+            if nearest_rank(n, 0.5) == Some(rn as u64) {
+                p50 = d;
+            }
+            if nearest_rank(n, 0.9) == Some(rn as u64) {
+                p90 = d;
+            }
+        }
+        Ok((p50, p90))
     }
 
     /// Sums per local day of the period.

@@ -13,6 +13,7 @@ use sea_orm::{
 
 use super::cells::{Cell, Column, ColumnType as T};
 use super::{Filter, ReportKind};
+use crate::analytics::status::Mapper;
 use crate::entities::{
     escalation_policy, escalation_policy_service, escalation_policy_team, incident,
     incident_sla_target, priority, service, service_team, team, user,
@@ -137,13 +138,18 @@ fn after_key(t: DateTime<Utc>, id: &str) -> Expr {
         .gt(Expr::tuple([Expr::value(t), Expr::value(id.to_owned())]))
 }
 
-/// The incidents a filter selects (not deleted).
+/// The incidents a filter selects (not deleted, and not hidden by an
+/// inactive status mapping).
 fn incident_select(
     filter: &Filter,
     services: &Option<BTreeSet<String>>,
+    mapper: &Mapper,
 ) -> Select<incident::Entity> {
     use incident::Column as I;
     let mut select = incident::Entity::find().filter(I::DeletedAt.is_null());
+    if let Some(visible) = mapper.visible_condition() {
+        select = select.filter(visible);
+    }
     if let Some(s) = services {
         select = select.filter(I::ServiceId.is_in(s.iter().cloned()));
     }
@@ -246,11 +252,12 @@ impl Names {
     }
 }
 
-pub const INCIDENT_COLUMNS: [Column; 21] = [
+pub const INCIDENT_COLUMNS: [Column; 22] = [
     Column::new("incident_number", "Number", T::Int),
     Column::new("id", "Incident ID", T::Text),
     Column::new("title", "Title", T::Text),
     Column::new("status", "Status", T::Text),
+    Column::new("status_name", "Status (mapped)", T::Text),
     Column::new("urgency", "Urgency", T::Text),
     Column::new("priority", "Priority", T::Text),
     Column::new("service_id", "Service ID", T::Text),
@@ -300,6 +307,7 @@ fn minutes(from: DateTime<Utc>, to: Option<DateTime<Utc>>) -> Cell {
 
 struct IncidentCursor {
     select: Select<incident::Entity>,
+    mapper: Mapper,
     after: Option<(DateTime<Utc>, String)>,
     names: Names,
     total: u64,
@@ -312,10 +320,12 @@ impl IncidentCursor {
         filter: &Filter,
         services: Option<BTreeSet<String>>,
     ) -> Result<Self, DbErr> {
-        let select = incident_select(filter, &services);
+        let mapper = Mapper::load(db, None).await?;
+        let select = incident_select(filter, &services, &mapper);
         let total = select.clone().count(db).await?;
         Ok(Self {
             select,
+            mapper,
             after: None,
             names: Names::load(db).await?,
             total,
@@ -371,6 +381,7 @@ impl IncidentCursor {
             return Ok(None);
         }
         let n = &self.names;
+        let n_map = &self.mapper;
         Ok(Some(
             rows.into_iter()
                 .map(|r| {
@@ -378,7 +389,12 @@ impl IncidentCursor {
                         r.incident_number.map_or(Cell::Empty, Cell::Int),
                         Cell::Text(r.id),
                         Cell::Text(r.title),
-                        Cell::Text(r.status),
+                        Cell::Text(r.status.clone()),
+                        Cell::Text(
+                            n_map
+                                .map(&r.source, &r.status, None)
+                                .map_or_else(|| r.status.clone(), |m| m.name),
+                        ),
                         Cell::Text(r.urgency),
                         Names::of(&n.priorities, &r.priority_id),
                         Cell::opt_text(r.service_id.clone()),
@@ -728,8 +744,9 @@ async fn service_stats(
     use incident::Column as I;
     let mut stats: HashMap<String, ServiceStats> = HashMap::new();
     let mut after: Option<(DateTime<Utc>, String)> = None;
+    let mapper = Mapper::load(db, None).await?;
     loop {
-        let mut select = incident_select(filter, services);
+        let mut select = incident_select(filter, services, &mapper);
         if let Some((t, id)) = &after {
             select = select.filter(after_key(*t, id));
         }
@@ -873,7 +890,8 @@ async fn sla_rows(
     services: Option<BTreeSet<String>>,
 ) -> Result<Built, DbErr> {
     use incident_sla_target::Column as S;
-    let incidents = incident_select(filter, &services)
+    let mapper = Mapper::load(db, None).await?;
+    let incidents = incident_select(filter, &services, &mapper)
         .select_only()
         .column(incident::Column::Id)
         .into_query();
@@ -936,7 +954,8 @@ pub async fn incidents_per_service(
 ) -> Result<Vec<(String, i64)>, DbErr> {
     use incident::Column as I;
     let services = allowed_services(db, filter, scope).await?;
-    let counts: Vec<(Option<String>, i64)> = incident_select(filter, &services)
+    let mapper = Mapper::load(db, None).await?;
+    let counts: Vec<(Option<String>, i64)> = incident_select(filter, &services, &mapper)
         .select_only()
         .column(I::ServiceId)
         .column_as(Expr::col(I::Id).count(), "n")
