@@ -319,7 +319,10 @@ impl Config {
                     }
                     shares.sort_by(f64::total_cmp);
                     shares.dedup();
-                    crate::sla::SlaSettings { warning_shares: shares }
+                    crate::sla::SlaSettings {
+                        warning_shares: shares,
+                        status_field: None,
+                    }
                 }
             },
             sync_overlap_minutes: parse(
@@ -342,7 +345,14 @@ impl Config {
             },
             analytics: analytics_settings(&get)?,
         }
+        .with_status_field()
         .with_auth_settings(&get)
+    }
+
+    /// The SLA engine pauses on the status field's `WAITING` values.
+    fn with_status_field(mut self) -> Self {
+        self.sla.status_field = self.analytics.status_field.clone();
+        self
     }
 
     fn with_auth_settings(

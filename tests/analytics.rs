@@ -881,7 +881,116 @@ async fn bi_views_read_the_data(app: TestApp) {
     assert_eq!(n, 7, "the deleted incident is left out");
 }
 
+/// A workflow status in the `WAITING` category pauses the SLA clocks, and
+/// leaving it resumes them; a pause made by hand is left alone.
+async fn a_waiting_status_pauses_the_sla(app: TestApp) {
+    use pagerlens::entities::{incident_sla_target as target, sla_event, sla_pause};
+    use sea_orm::{ColumnTrait, QueryFilter};
+    seed(&app.db).await;
+    pagerlens::analytics::status::upsert(
+        &app.db,
+        pagerlens::analytics::status::MappingInput {
+            source: "CUSTOM_FIELD".into(),
+            field: Some("workflow".into()),
+            raw_value: "waiting on vendor".into(),
+            display_name: "Waiting on vendor".into(),
+            category: "WAITING".into(),
+            active: true,
+            position: None,
+        },
+    )
+    .await
+    .unwrap();
+    let settings = pagerlens::sla::SlaSettings {
+        status_field: Some("workflow".into()),
+        ..Default::default()
+    };
+    let ids = ["D".to_owned(), "E".to_owned()];
+    pagerlens::sla::refresh(&app.db, &settings, &ids, false, Utc::now())
+        .await
+        .unwrap();
+    let open = |db: DatabaseConnection, id: &'static str| async move {
+        sla_pause::Entity::find()
+            .filter(sla_pause::Column::IncidentId.eq(id))
+            .filter(sla_pause::Column::EndedAt.is_null())
+            .one(&db)
+            .await
+            .unwrap()
+    };
+    assert!(open(app.db.clone(), "D").await.is_none());
+
+    set_field(&app.db, "D", "workflow", "waiting on vendor").await;
+    pagerlens::sla::refresh(&app.db, &settings, &ids, false, Utc::now())
+        .await
+        .unwrap();
+    let pause = open(app.db.clone(), "D")
+        .await
+        .expect("paused while waiting");
+    assert_eq!(pause.reason, "waiting: Waiting on vendor");
+    assert!(pause.paused_by_account_id.is_none());
+    assert!(open(app.db.clone(), "E").await.is_none(), "E does not wait");
+    let states: Vec<String> = target::Entity::find()
+        .filter(target::Column::IncidentId.eq("D"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|t| t.state)
+        .collect();
+    assert!(
+        !states.is_empty() && states.iter().all(|s| s == "PAUSED"),
+        "{states:?}"
+    );
+    let reasons: Vec<String> = sla_event::Entity::find()
+        .filter(sla_event::Column::IncidentId.eq("D"))
+        .filter(sla_event::Column::Kind.eq("paused"))
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.reason)
+        .collect();
+    assert!(
+        reasons.iter().any(|r| r == "waiting: Waiting on vendor"),
+        "{reasons:?}"
+    );
+    // Refreshing again changes nothing.
+    pagerlens::sla::refresh(&app.db, &settings, &ids, false, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(sla_pause::Entity::find().count(&app.db).await.unwrap(), 1);
+
+    // No longer waiting: the clocks run again.
+    let mut v: incident_custom_field_value::ActiveModel =
+        incident_custom_field_value::Entity::find()
+            .filter(incident_custom_field_value::Column::IncidentId.eq("D"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .into();
+    v.value_text = Set(Some("investigating".into()));
+    v.update(&app.db).await.unwrap();
+    pagerlens::sla::refresh(&app.db, &settings, &ids, false, Utc::now())
+        .await
+        .unwrap();
+    assert!(open(app.db.clone(), "D").await.is_none(), "resumed");
+
+    // A pause made by hand stays until someone resumes it.
+    pagerlens::sla::pause(&app.db, &settings, &Scope::All, None, "E", "customer call")
+        .await
+        .unwrap();
+    pagerlens::sla::refresh(&app.db, &settings, &ids, false, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        open(app.db.clone(), "E").await.unwrap().reason,
+        "customer call"
+    );
+}
+
 on_both_databases!(
+    a_waiting_status_pauses_the_sla,
     metrics_match_hand_computed_fixtures,
     bad_questions_get_clear_errors,
     status_mappings_rename_regroup_and_hide,

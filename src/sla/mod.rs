@@ -87,14 +87,96 @@ pub struct SlaSettings {
     /// Shares of a target at which an at-risk warning goes out, ascending
     /// (`PAGERLENS_SLA_WARNING_SHARES`, default 0.5 and 0.75).
     pub warning_shares: Vec<f64>,
+    /// `PAGERLENS_STATUS_FIELD`: the custom field whose mapped value is an
+    /// incident's workflow status; a status in the `WAITING` category pauses
+    /// the clocks automatically.
+    pub status_field: Option<String>,
 }
 
 impl Default for SlaSettings {
     fn default() -> Self {
         Self {
             warning_shares: vec![0.5, 0.75],
+            status_field: None,
         }
     }
+}
+
+/// The reason of an automatic pause starts with this.
+pub const WAITING_REASON: &str = "waiting: ";
+
+/// Pauses the clocks of incidents whose mapped status is in the `WAITING`
+/// category (see `analytics::status`), and resumes an automatic pause once
+/// the incident no longer waits. A pause someone made by hand is left
+/// alone. Returns the events to annotate with their reason.
+async fn auto_pauses<C: ConnectionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    incidents: &[incident::Model],
+    now: DateTime<Utc>,
+) -> Result<Vec<(String, &'static str, String)>, DbErr> {
+    use crate::entities::incident_custom_field_value as cf;
+    let mapper =
+        crate::analytics::status::Mapper::load(db, settings.status_field.as_deref()).await?;
+    let ids: Vec<String> = incidents.iter().map(|i| i.id.clone()).collect();
+    let mut values: HashMap<String, String> = HashMap::new();
+    if let Some(field) = &settings.status_field {
+        for v in cf::Entity::find()
+            .filter(cf::Column::IncidentId.is_in(ids.clone()))
+            .filter(cf::Column::Name.eq(field.as_str()))
+            .all(db)
+            .await?
+        {
+            if let Some(text) = v.value_text {
+                values.insert(v.incident_id, text);
+            }
+        }
+    }
+    let open: HashMap<String, sla_pause::Model> = sla_pause::Entity::find()
+        .filter(sla_pause::Column::IncidentId.is_in(ids))
+        .filter(sla_pause::Column::EndedAt.is_null())
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|p| (p.incident_id.clone(), p))
+        .collect();
+    let mut notes = Vec::new();
+    for i in incidents {
+        let waiting = (i.status != "resolved")
+            .then(|| mapper.map(&i.source, &i.status, values.get(&i.id).map(String::as_str)))
+            .flatten()
+            .filter(|m| m.category == "WAITING");
+        match (waiting, open.get(&i.id)) {
+            (Some(m), None) => {
+                let reason = format!("{WAITING_REASON}{}", m.name);
+                sla_pause::ActiveModel {
+                    incident_id: Set(i.id.clone()),
+                    started_at: Set(now),
+                    ended_at: Set(None),
+                    reason: Set(reason.clone()),
+                    paused_by_account_id: Set(None),
+                    resumed_by_account_id: Set(None),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(db)
+                .await?;
+                notes.push((i.id.clone(), "paused", reason));
+            }
+            (None, Some(p))
+                if p.paused_by_account_id.is_none() && p.reason.starts_with(WAITING_REASON) =>
+            {
+                let mut m: sla_pause::ActiveModel = p.clone().into();
+                m.ended_at = Set(Some(now));
+                m.updated_at = Set(now);
+                m.update(db).await?;
+                notes.push((i.id.clone(), "resumed", "no longer waiting".to_owned()));
+            }
+            _ => {}
+        }
+    }
+    Ok(notes)
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -331,7 +413,12 @@ pub async fn refresh<C: ConnectionTrait>(
     let clocks = load_clocks(db).await?;
     let mut written = 0;
     for chunk in ids.chunks(500) {
-        written += refresh_chunk(db, settings, &policies, &clocks, chunk, rematch, now).await?;
+        let (n, notes) =
+            refresh_chunk(db, settings, &policies, &clocks, chunk, rematch, now).await?;
+        written += n;
+        for (id, kind, reason) in notes {
+            note(db, &id, kind, now, &reason).await?;
+        }
     }
     Ok(written)
 }
@@ -345,12 +432,13 @@ async fn refresh_chunk<C: ConnectionTrait>(
     ids: &[String],
     rematch: bool,
     now: DateTime<Utc>,
-) -> Result<usize, DbErr> {
+) -> Result<(usize, Vec<(String, &'static str, String)>), DbErr> {
     let incidents = incident::Entity::find()
         .filter(incident::Column::Id.is_in(ids.to_vec()))
         .filter(incident::Column::DeletedAt.is_null())
         .all(db)
         .await?;
+    let notes = auto_pauses(db, settings, &incidents, now).await?;
     let priority_names: HashMap<String, String> = priority::Entity::find()
         .all(db)
         .await?
@@ -565,7 +653,7 @@ async fn refresh_chunk<C: ConnectionTrait>(
         .exec(db)
         .await?;
     }
-    Ok(written)
+    Ok((written, notes))
 }
 
 /// What one breach check did.
