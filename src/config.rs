@@ -97,6 +97,8 @@ pub struct Config {
     /// `PAGERLENS_NOTIFY_SLACK_URL`, `PAGERLENS_NOTIFY_WEBHOOK_URL`: where the
     /// notification outbox is sent.
     pub notify: crate::notify::Endpoints,
+    /// `PAGERLENS_SMTP_URL` and `PAGERLENS_SMTP_FROM`: email, when set.
+    pub mail: Option<crate::mail::MailSettings>,
     /// `PAGERLENS_CACHE_*`, `PAGERLENS_LIVE_*`, `PAGERLENS_STATUS_FIELD`,
     /// `PAGERLENS_BI_*`.
     pub analytics: AnalyticsSettings,
@@ -342,11 +344,45 @@ impl Config {
             notify: crate::notify::Endpoints {
                 slack: http_url_var(&get, "PAGERLENS_NOTIFY_SLACK_URL")?,
                 webhook: http_url_var(&get, "PAGERLENS_NOTIFY_WEBHOOK_URL")?,
+                email: None,
             },
+            mail: mail_settings(&get)?,
             analytics: analytics_settings(&get)?,
         }
         .with_status_field()
+        .with_notify_email(&get)?
         .with_auth_settings(&get)
+    }
+
+    /// `PAGERLENS_NOTIFY_EMAIL_TO`: SLA notifications by email (needs
+    /// `PAGERLENS_SMTP_URL`).
+    fn with_notify_email(
+        mut self,
+        get: &impl Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let Some(list) = get("PAGERLENS_NOTIFY_EMAIL_TO") else {
+            return Ok(self);
+        };
+        let bad = |message: String| ConfigError::Invalid {
+            var: "PAGERLENS_NOTIFY_EMAIL_TO",
+            value: list.clone(),
+            expected: "comma-separated email addresses, with PAGERLENS_SMTP_URL set",
+            message,
+        };
+        let to = list
+            .split(',')
+            .filter(|s| !s.trim().is_empty())
+            .map(crate::mail::mailbox)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(bad)?;
+        let smtp = self
+            .mail
+            .clone()
+            .ok_or_else(|| bad("PAGERLENS_SMTP_URL is not set".into()))?;
+        if !to.is_empty() {
+            self.notify.email = Some(crate::notify::EmailEndpoint { smtp, to });
+        }
+        Ok(self)
     }
 
     /// The SLA engine pauses on the status field's `WAITING` values.
@@ -643,6 +679,32 @@ fn job_settings(get: &impl Fn(&str) -> Option<String>) -> Result<JobSettings, Co
         },
         cron,
     })
+}
+
+fn mail_settings(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<Option<crate::mail::MailSettings>, ConfigError> {
+    let Some(url) = get("PAGERLENS_SMTP_URL") else {
+        return Ok(None);
+    };
+    crate::mail::check_url(&url).map_err(|message| ConfigError::Invalid {
+        var: "PAGERLENS_SMTP_URL",
+        value: redact_url(&url),
+        expected: "smtp://HOST:PORT, smtp://USER:PASSWORD@HOST:587?tls=required or smtps://USER:PASSWORD@HOST:465",
+        message,
+    })?;
+    let from =
+        get("PAGERLENS_SMTP_FROM").unwrap_or_else(|| "pagerlens <pagerlens@localhost>".into());
+    let from = crate::mail::mailbox(&from).map_err(|message| ConfigError::Invalid {
+        var: "PAGERLENS_SMTP_FROM",
+        value: from.clone(),
+        expected: "an address, or `Name <address>`",
+        message,
+    })?;
+    Ok(Some(crate::mail::MailSettings {
+        url: SecretString::from(url),
+        from,
+    }))
 }
 
 fn analytics_settings(

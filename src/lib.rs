@@ -18,6 +18,7 @@ pub mod graphql;
 pub mod http;
 pub mod incidents;
 pub mod jobs;
+pub mod mail;
 pub mod notify;
 pub mod pagerduty;
 pub mod paging;

@@ -21,16 +21,25 @@ pub const MAX_ATTEMPTS: i32 = 10;
 const LEASE: i64 = 300;
 
 /// Where notifications go (`PAGERLENS_NOTIFY_SLACK_URL`,
-/// `PAGERLENS_NOTIFY_WEBHOOK_URL`).
+/// `PAGERLENS_NOTIFY_WEBHOOK_URL`, and `PAGERLENS_NOTIFY_EMAIL_TO` over
+/// `PAGERLENS_SMTP_URL`).
 #[derive(Clone, Debug, Default)]
 pub struct Endpoints {
     pub slack: Option<String>,
     pub webhook: Option<String>,
+    pub email: Option<EmailEndpoint>,
+}
+
+/// Email recipients and the SMTP server that reaches them.
+#[derive(Clone, Debug)]
+pub struct EmailEndpoint {
+    pub smtp: crate::mail::MailSettings,
+    pub to: Vec<lettre::message::Mailbox>,
 }
 
 impl Endpoints {
     pub fn is_empty(&self) -> bool {
-        self.slack.is_none() && self.webhook.is_none()
+        self.slack.is_none() && self.webhook.is_none() && self.email.is_none()
     }
 }
 
@@ -178,6 +187,16 @@ async fn send(
         if !resp.status().is_success() {
             return Err(format!("{what} answered {}", resp.status()));
         }
+    }
+    if let Some(email) = &endpoints.email {
+        let text = text(n);
+        let subject: String = format!("pagerlens: {}", text.lines().next().unwrap_or(&n.kind))
+            .chars()
+            .take(150)
+            .collect();
+        crate::mail::send(&email.smtp, &email.to, &subject, &text, None)
+            .await
+            .map_err(|e| format!("email: {e}"))?;
     }
     Ok(())
 }

@@ -500,25 +500,7 @@ async fn notifications_are_retried_until_sent(app: TestApp) {
     let url = format!("http://{}/slack", listener.local_addr().unwrap());
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
 
-    let now = Utc::now();
-    let row = notification::ActiveModel {
-        kind: Set("sla_breached".into()),
-        incident_id: Set(Some("PI0001".into())),
-        payload: Set(
-            json!({"kind": "sla_breached", "incident_id": "PI0001", "target": "response",
-            "policy": "critical", "deadline": now})
-            .to_string(),
-        ),
-        status: Set("pending".into()),
-        attempts: Set(0),
-        next_attempt_at: Set(now),
-        created_at: Set(now),
-        updated_at: Set(now),
-        ..Default::default()
-    }
-    .insert(&app.db)
-    .await
-    .unwrap();
+    let row = crate::common::fixtures::pending_breach_notification(&app.db, "PI0001").await;
     let mut config = (*app.app.config).clone();
     config.notify.slack = Some(url);
     let endpoints = config.notify.clone();

@@ -12,6 +12,7 @@ mod graphql_http;
 mod graphql_limits;
 mod graphql_queries;
 mod jobs;
+mod mail;
 mod migrations;
 mod playground;
 mod reports;

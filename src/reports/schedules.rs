@@ -225,27 +225,105 @@ async fn enqueue_one(
     Ok(job.is_some())
 }
 
-/// Posts the download link of a scheduled report to the schedule's webhook.
-/// A failing endpoint is logged on the job; the report itself stands.
+/// Sends a scheduled report: its download link to the schedule's webhook,
+/// and the file (or, past 10 MiB, the link) to its email address when SMTP
+/// is configured. A failing endpoint is logged on the job; the report
+/// itself stands.
 pub async fn deliver(ctx: &JobCtx, schedule_id: i32, file: &FileInfo) {
-    let schedule = match find(&ctx.db, schedule_id).await {
-        Ok(Some(s)) => s,
-        Ok(None) => return,
-        Err(e) => {
-            ctx.log("warn", &format!("cannot read schedule {schedule_id}: {e}"))
-                .await;
-            return;
-        }
-    };
-    let Some(url) = schedule.webhook_url.clone() else {
+    let Some(schedule) = post_link(ctx, schedule_id, file).await else {
         return;
     };
-    let link = ctx
-        .config
+    let Some(to) = schedule.email_to.clone() else {
+        return;
+    };
+    let Some(smtp) = ctx.config.mail.clone() else {
+        ctx.log(
+            "warn",
+            "the schedule asks for email but PAGERLENS_SMTP_URL is not set",
+        )
+        .await;
+        return;
+    };
+    let link = download_link(ctx);
+    let mut text = format!(
+        "pagerlens report \"{}\" ({} {}), {} bytes.\nDownload until {}: {link}\n",
+        schedule.name,
+        schedule.kind,
+        schedule.format,
+        file.bytes,
+        file.expires_at.format("%Y-%m-%d %H:%M UTC")
+    );
+    let attachment =
+        if u64::try_from(file.bytes).unwrap_or(u64::MAX) <= crate::mail::MAX_ATTACHMENT_BYTES {
+            match crate::jobs::report_file(&ctx.config.reports.dir, &file.path) {
+                Some(path) => match tokio::fs::read(&path).await {
+                    Ok(bytes) => Some(crate::mail::File {
+                        name: file.name.clone(),
+                        content_type: file.content_type.clone(),
+                        bytes,
+                    }),
+                    Err(e) => {
+                        ctx.log("warn", &format!("cannot read the report to attach it: {e}"))
+                            .await;
+                        None
+                    }
+                },
+                None => None,
+            }
+        } else {
+            text.push_str("The file is too large to attach; use the link.\n");
+            None
+        };
+    let sent = match crate::mail::mailbox(&to) {
+        Ok(mb) => {
+            crate::mail::send(
+                &smtp,
+                &[mb],
+                &format!("pagerlens report: {}", schedule.name),
+                &text,
+                attachment,
+            )
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match sent {
+        Ok(()) => ctx.log("info", "report emailed").await,
+        Err(e) => {
+            ctx.log("warn", &format!("emailing the report failed: {e}"))
+                .await
+        }
+    }
+}
+
+fn download_link(ctx: &JobCtx) -> String {
+    ctx.config
         .public_url
         .join(&format!("reports/{}/download", ctx.job.id))
         .map(|u| u.to_string())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+/// Posts the download link to the schedule's webhook, if any; returns the
+/// schedule.
+async fn post_link(
+    ctx: &JobCtx,
+    schedule_id: i32,
+    file: &FileInfo,
+) -> Option<report_schedule::Model> {
+    let schedule = match find(&ctx.db, schedule_id).await {
+        Ok(Some(s)) => s,
+        Ok(None) => return None,
+        Err(e) => {
+            ctx.log("warn", &format!("cannot read schedule {schedule_id}: {e}"))
+                .await;
+            return None;
+        }
+    };
+    let Some(url) = schedule.webhook_url.clone() else {
+        return Some(schedule);
+    };
+    let link = download_link(ctx);
     let body = serde_json::json!({
         "text": format!("pagerlens report \"{}\" is ready: {link}", schedule.name),
         "schedule": {"id": schedule.id, "name": schedule.name},
@@ -286,4 +364,5 @@ pub async fn deliver(ctx: &JobCtx, schedule_id: i32, file: &FileInfo) {
                 .await;
         }
     }
+    Some(schedule)
 }

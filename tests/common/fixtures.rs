@@ -376,3 +376,30 @@ pub async fn seed_incidents(db: &DatabaseConnection, count: usize) {
         }
     }
 }
+
+/// A pending "SLA breached" notification for `incident`, due now.
+pub async fn pending_breach_notification(
+    db: &DatabaseConnection,
+    incident: &str,
+) -> notification::Model {
+    use sea_orm::ActiveModelTrait;
+    let now = Utc::now();
+    notification::ActiveModel {
+        kind: Set("sla_breached".into()),
+        incident_id: Set(Some(incident.into())),
+        payload: Set(
+            serde_json::json!({"kind": "sla_breached", "incident_id": incident,
+            "target": "response", "policy": "critical", "deadline": now})
+            .to_string(),
+        ),
+        status: Set("pending".into()),
+        attempts: Set(0),
+        next_attempt_at: Set(now),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap()
+}

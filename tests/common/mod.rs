@@ -7,6 +7,7 @@
 #![allow(dead_code)]
 
 pub mod fixtures;
+pub mod smtp;
 
 use std::io::Write;
 use std::net::SocketAddr;
