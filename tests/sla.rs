@@ -328,7 +328,97 @@ async fn policy_changes_reevaluate_open_slas(app: TestApp) {
     );
 }
 
+/// Admins manage business-hours calendars; bad input changes nothing; a
+/// calendar in use cannot be deleted.
+async fn business_calendars_are_managed_in_graphql(app: TestApp) {
+    let create = "mutation($in: BusinessCalendarInput!) { createBusinessCalendar(input: $in) {
+        id name timeZone weeklyHours { day windows } holidays } }";
+    let good = json!({"name": "Paris office", "timeZone": "Europe/Paris",
+        "weeklyHours": [{"day": "fri", "windows": ["09:00-12:00", "13:00-17:00"]},
+                        {"day": "mon", "windows": ["09:00-17:00"]}],
+        "holidays": ["2026-12-25"]});
+    let d = app.data(create, json!({"in": good})).await;
+    let cal = &d["createBusinessCalendar"];
+    assert_eq!(cal["timeZone"], "Europe/Paris");
+    assert_eq!(
+        cal["weeklyHours"][0],
+        json!({"day": "mon", "windows": ["09:00-17:00"]})
+    );
+    assert_eq!(cal["holidays"], json!(["2026-12-25"]));
+    let id = cal["id"].as_str().unwrap().to_owned();
+
+    for (bad, needle) in [
+        (
+            json!({"name": "x", "timeZone": "Mars/Base", "weeklyHours": []}),
+            "",
+        ),
+        (
+            json!({"name": "x", "timeZone": "UTC", "weeklyHours": [{"day": "funday", "windows": ["09:00-17:00"]}]}),
+            "funday",
+        ),
+        (
+            json!({"name": "x", "timeZone": "UTC", "weeklyHours": [{"day": "mon", "windows": ["9 to 5"]}]}),
+            "",
+        ),
+        (
+            json!({"name": " ", "timeZone": "UTC", "weeklyHours": []}),
+            "name",
+        ),
+        (
+            json!({"name": "Paris office", "timeZone": "UTC", "weeklyHours": []}),
+            "exists",
+        ),
+    ] {
+        let message = assert_error(
+            &app.gql(create, json!({"in": bad.clone()})).await,
+            "BAD_USER_INPUT",
+        );
+        assert!(message.contains(needle), "{bad}: {message}");
+    }
+    let d = app.data("{ businessCalendars { id } }", json!({})).await;
+    assert_eq!(d["businessCalendars"].as_array().unwrap().len(), 1);
+
+    let (_, viewer) = app
+        .account_with_token("viewer@example.com", Role::Viewer)
+        .await;
+    let (_, body) = app.gql_as(&viewer, create, json!({"in": good})).await;
+    assert_error(&body, "FORBIDDEN");
+
+    // In use by a policy: kept until the policy lets go.
+    let d = app
+        .data(
+            "mutation($in: SlaPolicyInput!) { createSlaPolicy(input: $in) { id } }",
+            json!({"in": {"name": "office hours", "responseTargetSeconds": 3600,
+                "resolutionTargetSeconds": 7200, "calendarId": id}}),
+        )
+        .await;
+    let policy = d["createSlaPolicy"]["id"].as_str().unwrap().to_owned();
+    let delete = "mutation($id: ID!) { deleteBusinessCalendar(id: $id) }";
+    let message = assert_error(&app.gql(delete, json!({"id": id})).await, "BAD_USER_INPUT");
+    assert!(message.contains("office hours"), "{message}");
+    let d = app
+        .data(
+            "mutation($id: ID!, $in: BusinessCalendarInput!) { updateBusinessCalendar(id: $id, input: $in) { name weeklyHours { day } } }",
+            json!({"id": id, "in": {"name": "Paris office", "timeZone": "Europe/Paris",
+                "weeklyHours": [{"day": "tue", "windows": ["08:00-16:00"]}]}}),
+        )
+        .await;
+    assert_eq!(
+        d["updateBusinessCalendar"]["weeklyHours"],
+        json!([{"day": "tue"}])
+    );
+    app.data(
+        "mutation($id: ID!) { deleteSlaPolicy(id: $id) }",
+        json!({"id": policy}),
+    )
+    .await;
+    let d = app.data(delete, json!({"id": id})).await;
+    assert_eq!(d["deleteBusinessCalendar"], true);
+    assert_error(&app.gql(delete, json!({"id": id})).await, "NOT_FOUND");
+}
+
 on_both_databases!(
+    business_calendars_are_managed_in_graphql,
     seeded_policies_and_targets,
     warnings_and_breaches_are_notified_once,
     pause_and_resume,

@@ -11,7 +11,7 @@ use super::loaders::{SlaEventsOfIncident, SlaTargetsOfIncident};
 use super::types::{Incident, load_one};
 use crate::auth::Role;
 use crate::config::Config;
-use crate::entities::{incident_sla_target, sla_event, sla_policy};
+use crate::entities::{business_calendar, incident_sla_target, sla_event, sla_policy};
 use crate::sla::{self, SlaError, State};
 
 impl From<SlaError> for ApiError {
@@ -281,6 +281,78 @@ impl SlaPolicyInput {
     }
 }
 
+/// A business-hours calendar: a time zone, weekly working hours and
+/// holidays. A policy with a calendar counts business time only.
+pub struct BusinessCalendar(pub business_calendar::Model);
+
+/// Working windows of one weekday.
+#[derive(SimpleObject, InputObject)]
+#[graphql(input_name = "WeeklyHoursInput")]
+pub struct WeeklyHours {
+    /// `mon`, `tue`, `wed`, `thu`, `fri`, `sat` or `sun`.
+    pub day: String,
+    /// `HH:MM-HH:MM` windows, local time.
+    pub windows: Vec<String>,
+}
+
+#[Object]
+impl BusinessCalendar {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// IANA time zone.
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+    async fn weekly_hours(&self) -> Vec<WeeklyHours> {
+        let map: std::collections::BTreeMap<String, Vec<String>> =
+            serde_json::from_str(&self.0.weekly_hours).unwrap_or_default();
+        let order = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+        let mut days: Vec<WeeklyHours> = map
+            .into_iter()
+            .map(|(day, windows)| WeeklyHours { day, windows })
+            .collect();
+        days.sort_by_key(|d| order.iter().position(|o| *o == d.day).unwrap_or(7));
+        days
+    }
+    /// Local dates without working hours.
+    async fn holidays(&self) -> Vec<chrono::NaiveDate> {
+        serde_json::from_str(&self.0.holidays).unwrap_or_default()
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+#[derive(InputObject)]
+pub struct BusinessCalendarInput {
+    pub name: String,
+    /// IANA time zone, such as Europe/Paris.
+    pub time_zone: String,
+    /// Days not listed have no working hours.
+    pub weekly_hours: Vec<WeeklyHours>,
+    #[graphql(default)]
+    pub holidays: Vec<chrono::NaiveDate>,
+}
+
+impl From<BusinessCalendarInput> for sla::CalendarInput {
+    fn from(i: BusinessCalendarInput) -> Self {
+        Self {
+            name: i.name,
+            time_zone: i.time_zone,
+            weekly_hours: i
+                .weekly_hours
+                .into_iter()
+                .map(|w| (w.day, w.windows))
+                .collect(),
+            holidays: i.holidays,
+        }
+    }
+}
+
 fn parse_int(id: &ID) -> async_graphql::Result<i32> {
     id.parse::<i32>()
         .map_err(|_| ApiError::bad_input(format!("{:?} is not a valid id", id.0)))
@@ -299,6 +371,19 @@ pub struct SlaQuery;
 
 #[Object]
 impl SlaQuery {
+    /// Business-hours calendars, by name.
+    async fn business_calendars(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<BusinessCalendar>> {
+        Ok(sla::list_calendars(db(ctx))
+            .await
+            .api()?
+            .into_iter()
+            .map(BusinessCalendar)
+            .collect())
+    }
+
     /// SLA policies, by name.
     async fn sla_policies(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<SlaPolicy>> {
         Ok(sla::list_policies(db(ctx))
@@ -372,6 +457,45 @@ pub struct SlaMutation;
 
 #[Object]
 impl SlaMutation {
+    /// Creates a business-hours calendar (admins).
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn create_business_calendar(
+        &self,
+        ctx: &Context<'_>,
+        input: BusinessCalendarInput,
+    ) -> async_graphql::Result<BusinessCalendar> {
+        sla::save_calendar(db(ctx), settings(ctx), None, input.into())
+            .await
+            .map(BusinessCalendar)
+            .api()
+    }
+
+    /// Replaces a calendar and re-evaluates open SLAs; closed ones keep
+    /// what they measured (admins).
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn update_business_calendar(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: BusinessCalendarInput,
+    ) -> async_graphql::Result<BusinessCalendar> {
+        sla::save_calendar(db(ctx), settings(ctx), Some(parse_int(&id)?), input.into())
+            .await
+            .map(BusinessCalendar)
+            .api()
+    }
+
+    /// Deletes a calendar that no SLA policy uses (admins).
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn delete_business_calendar(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<bool> {
+        sla::delete_calendar(db(ctx), parse_int(&id)?).await.api()?;
+        Ok(true)
+    }
+
     /// Pauses an incident's SLA clocks (users and admins).
     #[graphql(guard = "RoleGuard(Role::User)")]
     async fn pause_sla(

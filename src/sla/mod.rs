@@ -1143,6 +1143,130 @@ pub async fn delete_policy<C: ConnectionTrait + TransactionTrait>(
     Ok(())
 }
 
+/// A business-hours calendar as an admin gives it.
+#[derive(Clone, Debug)]
+pub struct CalendarInput {
+    pub name: String,
+    /// IANA time zone.
+    pub time_zone: String,
+    /// Working windows per weekday (`mon` … `sun`): `HH:MM-HH:MM`.
+    pub weekly_hours: Vec<(String, Vec<String>)>,
+    /// Local dates without working hours.
+    pub holidays: Vec<NaiveDate>,
+}
+
+/// Every business-hours calendar, by name.
+///
+/// # Errors
+/// Database errors.
+pub async fn list_calendars<C: ConnectionTrait>(
+    db: &C,
+) -> Result<Vec<business_calendar::Model>, DbErr> {
+    business_calendar::Entity::find()
+        .order_by_asc(business_calendar::Column::Name)
+        .all(db)
+        .await
+}
+
+/// Creates a calendar, or replaces calendar `id`; a replaced calendar
+/// re-evaluates open SLAs (closed ones keep what they measured).
+///
+/// # Errors
+/// `BadInput` for an empty or taken name, an unknown time zone or weekday,
+/// or a malformed window; `NotFound` for an unknown id.
+pub async fn save_calendar<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    id: Option<i32>,
+    input: CalendarInput,
+) -> Result<business_calendar::Model, SlaError> {
+    let name = input.name.trim().to_owned();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(SlaError::BadInput(
+            "a calendar needs a name of 1 to 100 characters".into(),
+        ));
+    }
+    let weekly: std::collections::BTreeMap<String, Vec<String>> = input
+        .weekly_hours
+        .into_iter()
+        .map(|(d, w)| (d.trim().to_ascii_lowercase(), w))
+        .collect();
+    let now = Utc::now();
+    let mut model = business_calendar::Model {
+        id: id.unwrap_or_default(),
+        name: name.clone(),
+        time_zone: input.time_zone.trim().to_owned(),
+        weekly_hours: serde_json::to_string(&weekly)
+            .map_err(|e| SlaError::BadInput(e.to_string()))?,
+        holidays: serde_json::to_string(&input.holidays)
+            .map_err(|e| SlaError::BadInput(e.to_string()))?,
+        created_at: now,
+        updated_at: now,
+    };
+    // The same parser the engine uses: what is saved can be used.
+    parse_calendar(&model)?;
+    let txn = db.begin().await?;
+    let taken = business_calendar::Entity::find()
+        .filter(business_calendar::Column::Name.eq(name.as_str()))
+        .one(&txn)
+        .await?
+        .is_some_and(|c| Some(c.id) != id);
+    if taken {
+        return Err(SlaError::BadInput(format!(
+            "a calendar named {name:?} exists already"
+        )));
+    }
+    let saved = match id {
+        None => {
+            let mut a: business_calendar::ActiveModel = model.clone().into();
+            a.id = sea_orm::ActiveValue::NotSet;
+            a.insert(&txn).await?
+        }
+        Some(id) => {
+            let old = business_calendar::Entity::find_by_id(id)
+                .one(&txn)
+                .await?
+                .ok_or_else(|| SlaError::NotFound(format!("No business calendar with id {id}")))?;
+            model.created_at = old.created_at;
+            let mut a: business_calendar::ActiveModel = old.into();
+            a.name = Set(model.name.clone());
+            a.time_zone = Set(model.time_zone.clone());
+            a.weekly_hours = Set(model.weekly_hours.clone());
+            a.holidays = Set(model.holidays.clone());
+            a.updated_at = Set(now);
+            let saved = a.update(&txn).await?;
+            reevaluate_open(&txn, settings, now).await?;
+            saved
+        }
+    };
+    txn.commit().await?;
+    Ok(saved)
+}
+
+/// Deletes a calendar no policy uses.
+///
+/// # Errors
+/// `NotFound` for an unknown id; `BadInput` while a policy uses it.
+pub async fn delete_calendar<C: ConnectionTrait>(db: &C, id: i32) -> Result<(), SlaError> {
+    if let Some(p) = sla_policy::Entity::find()
+        .filter(sla_policy::Column::CalendarId.eq(id))
+        .one(db)
+        .await?
+    {
+        return Err(SlaError::BadInput(format!(
+            "calendar {id} is used by SLA policy {:?}; change that policy first",
+            p.name
+        )));
+    }
+    let res = business_calendar::Entity::delete_by_id(id).exec(db).await?;
+    if res.rows_affected == 0 {
+        return Err(SlaError::NotFound(format!(
+            "No business calendar with id {id}"
+        )));
+    }
+    Ok(())
+}
+
 /// Re-evaluates every incident with an open target (after a policy change).
 async fn reevaluate_open<C: ConnectionTrait>(
     db: &C,
