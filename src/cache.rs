@@ -99,6 +99,9 @@ pub enum LiveError {
     CoolingDown(u64),
     #[error(transparent)]
     Upstream(crate::pagerduty::Error),
+    /// Outside the caller's team scope (reads as not found).
+    #[error("{0}")]
+    Hidden(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }

@@ -801,6 +801,21 @@ async fn live_look_ups_fall_back_to_the_last_good_answer(app: TestApp) {
     assert!(!fresh["onCallNow"]["entries"].as_array().unwrap().is_empty());
     assert_eq!(fresh["liveIncident"]["id"], incident);
 
+    // A caller limited to a team sees neither another team's policy nor an
+    // incident of a service outside its teams.
+    seed_catalog(&app.db).await;
+    let (account, scoped) = app
+        .account_with_token("scoped@example.com", Role::Viewer)
+        .await;
+    app.data(
+        "mutation($id: ID!, $t: [ID!]) { setAccountTeams(id: $id, teamIds: $t) { id } }",
+        json!({"id": account.to_string(), "t": ["PT1"]}),
+    )
+    .await;
+    let (_, body) = app.gql_as(&scoped, q, vars.clone()).await;
+    let codes = crate::common::error_codes(&body);
+    assert_eq!(codes, ["NOT_FOUND", "NOT_FOUND"], "{body}");
+
     // PagerDuty goes down: the last good answers, marked stale.
     sim.sim
         .outage

@@ -4,21 +4,35 @@
 
 use chrono::Duration;
 
+use sea_orm::DatabaseConnection;
+
 use crate::cache::{Cache, Cached, LiveError};
 use crate::pagerduty::{Client, Error, wire};
+use crate::scope::Scope;
 
 /// Who is on call now for an escalation policy and/or a schedule (every
 /// level, earliest entry per user and level, as PagerDuty's `earliest`).
+/// A caller limited to some teams asks only about their policies.
 ///
 /// # Errors
-/// PagerDuty's refusal, or unavailability with nothing cached.
+/// `Hidden` for a policy outside the scope; PagerDuty's refusal, or
+/// unavailability with nothing cached.
 pub async fn oncalls_now(
     client: &Client,
     cache: &Cache,
     ttl: Duration,
+    (db, scope): (&DatabaseConnection, &Scope),
     escalation_policy: Option<&str>,
     schedule: Option<&str>,
 ) -> Result<Cached<Vec<wire::Oncall>>, LiveError> {
+    if let (Some(ep), false) = (escalation_policy, scope.is_all()) {
+        let visible = crate::catalog::find_escalation_policies(db, scope, &[ep.to_owned()])
+            .await?
+            .contains_key(ep);
+        if !visible {
+            return Err(LiveError::Hidden(format!("no escalation policy {ep}")));
+        }
+    }
     let key = format!(
         "oncalls|{}|{}",
         escalation_policy.unwrap_or("*"),
@@ -48,19 +62,21 @@ pub async fn oncalls_now(
         .await
 }
 
-/// One incident as PagerDuty has it now.
+/// One incident as PagerDuty has it now. A caller limited to some teams
+/// sees it only when its service is theirs.
 ///
 /// # Errors
-/// PagerDuty's refusal (404 for an unknown id), or unavailability with
-/// nothing cached.
+/// `Hidden` outside the scope; PagerDuty's refusal (404 for an unknown
+/// id), or unavailability with nothing cached.
 pub async fn incident(
     client: &Client,
     cache: &Cache,
     ttl: Duration,
+    (db, scope): (&DatabaseConnection, &Scope),
     id: &str,
 ) -> Result<Cached<wire::Incident>, LiveError> {
     let path = format!("/incidents/{}", urlencoding(id));
-    cache
+    let found = cache
         .fetch_or_cached(&format!("incident|{id}"), "incident", ttl, || async move {
             let v = client.get(&path, &[]).await?;
             serde_json::from_value::<wire::Incident>(v["incident"].clone()).map_err(|e| {
@@ -70,7 +86,19 @@ pub async fn incident(
                 }
             })
         })
-        .await
+        .await?;
+    if !scope.is_all() {
+        let visible = match &found.value.service {
+            Some(s) => crate::catalog::find_services(db, scope, std::slice::from_ref(&s.id))
+                .await?
+                .contains_key(&s.id),
+            None => false,
+        };
+        if !visible {
+            return Err(LiveError::Hidden(format!("no incident {id}")));
+        }
+    }
+    Ok(found)
 }
 
 /// Percent-encodes an id for a path segment.

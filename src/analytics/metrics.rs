@@ -249,6 +249,15 @@ fn sum_of(e: Expr) -> Expr {
     Func::coalesce([Func::sum(e).into(), Expr::val(0.0)]).into()
 }
 
+/// `SELECT service_id FROM service_teams WHERE team_id = team`.
+fn team_services(team: &str) -> SelectStatement {
+    Query::select()
+        .column(service_team::Column::ServiceId)
+        .from(service_team::Entity)
+        .and_where(service_team::Column::TeamId.eq(team))
+        .to_owned()
+}
+
 /// The incidents of the services a target covers within a scope.
 pub(super) fn service_condition(target: &Target, scope: &Scope) -> Condition {
     use incident::Column as I;
@@ -257,15 +266,7 @@ pub(super) fn service_condition(target: &Target, scope: &Scope) -> Condition {
         Target::All => {}
         Target::Service(s) => c = c.add(col(I::ServiceId).eq(s.clone())),
         Target::Team(t) => {
-            c = c.add(
-                col(I::ServiceId).in_subquery(
-                    Query::select()
-                        .column(service_team::Column::ServiceId)
-                        .from(service_team::Entity)
-                        .and_where(service_team::Column::TeamId.eq(t.clone()))
-                        .to_owned(),
-                ),
-            );
+            c = c.add(col(I::ServiceId).in_subquery(team_services(t)));
         }
     }
     if let Some(scoped) = scope.services_condition(I::ServiceId) {
@@ -377,15 +378,7 @@ impl Analytics {
             Target::All => {}
             Target::Service(s) => q = q.filter(service::Column::Id.eq(s.clone())),
             Target::Team(t) => {
-                q = q.filter(
-                    service::Column::Id.in_subquery(
-                        Query::select()
-                            .column(service_team::Column::ServiceId)
-                            .from(service_team::Entity)
-                            .and_where(service_team::Column::TeamId.eq(t.clone()))
-                            .to_owned(),
-                    ),
-                );
+                q = q.filter(service::Column::Id.in_subquery(team_services(t)));
             }
         }
         if let Some(c) = scope.services_condition(service::Column::Id) {
