@@ -370,11 +370,7 @@ async fn metrics_match_hand_computed_fixtures(app: TestApp) {
     let (account, token) = app
         .account_with_token("scoped@example.com", Role::Viewer)
         .await;
-    app.data(
-        "mutation($id: ID!, $t: [ID!]) { setAccountTeams(id: $id, teamIds: $t) { id } }",
-        json!({"id": account.to_string(), "t": ["PT1"]}),
-    )
-    .await;
+    app.limit_account_to_teams(account, &["PT1"]).await;
     let (_, body) = app
         .gql_as(
             &token,
@@ -807,11 +803,7 @@ async fn live_look_ups_fall_back_to_the_last_good_answer(app: TestApp) {
     let (account, scoped) = app
         .account_with_token("scoped@example.com", Role::Viewer)
         .await;
-    app.data(
-        "mutation($id: ID!, $t: [ID!]) { setAccountTeams(id: $id, teamIds: $t) { id } }",
-        json!({"id": account.to_string(), "t": ["PT1"]}),
-    )
-    .await;
+    app.limit_account_to_teams(account, &["PT1"]).await;
     let (_, body) = app.gql_as(&scoped, q, vars.clone()).await;
     let codes = crate::common::error_codes(&body);
     assert_eq!(codes, ["NOT_FOUND", "NOT_FOUND"], "{body}");

@@ -9,10 +9,10 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{Duration, Utc};
 use pagerlens::auth::Role;
-use pagerlens::entities::{job, job_log, report_schedule};
+use pagerlens::entities::{job, job_log};
 use pagerlens::jobs::queue::{self, Beat, Cancel, NewJob};
 use pagerlens::jobs::{JobKind, Runner, scheduler};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use serde_json::{Value, json};
 
 use crate::common::fixtures::{seed_catalog, seed_incidents};
@@ -437,14 +437,7 @@ async fn scheduled_reports_run_once_per_tick_and_post_their_link(app: TestApp) {
     assert!(s["nextRunAt"].is_string());
     let sid: i32 = s["id"].as_str().unwrap().parse().unwrap();
     // Make the schedule two hours old, so the latest hourly tick is due.
-    let mut m: report_schedule::ActiveModel = report_schedule::Entity::find_by_id(sid)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into();
-    m.created_at = Set(Utc::now() - Duration::hours(2));
-    m.update(&app.db).await.unwrap();
+    crate::common::fixtures::age_report_schedule(&app.db, sid, Duration::hours(2)).await;
     let due = || queue::enqueue(&app.db, new_job(JobKind::ScheduledReports, 1), Utc::now());
     due().await.unwrap();
     due().await.unwrap();

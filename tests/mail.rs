@@ -5,11 +5,11 @@
 
 use chrono::{Duration, Utc};
 use pagerlens::auth::Role;
-use pagerlens::entities::{job, notification, report_schedule};
+use pagerlens::entities::{job, notification};
 use pagerlens::jobs::JobKind;
 use pagerlens::jobs::queue::{self, NewJob};
 use pagerlens::notify::{EmailEndpoint, Endpoints};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::SecretString;
 use serde_json::json;
 
@@ -107,14 +107,7 @@ async fn scheduled_reports_are_mailed_with_their_file(app: TestApp) {
         .unwrap()
         .parse()
         .unwrap();
-    let mut m: report_schedule::ActiveModel = report_schedule::Entity::find_by_id(sid)
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into();
-    m.created_at = Set(Utc::now() - Duration::hours(2));
-    m.update(&app.db).await.unwrap();
+    crate::common::fixtures::age_report_schedule(&app.db, sid, Duration::hours(2)).await;
     queue::enqueue(
         &app.db,
         NewJob {

@@ -393,9 +393,16 @@ impl Analytics {
         &self,
         p: &Params,
     ) -> Result<Vec<ServiceCount>, AnalyticsError> {
-        let mapper = self.mapper().await?;
+        self.per_service(p, &self.mapper().await?).await
+    }
+
+    async fn per_service(
+        &self,
+        p: &Params,
+        mapper: &Mapper,
+    ) -> Result<Vec<ServiceCount>, AnalyticsError> {
         let stmt = self
-            .base(p, &mapper)
+            .base(p, mapper)
             .expr_as(col(incident::Column::ServiceId), Alias::new("service_id"))
             .expr_as(Func::count(Expr::val(1)), Alias::new("n"))
             .add_group_by([col(incident::Column::ServiceId)])
@@ -482,8 +489,15 @@ impl Analytics {
 
     /// Incidents per mapped status, in mapping order.
     pub async fn status_counts(&self, p: &Params) -> Result<Vec<StatusCount>, AnalyticsError> {
-        let mapper = self.mapper().await?;
-        let rows = self.status_rows(p, &mapper, false).await?;
+        self.statuses(p, &self.mapper().await?).await
+    }
+
+    async fn statuses(
+        &self,
+        p: &Params,
+        mapper: &Mapper,
+    ) -> Result<Vec<StatusCount>, AnalyticsError> {
+        let rows = self.status_rows(p, mapper, false).await?;
         Ok(merge_statuses(rows.into_iter().map(|(_, m, n)| (m, n))))
     }
 
@@ -525,7 +539,8 @@ impl Analytics {
     /// The service with the most incidents, its status breakdown and its
     /// daily series; `None` when the period has no incident.
     pub async fn top_service(&self, p: &Params) -> Result<Option<TopService>, AnalyticsError> {
-        let per = self.incidents_per_service(p).await?;
+        let mapper = self.mapper().await?;
+        let per = self.per_service(p, &mapper).await?;
         let Some(top) = per.into_iter().find(|s| s.incidents > 0) else {
             return Ok(None);
         };
@@ -533,8 +548,7 @@ impl Analytics {
             target: Target::Service(top.service_id.clone()),
             ..p.clone()
         };
-        let statuses = self.status_counts(&one).await?;
-        let mapper = self.mapper().await?;
+        let statuses = self.statuses(&one, &mapper).await?;
         let days = self.day_sums(&one, &mapper).await?;
         let (first, last) = local_days(p);
         let series = first

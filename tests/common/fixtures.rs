@@ -403,3 +403,16 @@ pub async fn pending_breach_notification(
     .await
     .unwrap()
 }
+
+/// Makes a report schedule `age` old, so its latest ticks are due.
+pub async fn age_report_schedule(db: &DatabaseConnection, id: i32, age: Duration) {
+    use sea_orm::ActiveModelTrait;
+    let mut m: report_schedule::ActiveModel = report_schedule::Entity::find_by_id(id)
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    m.created_at = Set(Utc::now() - age);
+    m.update(db).await.unwrap();
+}

@@ -340,6 +340,15 @@ impl TestApp {
         (account.id, token)
     }
 
+    /// Limits an account to these teams (as an admin would).
+    pub async fn limit_account_to_teams(&self, account: i32, teams: &[&str]) {
+        self.data(
+            "mutation($id: ID!, $t: [ID!]) { setAccountTeams(id: $id, teamIds: $t) { id } }",
+            json!({"id": account.to_string(), "t": teams}),
+        )
+        .await;
+    }
+
     /// Like [`gql`](Self::gql) but asserts there are no errors and returns `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let body = self.gql(query, variables).await;
