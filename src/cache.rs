@@ -218,6 +218,8 @@ impl Cache {
         let now = Utc::now();
         match self.read::<T>(key).await {
             Ok(Some((m, value))) if m.expires_at > now => {
+                metrics::counter!(crate::telemetry::metrics::CACHE_LOOKUPS, "result" => "hit")
+                    .increment(1);
                 return Ok(Cached {
                     value,
                     generated_at: m.generated_at,
@@ -228,6 +230,8 @@ impl Cache {
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, key, "analytics cache read failed; computing"),
         }
+        metrics::counter!(crate::telemetry::metrics::CACHE_LOOKUPS, "result" => "miss")
+            .increment(1);
         let value = compute().await?;
         let generated_at = Utc::now().trunc_subsecs(6);
         if let Err(e) = self
@@ -330,7 +334,12 @@ impl Cache {
                 None
             }
         };
+        let lookup = |result: &'static str| {
+            metrics::counter!(crate::telemetry::metrics::CACHE_LOOKUPS, "result" => result)
+                .increment(1);
+        };
         let stale = |c: Option<(row::Model, T)>| {
+            lookup("stale");
             c.map(|(m, value)| Cached {
                 value,
                 generated_at: m.generated_at,
@@ -342,6 +351,7 @@ impl Cache {
             && m.expires_at > now
         {
             let (m, value) = cached.expect("checked");
+            lookup("hit");
             return Ok(Cached {
                 value,
                 generated_at: m.generated_at,
@@ -352,6 +362,7 @@ impl Cache {
         if let Some(left) = self.cooling_down() {
             return stale(cached).ok_or(LiveError::CoolingDown(left.as_secs().max(1)));
         }
+        lookup("miss");
         match fetch().await {
             Ok(value) => {
                 let generated_at = Utc::now().trunc_subsecs(6);

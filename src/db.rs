@@ -77,9 +77,54 @@ fn ensure_sqlite_dir(url: &str) -> Result<(), DbErr> {
 ///
 /// # Errors
 /// A migration failed; the database is left at the last applied migration.
+///
+/// On PostgreSQL, replicas starting together take turns (see
+/// [`under_migration_lock`]): one applies the pending migrations and the
+/// others find nothing left to do.
 pub async fn migrate_up(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    under_migration_lock(db, || Migrator::up(db, None)).await
 }
+
+/// Runs `f` (schema changes, role grants) while this process holds the
+/// migration lock: on PostgreSQL an advisory lock on a connection of its
+/// own, so replicas starting together take turns; on SQLite there is one
+/// process per file and `f` simply runs.
+pub async fn under_migration_lock<T, F, Fut>(db: &DatabaseConnection, f: F) -> Result<T, DbErr>
+where
+    F: FnOnce() -> Fut,
+    Fut: std::future::Future<Output = Result<T, DbErr>>,
+{
+    if !matches!(
+        db.inner,
+        sea_orm::DatabaseConnectionType::SqlxPostgresPoolConnection(_)
+    ) {
+        return f().await;
+    }
+    let to_db = |e: sea_orm::sqlx::Error| DbErr::Custom(format!("migration lock: {e}"));
+    let mut lock = db
+        .get_postgres_connection_pool()
+        .acquire()
+        .await
+        .map_err(to_db)?;
+    sea_orm::sqlx::query("SELECT pg_advisory_lock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *lock)
+        .await
+        .map_err(to_db)?;
+    let result = f().await;
+    let unlocked = sea_orm::sqlx::query("SELECT pg_advisory_unlock($1)")
+        .bind(MIGRATION_LOCK)
+        .execute(&mut *lock)
+        .await;
+    if unlocked.is_err() {
+        // Closing the connection releases the lock with the session.
+        let _ = sea_orm::sqlx::Connection::close(lock.detach()).await;
+    }
+    result
+}
+
+/// The advisory lock key of migrations ("pagerlns" in ASCII).
+const MIGRATION_LOCK: i64 = 0x7061_6765_726c_6e73;
 
 /// True when the database answers and no migration is pending.
 pub async fn is_ready(db: &DatabaseConnection) -> Result<bool, DbErr> {

@@ -91,14 +91,20 @@ impl App {
     /// # Errors
     /// A migration fails.
     pub async fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
-        db::migrate_up(&db).await?;
-        if let Some((role, password)) = &config.analytics.bi_role {
-            analytics::bi::ensure_role(&db, role, password)
-                .await
-                .map_err(|e| {
-                    anyhow::anyhow!("creating the BI role {role} (PAGERLENS_BI_ROLE): {e}")
-                })?;
-        }
+        db::under_migration_lock(&db, || async {
+            <migration::Migrator as migration::MigratorTrait>::up(&db, None).await?;
+            if let Some((role, password)) = &config.analytics.bi_role {
+                analytics::bi::ensure_role(&db, role, password)
+                    .await
+                    .map_err(|e| {
+                        sea_orm::DbErr::Custom(format!(
+                            "creating the BI role {role} (PAGERLENS_BI_ROLE): {e}"
+                        ))
+                    })?;
+            }
+            Ok(())
+        })
+        .await?;
         let events = EventBus::new();
         let pagerduty = config
             .pagerduty_client_config()
@@ -161,9 +167,15 @@ impl App {
         })
     }
 
-    /// The HTTP router.
+    /// The HTTP router, with every layer: request ids and the request span,
+    /// security headers, CORS when configured, body limit, per-client rate
+    /// limits and metrics.
     pub fn router(&self) -> axum::Router {
-        http::router(http::AppState {
+        use http::middleware as mw;
+        use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+        use tower_http::set_header::SetResponseHeaderLayer;
+        let _ = telemetry::metrics::handle();
+        let mut router = http::router(http::AppState {
             config: self.config.clone(),
             db: self.db.clone(),
             schema: self.schema.clone(),
@@ -172,14 +184,30 @@ impl App {
             oauth: self.oauth.clone(),
             jobs: self.jobs.clone(),
         })
+        .layer(axum::middleware::from_fn(mw::record_metrics))
+        .layer(axum::middleware::from_fn_with_state(
+            mw::RateLimits::new(&self.config.http),
+            mw::rate_limit,
+        ))
         .layer(axum::extract::DefaultBodyLimit::max(
             self.config.max_body_bytes,
-        ))
-        .layer(tower_http::trace::TraceLayer::new_for_http())
+        ));
+        for (name, value) in mw::security_headers(self.config.public_url.scheme() == "https") {
+            router = router.layer(SetResponseHeaderLayer::if_not_present(name, value));
+        }
+        if let Some(cors) = mw::cors(&self.config.http.cors_origins) {
+            router = router.layer(cors);
+        }
+        router
+            .layer(tower_http::trace::TraceLayer::new_for_http().make_span_with(mw::request_span))
+            .layer(PropagateRequestIdLayer::new(mw::REQUEST_ID))
+            .layer(SetRequestIdLayer::new(mw::REQUEST_ID, MakeRequestUuid))
+            .layer(axum::middleware::from_fn(mw::sanitize_request_id))
     }
 
-    /// Serves on `listener` until `shutdown` completes, then finishes the
-    /// requests in flight.
+    /// Serves on `listener` until `shutdown` completes, then stops accepting
+    /// and gives the requests in flight `PAGERLENS_SHUTDOWN_GRACE` to finish
+    /// before it returns regardless.
     ///
     /// # Errors
     /// The listener fails.
@@ -188,8 +216,55 @@ impl App {
         listener: TcpListener,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
+        let grace = self
+            .config
+            .http
+            .shutdown_grace
+            .to_std()
+            .unwrap_or(std::time::Duration::from_secs(30));
         let router = self.router();
-        axum::serve(listener, router)
+        let (stopping, stopped) = tokio::sync::oneshot::channel::<()>();
+        let server = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            tracing::info!(
+                grace_s = grace.as_secs(),
+                "shutting down: no new connections; finishing requests in flight"
+            );
+            let _ = stopping.send(());
+        })
+        .into_future();
+        tokio::pin!(server);
+        tokio::select! {
+            result = &mut server => result,
+            () = async {
+                if stopped.await.is_ok() {
+                    tokio::time::sleep(grace).await;
+                } else {
+                    std::future::pending::<()>().await;
+                }
+            } => {
+                tracing::warn!("requests still in flight after the shutdown grace period; closing them");
+                Ok(())
+            }
+        }
+    }
+
+    /// Serves `/metrics` without a token on its own listener
+    /// (`PAGERLENS_METRICS_BIND`) until `shutdown` completes.
+    ///
+    /// # Errors
+    /// The listener fails.
+    pub async fn serve_metrics(
+        &self,
+        listener: TcpListener,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        let _ = telemetry::metrics::handle();
+        axum::serve(listener, http::middleware::metrics_router(self.db.clone()))
             .with_graceful_shutdown(shutdown)
             .await
     }

@@ -274,6 +274,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 listener.local_addr()?
             );
             let stop = tokio_util::sync::CancellationToken::new();
+            if let Some(addr) = app.config.http.metrics_bind {
+                let metrics = tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("cannot listen on {addr} (PAGERLENS_METRICS_BIND)"))?;
+                tracing::info!("metrics on http://{}/metrics", metrics.local_addr()?);
+                let app = app.clone();
+                let stopping = stop.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = app
+                        .serve_metrics(metrics, async move { stopping.cancelled().await })
+                        .await
+                    {
+                        tracing::error!(error = %e, "the metrics listener failed");
+                    }
+                });
+            }
             let background = app.start_background(stop.clone()).await?;
             let stopping = stop.clone();
             app.serve(listener, async move {
@@ -281,6 +297,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                     () = shutdown_signal() => {}
                     () = stopping.cancelled() => {}
                 }
+                // Workers hand their jobs back while requests finish.
+                stopping.cancel();
             })
             .await?;
             stop.cancel();
@@ -651,5 +669,5 @@ async fn shutdown_signal() {
         () = ctrl_c => {},
         () = term => {},
     }
-    tracing::info!("shutting down: finishing requests in flight");
+    tracing::info!("signal received");
 }

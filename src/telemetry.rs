@@ -20,3 +20,180 @@ where
         LogFormat::Json => builder.json().flatten_event(true).try_init(),
     };
 }
+
+/// Prometheus metrics: the recorder is installed once per process, and every
+/// module records with the `metrics` macros under the names below.
+pub mod metrics {
+    use std::collections::HashSet;
+    use std::sync::{Mutex, OnceLock};
+
+    use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+
+    /// Seconds: from a millisecond to half an hour (jobs are long).
+    const BUCKETS: &[f64] = &[
+        0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0,
+        300.0, 1800.0,
+    ];
+
+    pub const HTTP_REQUESTS: &str = "pagerlens_http_requests_total";
+    pub const HTTP_DURATION: &str = "pagerlens_http_request_duration_seconds";
+    pub const HTTP_RATE_LIMITED: &str = "pagerlens_http_rate_limited_total";
+    pub const GRAPHQL_DURATION: &str = "pagerlens_graphql_request_duration_seconds";
+    pub const PAGERDUTY_REQUESTS: &str = "pagerlens_pagerduty_requests_total";
+    pub const PAGERDUTY_RETRIES: &str = "pagerlens_pagerduty_retries_total";
+    pub const PAGERDUTY_RATE_LIMITED: &str = "pagerlens_pagerduty_rate_limited_total";
+    pub const PAGERDUTY_RATE_LIMIT_WAIT: &str = "pagerlens_pagerduty_rate_limit_wait_seconds_total";
+    pub const JOBS_FINISHED: &str = "pagerlens_jobs_finished_total";
+    pub const JOB_DURATION: &str = "pagerlens_job_duration_seconds";
+    pub const SLA_BREACHES: &str = "pagerlens_sla_breaches_total";
+    pub const SLA_WARNINGS: &str = "pagerlens_sla_warnings_total";
+    pub const CACHE_LOOKUPS: &str = "pagerlens_cache_lookups_total";
+    pub const DB_POOL_CONNECTIONS: &str = "pagerlens_db_pool_connections";
+    pub const DB_POOL_MAX: &str = "pagerlens_db_pool_max_connections";
+
+    /// The process's recorder, installed at the first call. `None` when
+    /// another recorder was installed first (an embedding program's).
+    pub fn handle() -> Option<&'static PrometheusHandle> {
+        static HANDLE: OnceLock<Option<PrometheusHandle>> = OnceLock::new();
+        HANDLE
+            .get_or_init(|| {
+                let built = PrometheusBuilder::new()
+                    .set_buckets(BUCKETS)
+                    .and_then(PrometheusBuilder::install_recorder);
+                match built {
+                    Ok(h) => {
+                        describe();
+                        ::metrics::gauge!("pagerlens_build_info", "version" => env!("CARGO_PKG_VERSION")).set(1.0);
+                        Some(h)
+                    }
+                    Err(e) => {
+                        tracing::warn!(error = %e, "metrics recorder not installed");
+                        None
+                    }
+                }
+            })
+            .as_ref()
+    }
+
+    fn describe() {
+        use ::metrics::{Unit, describe_counter, describe_gauge, describe_histogram};
+        describe_counter!(HTTP_REQUESTS, "HTTP requests by method, route and status");
+        describe_histogram!(
+            HTTP_DURATION,
+            Unit::Seconds,
+            "HTTP request latency by method and route"
+        );
+        describe_counter!(
+            HTTP_RATE_LIMITED,
+            "requests refused with 429 by the per-client rate limits"
+        );
+        describe_histogram!(
+            GRAPHQL_DURATION,
+            Unit::Seconds,
+            "GraphQL request latency by operation name and result"
+        );
+        describe_counter!(PAGERDUTY_REQUESTS, "PagerDuty API requests sent");
+        describe_counter!(
+            PAGERDUTY_RETRIES,
+            "PagerDuty requests retried after a 5xx, timeout or dropped connection"
+        );
+        describe_counter!(PAGERDUTY_RATE_LIMITED, "PagerDuty 429 answers");
+        describe_counter!(
+            PAGERDUTY_RATE_LIMIT_WAIT,
+            Unit::Seconds,
+            "time spent waiting on PagerDuty rate limits"
+        );
+        describe_counter!(JOBS_FINISHED, "jobs finished, by kind and outcome");
+        describe_histogram!(
+            JOB_DURATION,
+            Unit::Seconds,
+            "job run time, by kind and outcome"
+        );
+        describe_counter!(SLA_BREACHES, "SLA targets marked breached");
+        describe_counter!(SLA_WARNINGS, "SLA at-risk warnings raised");
+        describe_counter!(
+            CACHE_LOOKUPS,
+            "analytics and live cache look-ups by result (hit, miss, stale)"
+        );
+        describe_gauge!(
+            DB_POOL_CONNECTIONS,
+            "database pool connections by state (idle, in_use)"
+        );
+        describe_gauge!(DB_POOL_MAX, "database pool size");
+    }
+
+    /// A bounded label for a client-chosen GraphQL operation name: names are
+    /// cut to 64 characters of `[A-Za-z0-9_]`, and after 200 distinct names
+    /// further ones count as `other`, so clients cannot grow the metrics
+    /// without bound.
+    pub fn operation_label(name: Option<&str>) -> String {
+        static SEEN: OnceLock<Mutex<HashSet<String>>> = OnceLock::new();
+        let Some(name) = name.filter(|n| !n.is_empty()) else {
+            return "anonymous".to_owned();
+        };
+        let clean: String = name
+            .chars()
+            .filter(|c| c.is_ascii_alphanumeric() || *c == '_')
+            .take(64)
+            .collect();
+        if clean.is_empty() {
+            return "other".to_owned();
+        }
+        let mut seen = SEEN
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if seen.contains(&clean) || seen.len() < 200 {
+            seen.insert(clean.clone());
+            clean
+        } else {
+            "other".to_owned()
+        }
+    }
+
+    /// Samples the database pool into its gauges (called at each scrape).
+    pub fn record_pool(db: &sea_orm::DatabaseConnection) {
+        let (size, idle, max) = match &db.inner {
+            sea_orm::DatabaseConnectionType::SqlxPostgresPoolConnection(_) => {
+                let p = db.get_postgres_connection_pool();
+                (
+                    p.size(),
+                    p.num_idle() as u32,
+                    p.options().get_max_connections(),
+                )
+            }
+            sea_orm::DatabaseConnectionType::SqlxSqlitePoolConnection(_) => {
+                let p = db.get_sqlite_connection_pool();
+                (
+                    p.size(),
+                    p.num_idle() as u32,
+                    p.options().get_max_connections(),
+                )
+            }
+            _ => return,
+        };
+        ::metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "idle").set(f64::from(idle));
+        ::metrics::gauge!(DB_POOL_CONNECTIONS, "state" => "in_use")
+            .set(f64::from(size.saturating_sub(idle)));
+        ::metrics::gauge!(DB_POOL_MAX).set(f64::from(max));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::metrics::operation_label;
+
+    #[test]
+    fn operation_labels_are_bounded() {
+        assert_eq!(operation_label(None), "anonymous");
+        assert_eq!(operation_label(Some("")), "anonymous");
+        assert_eq!(operation_label(Some("Bad Name\n{}")), "BadName");
+        assert_eq!(operation_label(Some(&"a".repeat(300))).len(), 64);
+        // Past 200 distinct names, new ones share one label; known ones keep theirs.
+        for i in 0..250 {
+            operation_label(Some(&format!("Flood{i}")));
+        }
+        assert_eq!(operation_label(Some("NeverSeenBefore")), "other");
+        assert_eq!(operation_label(Some("BadName")), "BadName");
+    }
+}

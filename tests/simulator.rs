@@ -229,3 +229,54 @@ async fn simulator_rate_limits_with_headers() {
     assert_eq!(resp.headers()["ratelimit-remaining"], "0");
     assert_eq!(resp.json::<Value>().await.unwrap()["error"]["code"], 2020);
 }
+
+#[tokio::test]
+async fn simulator_outage_is_switched_from_another_process() {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = pagerlens::pagerduty::simulator::spawn(
+        pagerlens::pagerduty::simulator::SimConfig::new(1, Default::default()),
+        listener,
+    )
+    .await
+    .unwrap();
+    let client = reqwest::Client::new();
+    let control = format!("{}/_simulator/outage", sim.base_url());
+    let teams = || {
+        client
+            .get(format!("{}/teams", sim.base_url()))
+            .header("Authorization", "Token token=simulator-token")
+            .send()
+    };
+    // The control needs the API token, and a clear body.
+    let resp = client
+        .post(&control)
+        .json(&json!({"down": true}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    let resp = client
+        .post(&control)
+        .header("Authorization", "Token token=simulator-token")
+        .json(&json!({"down": "yes"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(teams().await.unwrap().status(), StatusCode::OK);
+
+    for (down, status) in [
+        (true, StatusCode::SERVICE_UNAVAILABLE),
+        (false, StatusCode::OK),
+    ] {
+        let resp = client
+            .post(&control)
+            .header("Authorization", "Token token=simulator-token")
+            .json(&json!({"down": down}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.json::<Value>().await.unwrap()["down"], down);
+        assert_eq!(teams().await.unwrap().status(), status);
+    }
+}

@@ -7,6 +7,7 @@ pub mod connection;
 pub mod error;
 pub mod jobs;
 pub mod loaders;
+mod observe;
 pub mod query;
 pub mod sla;
 pub mod subscription;
@@ -79,6 +80,7 @@ pub fn build_schema(
         .limit_directives(32)
         .extension(error::ErrorPresenter)
         .extension(auth::RequireCaller)
+        .extension(observe::Timing)
         .finish()
 }
 

@@ -3,6 +3,7 @@
 pub mod auth;
 mod graphql;
 mod health;
+pub mod middleware;
 mod playground;
 mod reports;
 mod webhooks;
@@ -54,6 +55,7 @@ pub fn router(state: AppState) -> Router {
         .route("/reports/{job_id}/download", get(reports::download))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
+        .route("/metrics", get(middleware::metrics_with_token))
         .fallback(|| async {
             (
                 StatusCode::NOT_FOUND,

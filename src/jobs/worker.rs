@@ -369,6 +369,18 @@ impl Runner {
                 retry_at: None,
             } => format!("failed: {error}"),
         };
+        let outcome_label = match &outcome {
+            Outcome::Succeeded { .. } => "succeeded",
+            Outcome::Cancelled => "cancelled",
+            Outcome::HandedBack => "handed_back",
+            Outcome::Failed {
+                retry_at: Some(_), ..
+            } => "retrying",
+            Outcome::Failed { retry_at: None, .. } => "failed",
+        };
+        metrics::counter!(crate::telemetry::metrics::JOBS_FINISHED, "kind" => job.kind.clone(), "outcome" => outcome_label).increment(1);
+        metrics::histogram!(crate::telemetry::metrics::JOB_DURATION, "kind" => job.kind.clone(), "outcome" => outcome_label)
+            .record(started.elapsed().as_secs_f64());
         let level = if matches!(outcome, Outcome::Failed { .. }) {
             "error"
         } else {

@@ -192,6 +192,7 @@ impl Client {
         let _slot = self.slots.acquire().await.expect("semaphore open");
         self.limiter.acquire().await;
         self.stats.api_calls.fetch_add(1, Ordering::Relaxed);
+        metrics::counter!(crate::telemetry::metrics::PAGERDUTY_REQUESTS).increment(1);
         let resp = match req.send().await {
             Ok(r) => r,
             // Timeouts, refused and dropped connections: all worth a retry.
@@ -288,6 +289,9 @@ impl Client {
             if verdict == Verdict::RateLimited {
                 let wait = wait.unwrap_or(delay);
                 self.stats.rate_limited.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(crate::telemetry::metrics::PAGERDUTY_RATE_LIMITED).increment(1);
+                metrics::counter!(crate::telemetry::metrics::PAGERDUTY_RATE_LIMIT_WAIT)
+                    .increment(wait.as_secs());
                 self.stats
                     .rate_limit_wait_ms
                     .fetch_add(wait.as_millis() as u64, Ordering::Relaxed);
@@ -299,6 +303,7 @@ impl Client {
                 self.limiter.pause(wait).await;
             } else {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
+                metrics::counter!(crate::telemetry::metrics::PAGERDUTY_RETRIES).increment(1);
                 tracing::debug!(path, attempt, %message, delay_ms = delay.as_millis() as u64, "retrying PagerDuty request");
                 tokio::time::sleep(delay).await;
             }

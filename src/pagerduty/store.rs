@@ -13,6 +13,7 @@ use sea_orm::{
 };
 
 use crate::entities::*;
+use sea_orm::sea_query::OnConflict;
 
 /// How many rows an upsert inserted, updated and left alone.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -131,13 +132,16 @@ where
     }
     counts.inserted = inserts.len() as u64;
     for chunk in inserts.chunks(200) {
+        // A concurrent writer (a webhook, another replica) may have
+        // inserted the same object since the read: its copy stands.
         R::Entity::insert_many(
             chunk
                 .iter()
                 .cloned()
                 .map(|r| r.into_active_model().reset_all()),
         )
-        .exec(db)
+        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .exec_without_returning(db)
         .await?;
     }
     Ok(counts)
@@ -235,7 +239,10 @@ macro_rules! replace_links {
                         .await?;
                 }
                 for batch in inserts.chunks(200) {
-                    $module::Entity::insert_many(batch.to_vec()).exec(db).await?;
+                    $module::Entity::insert_many(batch.to_vec())
+                        .on_conflict(OnConflict::new().do_nothing().to_owned())
+                        .exec_without_returning(db)
+                        .await?;
                 }
             }
             Ok(())
@@ -301,7 +308,8 @@ pub async fn replace_rule_targets<C: ConnectionTrait>(
             .collect();
         if !rows.is_empty() {
             escalation_rule_target::Entity::insert_many(rows)
-                .exec(db)
+                .on_conflict(OnConflict::new().do_nothing().to_owned())
+                .exec_without_returning(db)
                 .await?;
         }
     }
@@ -349,7 +357,10 @@ macro_rules! ensure_stubs {
                 .collect();
             let n = missing.len() as u64;
             for chunk in missing.chunks(200) {
-                $module::Entity::insert_many(chunk.to_vec()).exec(db).await?;
+                $module::Entity::insert_many(chunk.to_vec())
+                    .on_conflict(OnConflict::new().do_nothing().to_owned())
+                    .exec_without_returning(db)
+                    .await?;
             }
             Ok(n)
         }

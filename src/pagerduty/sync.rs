@@ -1303,7 +1303,8 @@ pub async fn replace_custom_fields<C: sea_orm::ConnectionTrait>(
                 counts.updated += 1;
             }
             None => {
-                cf::ActiveModel {
+                // A concurrent writer's copy of the same value stands.
+                cf::Entity::insert(cf::ActiveModel {
                     incident_id: Set(incident_id.to_owned()),
                     name: Set(v.name),
                     display_name: Set(v.display_name),
@@ -1312,8 +1313,16 @@ pub async fn replace_custom_fields<C: sea_orm::ConnectionTrait>(
                     value_text: Set(value_text),
                     created_at: Set(now),
                     updated_at: Set(now),
-                }
-                .insert(db)
+                })
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::columns([
+                        cf::Column::IncidentId,
+                        cf::Column::Name,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
+                .exec_without_returning(db)
                 .await?;
                 counts.inserted += 1;
             }

@@ -62,7 +62,7 @@ mod tests {
     }
 }
 
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{DatabaseConnection, EntityTrait, Set};
 use serde::Deserialize;
 
 use super::{Client, Error, sync, wire};
@@ -156,13 +156,53 @@ pub async fn handle(
     let envelope: Envelope =
         serde_json::from_slice(body).map_err(|e| WebhookError::BadPayload(e.to_string()))?;
     let event = envelope.event;
-    if webhook_event::Entity::find_by_id(event.id.clone())
-        .one(db)
-        .await?
-        .is_some()
-    {
+    // Claimed before it is applied, so a redelivery racing this one (on this
+    // replica or another) is a duplicate rather than a second application.
+    let now = chrono::Utc::now();
+    let claimed = webhook_event::Entity::insert(webhook_event::ActiveModel {
+        id: Set(event.id.clone()),
+        event_type: Set(event.event_type.clone()),
+        resource_id: Set(event
+            .data
+            .get("id")
+            .and_then(|v| v.as_str())
+            .map(str::to_owned)),
+        occurred_at: Set(event.occurred_at),
+        created_at: Set(now),
+        updated_at: Set(now),
+    })
+    .on_conflict(
+        sea_orm::sea_query::OnConflict::column(webhook_event::Column::Id)
+            .do_nothing()
+            .to_owned(),
+    )
+    .exec_without_returning(db)
+    .await?;
+    if claimed == 0 {
         return Ok(Outcome::Duplicate);
     }
+    let id = event.id.clone();
+    match apply(db, client, events, event).await {
+        Ok(outcome) => Ok(outcome),
+        Err(e) => {
+            // Released, so PagerDuty's retry of this delivery applies it.
+            if let Err(d) = webhook_event::Entity::delete_by_id(id.clone())
+                .exec(db)
+                .await
+            {
+                tracing::error!(error = %d, event = %id, "releasing a failed webhook event failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+async fn apply(
+    db: &DatabaseConnection,
+    client: Option<&Client>,
+    events: &EventBus,
+    event: Event,
+) -> Result<Outcome, WebhookError> {
     let is_incident = event.event_type.starts_with("incident.")
         && event
             .data
@@ -225,20 +265,5 @@ pub async fn handle(
         }
         _ => Outcome::Ignored,
     };
-    let now = chrono::Utc::now();
-    let record = webhook_event::ActiveModel {
-        id: Set(event.id),
-        event_type: Set(event.event_type),
-        resource_id: Set(event
-            .data
-            .get("id")
-            .and_then(|v| v.as_str())
-            .map(str::to_owned)),
-        occurred_at: Set(event.occurred_at),
-        created_at: Set(now),
-        updated_at: Set(now),
-    };
-    // A concurrent redelivery may have recorded it first: that is fine.
-    let _ = record.insert(db).await;
     Ok(outcome)
 }

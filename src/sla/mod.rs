@@ -785,6 +785,8 @@ pub async fn check<C: ConnectionTrait + TransactionTrait>(
     rewarn.dedup();
     refresh(&txn, settings, &rewarn, false, now).await?;
     txn.commit().await?;
+    metrics::counter!(crate::telemetry::metrics::SLA_BREACHES).increment(breached.len() as u64);
+    metrics::counter!(crate::telemetry::metrics::SLA_WARNINGS).increment(warned.len() as u64);
     Ok(CheckReport {
         breached: breached.len(),
         warned: warned.len(),

@@ -317,7 +317,52 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/incidents/{id}/log_entries", get(incident_log_entries))
         .route("/incidents/{id}/custom_fields/values", get(custom_fields))
         .route("/log_entries", get(log_entries))
+        .route("/_simulator/outage", get(outage_state).post(set_outage))
         .with_state(sim)
+}
+
+/// `POST /_simulator/outage {"down": true|false}` (with the API token): the
+/// simulator's own control, not part of PagerDuty's API, so a script in
+/// another process can start and end an outage (every API call then answers
+/// 503, as PagerDuty does when it is down).
+async fn set_outage(
+    State(sim): State<Arc<Sim>>,
+    headers: HeaderMap,
+    axum::Json(body): axum::Json<serde_json::Value>,
+) -> Response {
+    if let Err(resp) = control_auth(&sim, &headers).await {
+        return resp;
+    }
+    let Some(down) = body.get("down").and_then(serde_json::Value::as_bool) else {
+        return error(
+            StatusCode::BAD_REQUEST,
+            2001,
+            "expected {\"down\": true|false}",
+        );
+    };
+    sim.outage.store(down, Ordering::Relaxed);
+    axum::Json(json!({"down": down})).into_response()
+}
+
+/// `GET /_simulator/outage`: whether an outage is on.
+async fn outage_state(State(sim): State<Arc<Sim>>, headers: HeaderMap) -> Response {
+    if let Err(resp) = control_auth(&sim, &headers).await {
+        return resp;
+    }
+    axum::Json(json!({"down": sim.outage.load(Ordering::Relaxed)})).into_response()
+}
+
+async fn control_auth(sim: &Sim, headers: &HeaderMap) -> Result<(), Response> {
+    let expected = format!("Token token={}", sim.config.read().await.token);
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) == Some(expected.as_str()) {
+        Ok(())
+    } else {
+        Err(error(
+            StatusCode::UNAUTHORIZED,
+            2006,
+            "Authentication failed",
+        ))
+    }
 }
 
 fn error(status: StatusCode, code: i64, message: &str) -> Response {
