@@ -133,7 +133,8 @@ pub struct HttpSettings {
     /// `PAGERLENS_SHUTDOWN_GRACE`: how long requests in flight may finish
     /// after SIGTERM or SIGINT (default 30s).
     pub shutdown_grace: chrono::Duration,
-    /// `OTEL_EXPORTER_OTLP_ENDPOINT`: where traces are exported over OTLP/HTTP.
+    /// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`):
+    /// where traces are exported over OTLP/HTTP; none are without it.
     pub otlp_endpoint: Option<String>,
 }
 
@@ -731,7 +732,10 @@ fn http_settings(get: &impl Fn(&str) -> Option<String>) -> Result<HttpSettings, 
             "PAGERLENS_SHUTDOWN_GRACE",
             chrono::Duration::seconds(30),
         )?,
-        otlp_endpoint: http_url_var(get, "OTEL_EXPORTER_OTLP_ENDPOINT")?,
+        otlp_endpoint: match http_url_var(get, "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT")? {
+            Some(url) => Some(url),
+            None => http_url_var(get, "OTEL_EXPORTER_OTLP_ENDPOINT")?,
+        },
     })
 }
 
@@ -1031,6 +1035,50 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(e.contains("DATABASE_URL") && !e.contains("hunter2"), "{e}");
+    }
+
+    #[test]
+    fn http_settings_are_validated_and_keep_secrets_out_of_errors() {
+        let c = with(&[]).unwrap();
+        assert_eq!(
+            (c.http.rate_limit_auth, c.http.rate_limit_graphql),
+            (60, 1200)
+        );
+        assert!(c.http.cors_origins.is_empty() && c.http.metrics_token.is_none());
+        let e = with(&[("PAGERLENS_METRICS_TOKEN", "short secret")])
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("PAGERLENS_METRICS_TOKEN") && !e.contains("short secret"),
+            "{e}"
+        );
+        for bad in ["https://a.example.com/path", "dash.example.com", "*"] {
+            let e = with(&[("PAGERLENS_CORS_ORIGINS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("PAGERLENS_CORS_ORIGINS"), "{e}");
+        }
+        let c = with(&[(
+            "PAGERLENS_CORS_ORIGINS",
+            "https://a.example.com, http://localhost:3000",
+        )])
+        .unwrap();
+        assert_eq!(
+            c.http.cors_origins,
+            ["https://a.example.com", "http://localhost:3000"]
+        );
+        let e = with(&[("PAGERLENS_RATE_LIMIT_GRAPHQL", "lots")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PAGERLENS_RATE_LIMIT_GRAPHQL"), "{e}");
+        let e = with(&[("PAGERLENS_METRICS_BIND", "9090")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PAGERLENS_METRICS_BIND"), "{e}");
+        let e = with(&[("PAGERLENS_TRUST_FORWARDED_FOR", "maybe")])
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("PAGERLENS_TRUST_FORWARDED_FOR"), "{e}");
     }
 
     #[test]

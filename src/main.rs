@@ -212,7 +212,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    telemetry::init(&config.log_filter, config.log_format, std::io::stderr);
+    let _traces = telemetry::init_with_otlp(
+        &config.log_filter,
+        config.log_format,
+        std::io::stderr,
+        config.http.otlp_endpoint.is_some(),
+    );
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

@@ -1,7 +1,11 @@
-//! Logging: human or JSON lines, filtered by `PAGERLENS_LOG`.
+//! Logging: human or JSON lines, filtered by `PAGERLENS_LOG`; traces
+//! exported over OTLP/HTTP when `OTEL_EXPORTER_OTLP_ENDPOINT` is set.
 
 use tracing_subscriber::EnvFilter;
+use tracing_subscriber::Layer;
 use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
@@ -11,14 +15,79 @@ pub fn init<W>(filter: &str, format: LogFormat, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let filter = EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(writer);
-    let _ = match format {
-        LogFormat::Human => builder.try_init(),
-        LogFormat::Json => builder.json().flatten_event(true).try_init(),
+    let _ = init_with_otlp(filter, format, writer, false);
+}
+
+/// Flushes and stops the trace exporter when dropped (at the end of `main`).
+pub struct TraceExport(opentelemetry_sdk::trace::SdkTracerProvider);
+
+impl Drop for TraceExport {
+    fn drop(&mut self) {
+        if let Err(e) = self.0.shutdown() {
+            eprintln!("pagerlens: flushing traces failed: {e}");
+        }
+    }
+}
+
+/// Like [`init`], and with `otlp` also exports every span (requests, jobs,
+/// syncs) over OTLP/HTTP in protobuf to the collector named by the standard
+/// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
+/// variables, batched on a thread of its own. Call it before starting a
+/// Tokio runtime, and keep the returned guard until the end of `main`.
+pub fn init_with_otlp<W>(
+    filter: &str,
+    format: LogFormat,
+    writer: W,
+    otlp: bool,
+) -> Option<TraceExport>
+where
+    W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
+{
+    let env_filter = || EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
+    let fmt = match format {
+        LogFormat::Human => tracing_subscriber::fmt::layer().with_writer(writer).boxed(),
+        LogFormat::Json => tracing_subscriber::fmt::layer()
+            .json()
+            .flatten_event(true)
+            .with_writer(writer)
+            .boxed(),
     };
+    let (otel, guard) = match otlp.then(otlp_provider) {
+        Some(Ok(provider)) => {
+            use opentelemetry::trace::TracerProvider as _;
+            let layer = tracing_opentelemetry::layer()
+                .with_tracer(provider.tracer("pagerlens"))
+                .with_filter(env_filter());
+            (Some(layer), Some(TraceExport(provider)))
+        }
+        Some(Err(e)) => {
+            eprintln!("pagerlens: traces are not exported: {e}");
+            (None, None)
+        }
+        None => (None, None),
+    };
+    tracing_subscriber::registry()
+        .with(fmt.with_filter(env_filter()))
+        .with(otel)
+        .try_init()
+        .ok()
+        .and(guard)
+}
+
+fn otlp_provider() -> Result<opentelemetry_sdk::trace::SdkTracerProvider, String> {
+    // Endpoint, headers and timeout come from the standard OTEL_* variables.
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_http()
+        .build()
+        .map_err(|e| e.to_string())?;
+    let mut resource = opentelemetry_sdk::Resource::builder();
+    if std::env::var_os("OTEL_SERVICE_NAME").is_none() {
+        resource = resource.with_service_name("pagerlens");
+    }
+    Ok(opentelemetry_sdk::trace::SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_resource(resource.build())
+        .build())
 }
 
 /// Prometheus metrics: the recorder is installed once per process, and every

@@ -18,7 +18,7 @@ async fn every_response_has_a_request_id_and_security_headers() {
     assert_eq!(id.len(), 36, "a UUID: {id}");
     assert_eq!(h["x-content-type-options"], "nosniff");
     assert_eq!(h["x-frame-options"], "DENY");
-    assert_eq!(h["referrer-policy"], "no-referrer");
+    assert_eq!(h["referrer-policy"], "same-origin");
     assert!(
         h["content-security-policy"]
             .to_str()

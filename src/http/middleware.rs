@@ -81,7 +81,9 @@ pub fn security_headers(https: bool) -> Vec<(HeaderName, HeaderValue)> {
         (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
         (
             header::REFERRER_POLICY,
-            HeaderValue::from_static("no-referrer"),
+            // `same-origin`, not `no-referrer`: with the latter browsers send
+            // `Origin: null` on same-site form posts, which the CSRF check refuses.
+            HeaderValue::from_static("same-origin"),
         ),
         (
             header::CONTENT_SECURITY_POLICY,

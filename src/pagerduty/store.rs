@@ -140,7 +140,7 @@ where
                 .cloned()
                 .map(|r| r.into_active_model().reset_all()),
         )
-        .on_conflict(OnConflict::new().do_nothing().to_owned())
+        .on_conflict(OnConflict::column(R::id_column()).do_nothing().to_owned())
         .exec_without_returning(db)
         .await?;
     }
@@ -240,7 +240,11 @@ macro_rules! replace_links {
                 }
                 for batch in inserts.chunks(200) {
                     $module::Entity::insert_many(batch.to_vec())
-                        .on_conflict(OnConflict::new().do_nothing().to_owned())
+                        .on_conflict(
+                            OnConflict::columns([$module::Column::$Parent, $module::Column::$Child])
+                                .do_nothing()
+                                .to_owned(),
+                        )
                         .exec_without_returning(db)
                         .await?;
                 }
@@ -308,7 +312,15 @@ pub async fn replace_rule_targets<C: ConnectionTrait>(
             .collect();
         if !rows.is_empty() {
             escalation_rule_target::Entity::insert_many(rows)
-                .on_conflict(OnConflict::new().do_nothing().to_owned())
+                .on_conflict(
+                    OnConflict::columns([
+                        escalation_rule_target::Column::RuleId,
+                        escalation_rule_target::Column::TargetType,
+                        escalation_rule_target::Column::TargetId,
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                )
                 .exec_without_returning(db)
                 .await?;
         }
@@ -358,7 +370,7 @@ macro_rules! ensure_stubs {
             let n = missing.len() as u64;
             for chunk in missing.chunks(200) {
                 $module::Entity::insert_many(chunk.to_vec())
-                    .on_conflict(OnConflict::new().do_nothing().to_owned())
+                    .on_conflict(OnConflict::column($module::Column::Id).do_nothing().to_owned())
                     .exec_without_returning(db)
                     .await?;
             }
