@@ -112,7 +112,8 @@ say "   incidents stored: $(incidents)"
 
 # 2. PagerDuty outage.
 BEFORE=$(incidents)
-ANALYTICS='{ analytics(input: {lastDays: 30}) { summary { total fromCache } } onCallNow { stale entries { userId } } }'
+EP=$(psql "$PGURL" -Atc "SELECT id FROM escalation_policies WHERE deleted_at IS NULL ORDER BY id LIMIT 1")
+ANALYTICS="{ analytics(input: {lastDays: 30}) { summary { total fromCache } } onCallNow(escalationPolicyId: \"$EP\") { stale entries { userId } } }"
 gql "$ANALYTICS" | jq -e '.data.onCallNow' >/dev/null # primes the live look-up's cache
 say "2. PagerDuty answers 503 for $OUTAGE_SECONDS s; a sync is asked for; 50 clients read analytics and on-call"
 curl -sf -X POST "$SIM/_simulator/outage" -H 'Authorization: Token token=simulator-token' --data '{"down": true}' \
