@@ -29,9 +29,15 @@ impl Drop for Server {
 
 /// Starts `pagerlens serve` on a free port and waits for its address.
 fn start(dir: &std::path::Path) -> (Server, String) {
+    start_with(dir, &[])
+}
+
+/// [`start`] with extra environment variables.
+fn start_with(dir: &std::path::Path, env: &[(&str, &str)]) -> (Server, String) {
     let mut child = command(dir)
         .args(["serve", "--bind", "127.0.0.1:0"])
         .env("PAGERLENS_LOG_FORMAT", "json")
+        .envs(env.iter().copied())
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
@@ -526,27 +532,11 @@ async fn traces_are_exported_over_otlp() {
     tokio::spawn(async move { axum::serve(listener, collector).await });
 
     let dir = tempfile::tempdir().unwrap();
-    let mut child = command(dir.path())
-        .args(["serve", "--bind", "127.0.0.1:0"])
-        .env("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .spawn()
-        .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            if let Some(rest) = line.split("listening on http://").nth(1) {
-                let _ = tx.send(rest.split('/').next().unwrap().to_owned());
-            }
-        }
-    });
-    let addr = rx.recv_timeout(Duration::from_secs(60)).expect("started");
-    let mut server = Server(child);
-    let resp = reqwest::get(format!("http://{addr}/healthz"))
-        .await
-        .unwrap();
+    let (mut server, base) = start_with(
+        dir.path(),
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str())],
+    );
+    let resp = reqwest::get(format!("{base}/healthz")).await.unwrap();
     assert_eq!(resp.status(), 200);
     let ok = Command::new("kill")
         .args(["-TERM", &server.0.id().to_string()])
