@@ -222,6 +222,14 @@ async fn incidents_report_matches_the_database_cell_by_cell(app: TestApp) {
 async fn aggregate_reports_agree_with_the_incidents(app: TestApp) {
     seed_catalog(&app.db).await;
     seed_incidents(&app.db, 48).await;
+    // Acknowledged incidents count as waiting once mapped so.
+    let body = app
+        .gql(
+            r#"mutation { upsertStatusMapping(input: {source: "PAGERDUTY", rawValue: "acknowledged", displayName: "Waiting on vendor", category: "WAITING"}) { id } }"#,
+            serde_json::json!({}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
     // Status counts per service, CSV.
     let path = write(
         &app,
@@ -243,7 +251,21 @@ async fn aggregate_reports_agree_with_the_incidents(app: TestApp) {
         assert_eq!(&rec[2], of("triggered"), "{service}");
         assert_eq!(&rec[3], of("acknowledged"));
         assert_eq!(&rec[4], of("resolved"));
+        // Open, in progress, waiting, resolved by mapped category.
+        assert_eq!(&rec[6], of("triggered"));
+        assert_eq!(&rec[7], "0");
+        assert_eq!(&rec[8], of("acknowledged"));
+        assert_eq!(&rec[9], of("resolved"));
     }
+    assert_eq!(
+        reader.headers().unwrap().iter().skip(6).collect::<Vec<_>>(),
+        [
+            "Open (mapped)",
+            "In progress (mapped)",
+            "Waiting (mapped)",
+            "Resolved (mapped)"
+        ]
+    );
     // Service summary: MTTA is five minutes, MTTR an hour, by construction.
     let path = write(
         &app,

@@ -721,12 +721,18 @@ struct ServiceStats {
     resolved: i64,
     ack_secs: f64,
     resolve_secs: f64,
+    /// By mapped status category: `OPEN`, `IN_PROGRESS`, `WAITING`, `RESOLVED`.
+    categories: [i64; 4],
 }
+
+/// The status-mapping categories, in report column order.
+const CATEGORIES: [&str; 4] = ["OPEN", "IN_PROGRESS", "WAITING", "RESOLVED"];
 
 #[derive(FromQueryResult)]
 struct StatRow {
     id: String,
     service_id: Option<String>,
+    source: String,
     status: String,
     created_at: DateTime<Utc>,
     acknowledged_at: Option<DateTime<Utc>>,
@@ -755,6 +761,7 @@ async fn service_stats(
             .columns([
                 I::Id,
                 I::ServiceId,
+                I::Source,
                 I::Status,
                 I::CreatedAt,
                 I::AcknowledgedAt,
@@ -777,6 +784,12 @@ async fn service_stats(
             };
             let s = stats.entry(service).or_default();
             s.total += 1;
+            // Hidden (inactive) mappings were filtered out by the query.
+            if let Some(m) = mapper.map(&r.source, &r.status, None)
+                && let Some(i) = CATEGORIES.iter().position(|c| *c == m.category)
+            {
+                s.categories[i] += 1;
+            }
             match r.status.as_str() {
                 "triggered" => s.triggered += 1,
                 "acknowledged" => s.acknowledged_now += 1,
@@ -825,6 +838,10 @@ async fn per_service_rows(
                 get(|s| s.acknowledged_now),
                 get(|s| s.resolved_now),
                 get(|s| s.total),
+                get(|s| s.categories[0]),
+                get(|s| s.categories[1]),
+                get(|s| s.categories[2]),
+                get(|s| s.categories[3]),
             ],
             _ => vec![
                 id,
@@ -862,6 +879,10 @@ async fn per_service_rows(
             Column::new("acknowledged", "Acknowledged", T::Int),
             Column::new("resolved", "Resolved", T::Int),
             Column::new("total", "Total", T::Int),
+            Column::new("open_mapped", "Open (mapped)", T::Int),
+            Column::new("in_progress_mapped", "In progress (mapped)", T::Int),
+            Column::new("waiting_mapped", "Waiting (mapped)", T::Int),
+            Column::new("resolved_mapped", "Resolved (mapped)", T::Int),
         ],
         _ => vec![
             Column::new("total", "Incidents", T::Int),
