@@ -339,7 +339,10 @@ impl Cache {
                 .increment(1);
         };
         let stale = |c: Option<(row::Model, T)>| {
-            lookup("stale");
+            // Only an answer served counts; none left is an error, not a look-up.
+            if c.is_some() {
+                lookup("stale");
+            }
             c.map(|(m, value)| Cached {
                 value,
                 generated_at: m.generated_at,

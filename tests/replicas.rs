@@ -164,13 +164,8 @@ async fn two_replicas_share_one_postgres_database() {
     let mut sim_config = SimConfig::new(
         7,
         Sizes {
-            teams: 3,
-            users: 12,
-            schedules: 4,
-            escalation_policies: 4,
-            services: 6,
             incidents: 400,
-            days: 20,
+            ..crate::sync::sizes()
         },
     );
     sim_config.latency = Duration::from_millis(20);

@@ -14,7 +14,7 @@ use sea_orm::{DatabaseConnection, EntityTrait, PaginatorTrait, QueryOrder};
 use crate::common::{Backend, TestApp, fresh_database};
 use crate::on_both_databases;
 
-fn sizes() -> Sizes {
+pub fn sizes() -> Sizes {
     Sizes {
         teams: 3,
         users: 12,
