@@ -417,7 +417,185 @@ async fn business_calendars_are_managed_in_graphql(app: TestApp) {
     assert_error(&app.gql(delete, json!({"id": id})).await, "NOT_FOUND");
 }
 
+const COMPLIANCE: &str = "query($g: SlaGroupBy!, $r: AnalyticsInput) {
+    slaCompliance(groupBy: $g, range: $r) { timeZone
+      groups { key name
+        response { total met breached open metPercent breachedPercent meanSecondsUsed meanShareUsed }
+        resolution { total met breached open metPercent meanSecondsUsed meanShareUsed } }
+      overall { response { total met breached } resolution { total met breached } } } }";
+
+/// (key, response met, response breached, resolution met, resolution breached).
+fn outcomes(d: &Value) -> Vec<(String, i64, i64, i64, i64)> {
+    d["slaCompliance"]["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| {
+            let n = |t: &str, k: &str| g[t][k].as_i64().unwrap();
+            (
+                g["name"].as_str().unwrap().to_owned(),
+                n("response", "met"),
+                n("response", "breached"),
+                n("resolution", "met"),
+                n("resolution", "breached"),
+            )
+        })
+        .collect()
+}
+
+/// Fixture (by hand): 12 incidents an hour apart from 2026-01-01 00:00 UTC,
+/// rotating over PS_API/P1 (critical), PS_CHK/P2 (high), PS_LDG/P3
+/// (medium); statuses triggered, acknowledged, resolved, resolved. An
+/// acknowledgement comes after 5 minutes (response met, 300 s used), a
+/// resolve after 60 minutes (resolution met, 3,600 s used); everything still
+/// open is long past its deadline (breached). So each service has response
+/// 3 met / 1 breached and resolution 2 met / 2 breached.
+async fn compliance_by_service_team_priority_and_month(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 12).await;
+    let ids: Vec<String> = (0..12).map(|k| format!("PI{k:04}")).collect();
+    sla::refresh(&app.db, &SlaSettings::default(), &ids, false, Utc::now())
+        .await
+        .unwrap();
+    let january =
+        json!({"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z", "timeZone": "UTC"});
+
+    let d = app
+        .data(COMPLIANCE, json!({"g": "SERVICE", "r": january}))
+        .await;
+    assert_eq!(
+        outcomes(&d),
+        vec![
+            ("API gateway".into(), 3, 1, 2, 2),
+            ("Checkout".into(), 3, 1, 2, 2),
+            ("Ledger".into(), 3, 1, 2, 2),
+        ]
+    );
+    let api = &d["slaCompliance"]["groups"][0];
+    assert_eq!(api["key"], "PS_API");
+    assert_eq!(api["response"]["total"], 4);
+    assert_eq!(api["response"]["metPercent"], 75.0);
+    assert_eq!(api["response"]["breachedPercent"], 25.0);
+    // Means over closed targets only: three acknowledgements at 300 s of a
+    // 3,600 s target; two resolves at 3,600 s of 14,400 s.
+    assert_eq!(api["response"]["meanSecondsUsed"], 300.0);
+    let share = api["response"]["meanShareUsed"].as_f64().unwrap();
+    assert!((share - 300.0 / 3600.0).abs() < 1e-9, "{share}");
+    assert_eq!(api["resolution"]["meanSecondsUsed"], 3600.0);
+    assert_eq!(api["resolution"]["meanShareUsed"], 0.25);
+    assert_eq!(
+        d["slaCompliance"]["overall"],
+        json!({"response": {"total": 12, "met": 9, "breached": 3},
+               "resolution": {"total": 12, "met": 6, "breached": 6}})
+    );
+
+    let d = app
+        .data(COMPLIANCE, json!({"g": "PRIORITY", "r": january}))
+        .await;
+    assert_eq!(
+        outcomes(&d),
+        vec![
+            ("P1".into(), 3, 1, 2, 2),
+            ("P2".into(), 3, 1, 2, 2),
+            ("P3".into(), 3, 1, 2, 2),
+        ]
+    );
+
+    // Ledger belongs to Payments and Data: its incidents count for both;
+    // overall still counts each incident once.
+    let d = app
+        .data(COMPLIANCE, json!({"g": "TEAM", "r": january}))
+        .await;
+    assert_eq!(
+        outcomes(&d),
+        vec![
+            ("Data".into(), 3, 1, 2, 2),
+            ("Payments".into(), 6, 2, 4, 4),
+            ("Platform".into(), 3, 1, 2, 2),
+        ]
+    );
+    assert_eq!(d["slaCompliance"]["overall"]["response"]["total"], 12);
+
+    // One service, by month: every month of the period, empty ones too.
+    let d = app
+        .data(
+            COMPLIANCE,
+            json!({"g": "MONTH", "r": {"serviceId": "PS_CHK", "from": "2026-01-01T00:00:00Z",
+                   "to": "2026-03-01T00:00:00Z", "timeZone": "UTC"}}),
+        )
+        .await;
+    assert_eq!(
+        outcomes(&d),
+        vec![
+            ("2026-01".into(), 3, 1, 2, 2),
+            ("2026-02".into(), 0, 0, 0, 0)
+        ]
+    );
+    assert_eq!(d["slaCompliance"]["groups"][0]["key"], "2026-01-01");
+    assert_eq!(
+        d["slaCompliance"]["groups"][1]["response"]["metPercent"],
+        Value::Null
+    );
+
+    // Months are local: in New York the first five incidents (00:00–04:00
+    // UTC on 1 January) are on New Year's Eve: triggered, acknowledged,
+    // resolved, resolved, triggered.
+    let d = app
+        .data(
+            COMPLIANCE,
+            json!({"g": "MONTH", "r": {"from": "2025-12-01T05:00:00Z",
+                   "to": "2026-02-01T05:00:00Z", "timeZone": "America/New_York"}}),
+        )
+        .await;
+    assert_eq!(
+        outcomes(&d),
+        vec![
+            ("2025-12".into(), 3, 2, 2, 3),
+            ("2026-01".into(), 6, 1, 4, 3)
+        ]
+    );
+
+    // A team-scoped caller sees only its own teams.
+    let (account, token) = app
+        .account_with_token("payments@example.com", Role::User)
+        .await;
+    app.limit_account_to_teams(account, &["PT2"]).await;
+    let (status, body) = app
+        .gql_as(&token, COMPLIANCE, json!({"g": "TEAM", "r": january}))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        outcomes(&body["data"]),
+        vec![("Payments".into(), 6, 2, 4, 4)]
+    );
+
+    // A running target within its deadline is open, not decided.
+    fresh_incident(&app, Duration::minutes(10)).await;
+    let d = app
+        .data(COMPLIANCE, json!({"g": "SERVICE", "r": {"lastDays": 2}}))
+        .await;
+    let g = &d["slaCompliance"]["groups"][0];
+    assert_eq!(g["key"], "PS_API");
+    assert_eq!(g["response"]["open"], 1);
+    assert_eq!(g["response"]["metPercent"], Value::Null);
+    assert_eq!(g["response"]["meanSecondsUsed"], Value::Null);
+
+    // Bad ranges are refused.
+    for r in [
+        json!({"from": "2026-02-01T00:00:00Z", "to": "2026-01-01T00:00:00Z"}),
+        json!({"lastDays": 0}),
+        json!({"timeZone": "Mars/Olympus"}),
+        json!({"serviceId": "PS_API", "teamId": "PT1"}),
+    ] {
+        assert_error(
+            &app.gql(COMPLIANCE, json!({"g": "SERVICE", "r": r})).await,
+            "BAD_USER_INPUT",
+        );
+    }
+}
+
 on_both_databases!(
+    compliance_by_service_team_priority_and_month,
     business_calendars_are_managed_in_graphql,
     seeded_policies_and_targets,
     warnings_and_breaches_are_notified_once,

@@ -198,7 +198,7 @@ fn secs_to(backend: DatabaseBackend, to: &str) -> Expr {
 }
 
 /// Local epoch seconds of `created_at` in the period's time zone.
-fn local_epoch(backend: DatabaseBackend, p: &Params) -> Expr {
+pub(super) fn local_epoch(backend: DatabaseBackend, p: &Params) -> Expr {
     let segs = tz::offset_segments(p.tz, p.from, p.to);
     let offset: Expr = if segs.len() == 1 {
         Expr::val(i64::from(segs[0].1))

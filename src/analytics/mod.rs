@@ -37,6 +37,7 @@
 //!   synced on-call entries name nobody.
 
 pub mod bi;
+pub mod compliance;
 pub mod live;
 pub mod metrics;
 pub mod oncall;

@@ -5,10 +5,13 @@ use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
+use super::analytics::{AnalyticsInput, params_of};
 use super::auth::{RoleGuard, caller};
 use super::error::{ApiError, ApiResultExt};
 use super::loaders::{SlaEventsOfIncident, SlaTargetsOfIncident};
 use super::types::{Incident, load_one};
+use crate::analytics::compliance::{ComplianceGroup, GroupBy, TargetCompliance};
+use crate::analytics::metrics::Analytics;
 use crate::auth::Role;
 use crate::config::Config;
 use crate::entities::{business_calendar, incident_sla_target, sla_event, sla_policy};
@@ -411,6 +414,68 @@ impl SlaQuery {
         )
     }
 
+    /// Met and breached SLA targets per service, team, priority or local
+    /// month, with percentages and the mean time used, for the incidents
+    /// created in `range` (default: the last 30 days).
+    async fn sla_compliance(
+        &self,
+        ctx: &Context<'_>,
+        group_by: SlaGroupByGql,
+        #[graphql(default)] range: AnalyticsInput,
+    ) -> async_graphql::Result<SlaCompliance> {
+        let c = caller(ctx)?;
+        let config = ctx.data_unchecked::<std::sync::Arc<Config>>();
+        let params = params_of(
+            &range,
+            config.reports.time_zone,
+            c.scope.clone(),
+            Utc::now(),
+        )
+        .api()?;
+        let engine = ctx.data_unchecked::<Analytics>();
+        let now = Utc::now();
+        let groups = engine
+            .sla_compliance(&params, group_by.into(), now)
+            .await
+            .api()?;
+        // Overall: by team an incident may sit in several groups, so ask by
+        // priority (one group per incident) and add up.
+        let by_priority;
+        let each_once: &[ComplianceGroup] = if matches!(group_by, SlaGroupByGql::Team) {
+            by_priority = engine
+                .sla_compliance(&params, GroupBy::Priority, now)
+                .await
+                .api()?;
+            &by_priority
+        } else {
+            &groups
+        };
+        let (mut response, mut resolution) =
+            (TargetCompliance::default(), TargetCompliance::default());
+        for g in each_once {
+            response.add(&g.response);
+            resolution.add(&g.resolution);
+        }
+        let group = |g: &ComplianceGroup| SlaComplianceGroup {
+            key: g.key.clone(),
+            name: g.name.clone(),
+            response: (&g.response).into(),
+            resolution: (&g.resolution).into(),
+        };
+        Ok(SlaCompliance {
+            from: params.from,
+            to: params.to,
+            time_zone: params.tz.name().to_owned(),
+            overall: SlaComplianceGroup {
+                key: None,
+                name: "All".into(),
+                response: (&response).into(),
+                resolution: (&resolution).into(),
+            },
+            groups: groups.iter().map(group).collect(),
+        })
+    }
+
     /// Running targets past their first warning share, soonest deadline first.
     async fn sla_at_risk(
         &self,
@@ -435,6 +500,87 @@ impl SlaQuery {
                 .collect(),
         )
     }
+}
+
+/// What SLA compliance is grouped by.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "SlaGroupBy")]
+pub enum SlaGroupByGql {
+    Service,
+    Team,
+    Priority,
+    /// The local month of the incident's creation.
+    Month,
+}
+
+impl From<SlaGroupByGql> for GroupBy {
+    fn from(g: SlaGroupByGql) -> Self {
+        match g {
+            SlaGroupByGql::Service => GroupBy::Service,
+            SlaGroupByGql::Team => GroupBy::Team,
+            SlaGroupByGql::Priority => GroupBy::Priority,
+            SlaGroupByGql::Month => GroupBy::Month,
+        }
+    }
+}
+
+/// One target's outcome in a group (see the README's SLA compliance definitions).
+#[derive(SimpleObject)]
+pub struct SlaTargetCompliance {
+    /// Every SLA counted: met, breached and open.
+    pub total: i64,
+    pub met: i64,
+    /// Recorded as breached, or still running past the deadline.
+    pub breached: i64,
+    /// Running or paused within the target: not decided yet.
+    pub open: i64,
+    /// Met ÷ (met + breached), in percent; null before anything is decided.
+    pub met_percent: Option<f64>,
+    pub breached_percent: Option<f64>,
+    /// Mean time counted by the policy's clock over closed targets, in seconds.
+    pub mean_seconds_used: Option<f64>,
+    /// Mean share of the target used over closed targets (1.0 = all of it).
+    pub mean_share_used: Option<f64>,
+}
+
+impl From<&TargetCompliance> for SlaTargetCompliance {
+    fn from(c: &TargetCompliance) -> Self {
+        Self {
+            total: c.total(),
+            met: c.met,
+            breached: c.breached,
+            open: c.open,
+            met_percent: c.met_percent(),
+            breached_percent: c.breached_percent(),
+            mean_seconds_used: c.mean_used_secs(),
+            mean_share_used: c.mean_used_share(),
+        }
+    }
+}
+
+/// One group of an SLA compliance answer.
+#[derive(SimpleObject)]
+pub struct SlaComplianceGroup {
+    /// The service, team or priority id (null for incidents without one), or
+    /// the month's first day (`YYYY-MM-DD`).
+    pub key: Option<String>,
+    /// Its name, or the month as `YYYY-MM`.
+    pub name: String,
+    /// Time to first acknowledgement.
+    pub response: SlaTargetCompliance,
+    /// Time to resolve.
+    pub resolution: SlaTargetCompliance,
+}
+
+/// SLA compliance over a period.
+#[derive(SimpleObject)]
+pub struct SlaCompliance {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub time_zone: String,
+    pub groups: Vec<SlaComplianceGroup>,
+    /// All groups together (by team, an incident of a service in two teams counts once).
+    pub overall: SlaComplianceGroup,
 }
 
 /// Used seconds now for an active target: as computed, plus the wall time
