@@ -77,6 +77,19 @@ pub fn text(n: &notification::Model) -> String {
             s("policy"),
             s("deadline")
         ),
+        "incident_created" => format!(
+            "Incident {} created by {}: {} ({} urgency)",
+            s("incident_id"),
+            s("by"),
+            s("title"),
+            s("urgency")
+        ),
+        "incident_resolved" => format!(
+            "Incident {} resolved by {}: {}",
+            s("incident_id"),
+            s("by"),
+            s("title")
+        ),
         other => format!("pagerlens {other}: {}", n.payload),
     }
 }

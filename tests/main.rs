@@ -13,6 +13,7 @@ mod graphql_limits;
 mod graphql_queries;
 mod hardening;
 mod jobs;
+mod local_incidents;
 mod mail;
 mod migrations;
 mod playground;

@@ -5,6 +5,7 @@ pub mod analytics;
 pub mod auth;
 pub mod connection;
 pub mod error;
+pub mod incidents;
 pub mod jobs;
 pub mod loaders;
 mod observe;
@@ -41,6 +42,7 @@ pub struct Mutation(
     sla::SlaMutation,
     jobs::JobsMutation,
     analytics::AnalyticsMutation,
+    incidents::IncidentsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

@@ -4,6 +4,7 @@
 //! caller sees only the incidents of its teams' services.
 
 pub mod flags;
+pub mod local;
 
 use std::collections::HashMap;
 use std::fmt;

@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod data;
+mod writes;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -313,7 +314,14 @@ pub fn router(sim: Arc<Sim>) -> Router {
         .route("/schedules", get(schedules))
         .route("/oncalls", get(oncalls))
         .route("/incidents", get(incidents))
-        .route("/incidents/{id}", get(incident))
+        .route(
+            "/incidents/{id}",
+            get(incident).put(writes::update_incident),
+        )
+        .route(
+            "/incidents/{id}/notes",
+            axum::routing::post(writes::create_note),
+        )
         .route("/incidents/{id}/log_entries", get(incident_log_entries))
         .route("/incidents/{id}/custom_fields/values", get(custom_fields))
         .route("/log_entries", get(log_entries))

@@ -1,0 +1,199 @@
+//! Local incidents and the actions people take on any incident: create,
+//! update, acknowledge, resolve, delete, notes (see `incidents::local`).
+
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use sea_orm::DatabaseConnection;
+
+use super::auth::{RoleGuard, caller};
+use super::error::{ApiError, ApiResultExt};
+use super::types::{Incident, LogEntry};
+use crate::auth::Role;
+use crate::config::Config;
+use crate::events::EventBus;
+use crate::incidents::local::{self, Actor, Changes, LocalError, NewIncident};
+
+impl From<LocalError> for ApiError {
+    fn from(e: LocalError) -> Self {
+        match e {
+            LocalError::BadInput(m) | LocalError::Upstream(m) => ApiError::BadUserInput(m),
+            LocalError::NotFound(m) => ApiError::NotFound(m),
+            LocalError::Db(e) => e.into(),
+        }
+    }
+}
+
+fn context<'a>(ctx: &Context<'a>) -> local::Context<'a> {
+    let config = ctx.data_unchecked::<std::sync::Arc<Config>>();
+    local::Context {
+        db: ctx.data_unchecked::<DatabaseConnection>(),
+        sla: &config.sla,
+        events: ctx.data_opt::<EventBus>(),
+        pagerduty: ctx
+            .data_opt::<Option<crate::pagerduty::Client>>()
+            .and_then(Option::as_ref),
+        from_email: config.pagerduty_from_email.as_deref(),
+    }
+}
+
+fn actor(ctx: &Context<'_>) -> async_graphql::Result<(Actor, crate::scope::Scope)> {
+    let c = caller(ctx)?;
+    Ok((
+        Actor {
+            account_id: c.account.id,
+            name: c.account.display_name.clone(),
+            email: c.account.email.clone(),
+        },
+        c.scope.clone(),
+    ))
+}
+
+/// A new local incident.
+#[derive(InputObject)]
+pub struct CreateIncidentInput {
+    /// 1 to 255 characters.
+    pub title: String,
+    pub description: Option<String>,
+    /// The service it concerns (one the caller may see).
+    pub service_id: ID,
+    pub priority_id: Option<ID>,
+    /// `high` (default) or `low`.
+    pub urgency: Option<String>,
+    /// A user to assign.
+    pub assignee_id: Option<ID>,
+}
+
+/// Changes to a local incident; a field left out stays, `null` clears an
+/// optional one.
+#[derive(InputObject, Default)]
+pub struct UpdateIncidentInput {
+    pub title: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub service_id: Option<ID>,
+    pub priority_id: MaybeUndefined<ID>,
+    pub urgency: Option<String>,
+    pub assignee_id: MaybeUndefined<ID>,
+}
+
+fn maybe(v: MaybeUndefined<impl Into<String>>) -> Option<Option<String>> {
+    match v {
+        MaybeUndefined::Undefined => None,
+        MaybeUndefined::Null => Some(None),
+        MaybeUndefined::Value(v) => Some(Some(v.into())),
+    }
+}
+
+#[derive(Default)]
+pub struct IncidentsMutation;
+
+#[Object]
+impl IncidentsMutation {
+    /// Creates a local incident (users and admins): triggered, with its SLA,
+    /// and an `incident_created` notification.
+    #[graphql(guard = "RoleGuard(Role::User)")]
+    async fn create_incident(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateIncidentInput,
+    ) -> async_graphql::Result<Incident> {
+        let (who, scope) = actor(ctx)?;
+        let new = NewIncident {
+            title: input.title,
+            description: input.description,
+            service_id: input.service_id.0,
+            priority_id: input.priority_id.map(|p| p.0),
+            urgency: input.urgency,
+            assignee_id: input.assignee_id.map(|a| a.0),
+        };
+        Ok(Incident(
+            local::create(&context(ctx), &scope, &who, new)
+                .await
+                .api()?,
+        ))
+    }
+
+    /// Changes a local incident (PagerDuty incidents change in PagerDuty).
+    #[graphql(guard = "RoleGuard(Role::User)")]
+    async fn update_incident(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: UpdateIncidentInput,
+    ) -> async_graphql::Result<Incident> {
+        let (who, scope) = actor(ctx)?;
+        let changes = Changes {
+            title: input.title,
+            description: maybe(input.description),
+            service_id: input.service_id.map(|s| s.0),
+            priority_id: maybe(input.priority_id.map_value(|p| p.0)),
+            urgency: input.urgency,
+            assignee_id: maybe(input.assignee_id.map_value(|a| a.0)),
+        };
+        Ok(Incident(
+            local::update(&context(ctx), &scope, &who, &id, changes)
+                .await
+                .api()?,
+        ))
+    }
+
+    /// Acknowledges an incident: a local one here, a PagerDuty one in
+    /// PagerDuty (written through, then read back).
+    #[graphql(guard = "RoleGuard(Role::User)")]
+    async fn acknowledge_incident(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Incident> {
+        let (who, scope) = actor(ctx)?;
+        Ok(Incident(
+            local::acknowledge(&context(ctx), &scope, &who, &id)
+                .await
+                .api()?,
+        ))
+    }
+
+    /// Resolves an incident (a local one here, a PagerDuty one in PagerDuty).
+    #[graphql(guard = "RoleGuard(Role::User)")]
+    async fn resolve_incident(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Incident> {
+        let (who, scope) = actor(ctx)?;
+        Ok(Incident(
+            local::resolve(&context(ctx), &scope, &who, &id)
+                .await
+                .api()?,
+        ))
+    }
+
+    /// Soft-deletes a local incident: kept, hidden from lists and analytics.
+    #[graphql(guard = "RoleGuard(Role::User)")]
+    async fn delete_incident(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<bool> {
+        let (who, scope) = actor(ctx)?;
+        local::delete(&context(ctx), &scope, &who, &id)
+            .await
+            .api()?;
+        Ok(true)
+    }
+
+    /// Adds a note. `internal` notes stay in pagerlens; others on a
+    /// PagerDuty incident are written to PagerDuty.
+    #[graphql(guard = "RoleGuard(Role::User)")]
+    async fn add_incident_note(
+        &self,
+        ctx: &Context<'_>,
+        incident_id: ID,
+        content: String,
+        #[graphql(default)] internal: bool,
+    ) -> async_graphql::Result<LogEntry> {
+        let (who, scope) = actor(ctx)?;
+        Ok(LogEntry(
+            local::add_note(
+                &context(ctx),
+                &scope,
+                &who,
+                &incident_id,
+                &content,
+                internal,
+            )
+            .await
+            .api()?,
+        ))
+    }
+}

@@ -1,0 +1,418 @@
+//! Local incidents (create, update, acknowledge, resolve, delete, notes) with
+//! their SLAs and notifications, bad input that changes nothing, and the
+//! write-through of acknowledge, resolve and notes on PagerDuty incidents to
+//! the simulator, which checks them as PagerDuty does.
+
+use pagerlens::auth::Role;
+use pagerlens::entities::{incident, incident_log_entry, notification};
+use pagerlens::pagerduty::sync::refresh_incident;
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use secrecy::SecretString;
+use serde_json::{Value, json};
+
+use crate::common::fixtures::{seed_catalog, seed_incidents};
+use crate::common::{TestApp, assert_error, respawn_with};
+use crate::on_both_databases;
+use crate::sync::{client, start_sim};
+
+const FIELDS: &str = "id title description status urgency source
+    service { id } priority { name } assignees { id }
+    sla { response { state policyName } resolution { state } }
+    logEntries { type note }";
+
+async fn outbox(app: &TestApp) -> Vec<String> {
+    notification::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.kind)
+        .collect()
+}
+
+async fn count(app: &TestApp) -> u64 {
+    incident::Entity::find().count(&app.db).await.unwrap()
+}
+
+fn kinds(i: &Value) -> Vec<String> {
+    i["logEntries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn local_incidents_have_a_lifecycle_slas_and_notifications(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 3).await;
+    let create = format!(
+        "mutation($i: CreateIncidentInput!) {{ createIncident(input: $i) {{ {FIELDS} }} }}"
+    );
+    let d = app
+        .data(
+            &create,
+            json!({"i": {"title": "  Checkout is slow  ", "description": "p99 at 4 s",
+                          "serviceId": "PS_CHK", "priorityId": "PR1", "assigneeId": "PU3"}}),
+        )
+        .await;
+    let i = &d["createIncident"];
+    let id = i["id"].as_str().unwrap().to_owned();
+    assert!(id.starts_with('L'), "{id}");
+    assert_eq!(i["title"], "Checkout is slow");
+    assert_eq!(i["status"], "TRIGGERED");
+    assert_eq!(i["urgency"], "HIGH");
+    assert_eq!(i["source"], "MANUAL");
+    assert_eq!(i["service"]["id"], "PS_CHK");
+    assert_eq!(i["assignees"], json!([{"id": "PU3"}]));
+    assert_eq!(i["sla"]["response"]["state"], "ACTIVE");
+    assert_eq!(i["sla"]["response"]["policyName"], "critical");
+    assert_eq!(kinds(i), vec!["trigger_log_entry", "assign_log_entry"]);
+    assert_eq!(outbox(&app).await, vec!["incident_created"]);
+
+    // Update: clearing the priority falls back to the urgency policy.
+    let update = format!(
+        "mutation($id: ID!, $i: UpdateIncidentInput!) {{ updateIncident(id: $id, input: $i) {{ {FIELDS} }} }}"
+    );
+    let d = app
+        .data(
+            &update,
+            json!({"id": id, "i": {"title": "Checkout is very slow", "priorityId": null, "description": null}}),
+        )
+        .await;
+    let i = &d["updateIncident"];
+    assert_eq!(i["title"], "Checkout is very slow");
+    assert_eq!(i["description"], Value::Null);
+    assert_eq!(i["priority"], Value::Null);
+    assert_eq!(
+        i["sla"]["response"]["policyName"],
+        "high (urgency, no priority)"
+    );
+
+    // Acknowledge meets the response target; twice is refused.
+    let ack = format!("mutation($id: ID!) {{ acknowledgeIncident(id: $id) {{ {FIELDS} }} }}");
+    let d = app.data(&ack, json!({"id": id})).await;
+    assert_eq!(d["acknowledgeIncident"]["status"], "ACKNOWLEDGED");
+    assert_eq!(d["acknowledgeIncident"]["sla"]["response"]["state"], "MET");
+    assert_error(&app.gql(&ack, json!({"id": id})).await, "BAD_USER_INPUT");
+
+    // Notes: internal ones stay in pagerlens.
+    let note = "mutation($id: ID!, $c: String!, $int: Boolean!) {
+        addIncidentNote(incidentId: $id, content: $c, internal: $int) { type note } }";
+    let d = app
+        .data(note, json!({"id": id, "c": "Rolling back", "int": true}))
+        .await;
+    assert_eq!(
+        d["addIncidentNote"],
+        json!({"type": "internal_note_log_entry", "note": "Rolling back"})
+    );
+    let d = app
+        .data(
+            note,
+            json!({"id": id, "c": "Fixed by the rollback", "int": false}),
+        )
+        .await;
+    assert_eq!(d["addIncidentNote"]["type"], "annotate_log_entry");
+    for c in ["", "   ", &"x".repeat(25_001)] {
+        assert_error(
+            &app.gql(note, json!({"id": id, "c": c, "int": false})).await,
+            "BAD_USER_INPUT",
+        );
+    }
+
+    // Resolve: resolution met, a notification, twice refused.
+    let resolve = format!("mutation($id: ID!) {{ resolveIncident(id: $id) {{ {FIELDS} }} }}");
+    let d = app.data(&resolve, json!({"id": id})).await;
+    let i = &d["resolveIncident"];
+    assert_eq!(i["status"], "RESOLVED");
+    assert_eq!(i["sla"]["resolution"]["state"], "MET");
+    assert_eq!(
+        kinds(i),
+        vec![
+            "trigger_log_entry",
+            "assign_log_entry",
+            "acknowledge_log_entry",
+            "internal_note_log_entry",
+            "annotate_log_entry",
+            "resolve_log_entry"
+        ]
+    );
+    assert_error(
+        &app.gql(&resolve, json!({"id": id})).await,
+        "BAD_USER_INPUT",
+    );
+    assert_eq!(
+        outbox(&app).await,
+        vec!["incident_created", "incident_resolved"]
+    );
+    let sent = notification::Entity::find()
+        .filter(notification::Column::Kind.eq("incident_resolved"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        pagerlens::notify::text(&sent).contains("resolved by"),
+        "{}",
+        pagerlens::notify::text(&sent)
+    );
+
+    // Soft delete: kept, hidden, and no longer acted on.
+    let del = "mutation($id: ID!) { deleteIncident(id: $id) }";
+    assert_eq!(
+        app.data(del, json!({"id": id})).await["deleteIncident"],
+        true
+    );
+    let row = incident::Entity::find_by_id(id.clone())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.deleted_at.is_some());
+    let list = app
+        .data("{ incidents(first: 50) { nodes { id } } }", json!({}))
+        .await;
+    assert!(!list.to_string().contains(&id), "{list}");
+    assert_error(&app.gql(&ack, json!({"id": id})).await, "NOT_FOUND");
+    assert_error(&app.gql(del, json!({"id": id})).await, "NOT_FOUND");
+}
+
+async fn bad_input_changes_nothing(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 3).await;
+    let before = count(&app).await;
+    let create = "mutation($i: CreateIncidentInput!) { createIncident(input: $i) { id } }";
+    for input in [
+        json!({"title": "", "serviceId": "PS_API"}),
+        json!({"title": "x".repeat(256), "serviceId": "PS_API"}),
+        json!({"title": "ok", "serviceId": "PS_NOPE"}),
+        json!({"title": "ok", "serviceId": "PS_OLD"}),
+        json!({"title": "ok", "serviceId": "PS_API", "priorityId": "PR9"}),
+        json!({"title": "ok", "serviceId": "PS_API", "urgency": "urgent"}),
+        json!({"title": "ok", "serviceId": "PS_API", "assigneeId": "PU99"}),
+    ] {
+        let body = app.gql(create, json!({"i": input})).await;
+        assert_error(&body, "BAD_USER_INPUT");
+    }
+    assert_eq!(count(&app).await, before);
+    assert!(outbox(&app).await.is_empty());
+
+    // Unknown incidents.
+    for m in [
+        "mutation { acknowledgeIncident(id: \"NOPE\") { id } }",
+        "mutation { resolveIncident(id: \"NOPE\") { id } }",
+        "mutation { deleteIncident(id: \"NOPE\") }",
+        "mutation { updateIncident(id: \"NOPE\", input: {title: \"x\"}) { id } }",
+        "mutation { addIncidentNote(incidentId: \"NOPE\", content: \"x\") { id } }",
+    ] {
+        assert_error(&app.gql(m, json!({})).await, "NOT_FOUND");
+    }
+
+    // PagerDuty incidents change in PagerDuty; without write-through the
+    // actions that would write there are refused, and nothing changes.
+    let pd_before = incident::Entity::find_by_id("PI0000")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    for (m, says) in [
+        (
+            "mutation { updateIncident(id: \"PI0000\", input: {title: \"x\"}) { id } }",
+            "PagerDuty",
+        ),
+        ("mutation { deleteIncident(id: \"PI0000\") }", "PagerDuty"),
+        (
+            "mutation { acknowledgeIncident(id: \"PI0000\") { id } }",
+            "PAGERDUTY_TOKEN",
+        ),
+        (
+            "mutation { addIncidentNote(incidentId: \"PI0000\", content: \"x\") { id } }",
+            "PAGERDUTY_TOKEN",
+        ),
+    ] {
+        let msg = assert_error(&app.gql(m, json!({})).await, "BAD_USER_INPUT");
+        assert!(msg.contains(says), "{m}: {msg}");
+    }
+    let pd_after = incident::Entity::find_by_id("PI0000")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pd_before, pd_after);
+    // An internal note is pagerlens' own, so it is kept even then.
+    app.data(
+        "mutation { addIncidentNote(incidentId: \"PI0000\", content: \"seen\", internal: true) { id } }",
+        json!({}),
+    )
+    .await;
+
+    // Viewers cannot act; a team-scoped user only on its own services.
+    let (_, viewer) = app
+        .account_with_token("viewer@example.com", Role::Viewer)
+        .await;
+    let (status, body) = app
+        .gql_as(
+            &viewer,
+            create,
+            json!({"i": {"title": "x", "serviceId": "PS_API"}}),
+        )
+        .await;
+    assert_eq!(status, 200);
+    assert_error(&body, "FORBIDDEN");
+    let (account, scoped) = app
+        .account_with_token("platform@example.com", Role::User)
+        .await;
+    app.limit_account_to_teams(account, &["PT1"]).await;
+    let (_, body) = app
+        .gql_as(
+            &scoped,
+            create,
+            json!({"i": {"title": "x", "serviceId": "PS_CHK"}}),
+        )
+        .await;
+    assert_error(&body, "BAD_USER_INPUT");
+    let (_, body) = app
+        .gql_as(
+            &scoped,
+            create,
+            json!({"i": {"title": "x", "serviceId": "PS_API"}}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body}");
+    assert_eq!(count(&app).await, before + 1);
+}
+
+async fn pagerduty_incidents_are_written_through(app: TestApp) {
+    let sim = start_sim(
+        Default::default(),
+        chrono::Utc::now() - chrono::Duration::minutes(1),
+    )
+    .await;
+    let (id, email) = {
+        let org = sim.sim.org.read().await;
+        let i = org
+            .incidents
+            .iter()
+            .rev()
+            .find(|i| i.status == "triggered")
+            .expect("a triggered incident");
+        (i.id.clone(), org.users[0].email.clone().unwrap())
+    };
+    let app = respawn_with(app, |c| {
+        c.pagerduty_api_url = sim.base_url();
+        c.pagerduty_token = Some(SecretString::from("simulator-token".to_owned()));
+        c.pagerduty_from_email = Some(email.clone());
+    })
+    .await;
+    refresh_incident(&app.db, &client(&sim, 2), &id, false, None)
+        .await
+        .unwrap();
+
+    let d = app
+        .data(
+            "mutation($id: ID!) { acknowledgeIncident(id: $id) { status source } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        d["acknowledgeIncident"],
+        json!({"status": "ACKNOWLEDGED", "source": "PAGERDUTY"})
+    );
+    assert_eq!(
+        sim.sim.org.read().await.incident(&id).unwrap().status,
+        "acknowledged"
+    );
+    assert_eq!(sim.sim.calls("PUT /incidents/{id}").await, 1);
+
+    // A note goes to PagerDuty and comes back as its annotate_log_entry.
+    let d = app
+        .data(
+            "mutation($id: ID!) { addIncidentNote(incidentId: $id, content: \"Rolled back v42\") { type note } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(
+        d["addIncidentNote"],
+        json!({"type": "annotate_log_entry", "note": "Rolled back v42"})
+    );
+    let upstream_notes = |org: &pagerlens::pagerduty::simulator::data::Org| {
+        org.log_entries
+            .iter()
+            .filter(|e| e.kind == "annotate_log_entry" && e.incident_id() == Some(id.as_str()))
+            .count()
+    };
+    assert_eq!(upstream_notes(&*sim.sim.org.read().await), 1);
+    // An internal note does not leave pagerlens.
+    app.data(
+        "mutation($id: ID!) { addIncidentNote(incidentId: $id, content: \"between us\", internal: true) { id } }",
+        json!({"id": id}),
+    )
+    .await;
+    assert_eq!(upstream_notes(&*sim.sim.org.read().await), 1);
+
+    let d = app
+        .data(
+            "mutation($id: ID!) { resolveIncident(id: $id) { status } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(d["resolveIncident"]["status"], "RESOLVED");
+    assert_eq!(
+        sim.sim.org.read().await.incident(&id).unwrap().status,
+        "resolved"
+    );
+    let local = incident::Entity::find_by_id(id.clone())
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(local.resolved_at.is_some());
+    let entries = incident_log_entry::Entity::find()
+        .filter(incident_log_entry::Column::IncidentId.eq(&id))
+        .filter(incident_log_entry::Column::Kind.eq("resolve_log_entry"))
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(entries, 1);
+
+    // PagerDuty checks the From header: an address that is no user of the
+    // account is refused there, and the refusal reaches the caller.
+    let other = sim
+        .sim
+        .org
+        .read()
+        .await
+        .incidents
+        .iter()
+        .rev()
+        .find(|i| i.status == "triggered")
+        .unwrap()
+        .id
+        .clone();
+    let app = respawn_with(app, |c| {
+        c.pagerduty_from_email = Some("nobody@example.invalid".into());
+    })
+    .await;
+    refresh_incident(&app.db, &client(&sim, 2), &other, false, None)
+        .await
+        .unwrap();
+    let msg = assert_error(
+        &app.gql(
+            "mutation($id: ID!) { acknowledgeIncident(id: $id) { status } }",
+            json!({"id": other}),
+        )
+        .await,
+        "BAD_USER_INPUT",
+    );
+    assert!(msg.contains("HTTP 400"), "{msg}");
+    assert_eq!(
+        sim.sim.org.read().await.incident(&other).unwrap().status,
+        "triggered"
+    );
+}
+
+on_both_databases!(
+    local_incidents_have_a_lifecycle_slas_and_notifications,
+    bad_input_changes_nothing,
+    pagerduty_incidents_are_written_through,
+);
