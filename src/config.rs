@@ -94,6 +94,8 @@ pub struct Config {
     pub jobs: JobSettings,
     /// `PAGERLENS_REPORT_*`.
     pub reports: ReportSettings,
+    /// `PAGERLENS_ATTACHMENT_*`.
+    pub attachments: AttachmentSettings,
     /// `PAGERLENS_NOTIFY_SLACK_URL`, `PAGERLENS_NOTIFY_WEBHOOK_URL`: where the
     /// notification outbox is sent.
     pub notify: crate::notify::Endpoints,
@@ -193,6 +195,17 @@ pub struct ReportSettings {
     /// `PAGERLENS_REPORT_EXCLUDE_COLUMNS`: comma-separated sensitive columns
     /// left out of every report (`column`, or `kind.column` for one kind).
     pub exclude_columns: Vec<String>,
+}
+
+/// Where incident attachments are kept and how large one may be.
+#[derive(Clone, Debug)]
+pub struct AttachmentSettings {
+    /// `PAGERLENS_ATTACHMENT_DIR`: where files are stored by content hash
+    /// (default `data/attachments`).
+    pub dir: std::path::PathBuf,
+    /// `PAGERLENS_ATTACHMENT_MAX_BYTES`: the largest file accepted (default
+    /// 10 MiB, at most 1 GiB).
+    pub max_bytes: u64,
 }
 
 /// The default embedded database, relative to the working directory.
@@ -375,6 +388,18 @@ impl Config {
             demo_identity_provider: false,
             jobs: job_settings(&get)?,
             reports: report_settings(&get)?,
+            attachments: AttachmentSettings {
+                dir: get("PAGERLENS_ATTACHMENT_DIR")
+                    .unwrap_or_else(|| "data/attachments".to_owned())
+                    .into(),
+                max_bytes: parse(
+                    &get,
+                    "PAGERLENS_ATTACHMENT_MAX_BYTES",
+                    10 * 1024 * 1024,
+                    "a number of bytes from 1 to 1073741824",
+                    |v: &u64| (1..=1 << 30).contains(v),
+                )?,
+            },
             notify: crate::notify::Endpoints {
                 slack: http_url_var(&get, "PAGERLENS_NOTIFY_SLACK_URL")?,
                 webhook: http_url_var(&get, "PAGERLENS_NOTIFY_WEBHOOK_URL")?,

@@ -50,6 +50,20 @@ enum Command {
         #[arg(long, value_name = "AGE")]
         older_than: String,
     },
+    /// Run the SLA breach check once (the `sla_check` job does it every 5
+    /// minutes): mark overdue targets breached and crossed warning shares
+    /// warned, queueing their notifications.
+    SlaCheck,
+    /// Re-measure the SLAs of the incidents created in a range by today's
+    /// policies (also closed ones; an admin's deliberate recompute).
+    SlaRecompute {
+        /// Start (YYYY-MM-DD or RFC 3339), inclusive.
+        #[arg(long)]
+        from: String,
+        /// End (YYYY-MM-DD or RFC 3339), exclusive.
+        #[arg(long)]
+        to: String,
+    },
     /// Run a fake PagerDuty API with generated data (for tests, benchmarks, demos).
     SimulatePagerduty {
         /// Address to listen on.
@@ -325,7 +339,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 (Some(days), _) => SyncKind::Full { days },
                 (None, Some(id)) => SyncKind::Service {
                     id,
-                    since: since.as_deref().map(parse_date).transpose()?,
+                    since: since
+                        .as_deref()
+                        .map(parse_date)
+                        .transpose()
+                        .map_err(|e| anyhow::anyhow!("--since: {e}"))?,
                 },
                 (None, None) => {
                     if pagerduty::sync::last_run(&app.db)
@@ -441,6 +459,32 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             println!(
                 "deleted {n} resolved incident(s) older than {older_than} (before {})",
                 cutoff.to_rfc3339()
+            );
+            Ok(())
+        }
+        Command::SlaCheck => {
+            let app = App::build(config).await?;
+            let started = std::time::Instant::now();
+            let r = pagerlens::sla::check(&app.db, &app.config.sla, chrono::Utc::now()).await?;
+            println!(
+                "sla check: {} breached, {} warned in {:.3} s",
+                r.breached,
+                r.warned,
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::SlaRecompute { from, to } => {
+            let from = parse_date(&from).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
+            let to = parse_date(&to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
+            let app = App::build(config).await?;
+            let started = std::time::Instant::now();
+            let n = pagerlens::sla::recompute_range(&app.db, &app.config.sla, from, to)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "sla recompute: {n} target(s) written in {:.3} s",
+                started.elapsed().as_secs_f64()
             );
             Ok(())
         }
@@ -650,9 +694,8 @@ fn parse_date(s: &str) -> anyhow::Result<chrono::DateTime<chrono::Utc>> {
     if let Ok(t) = chrono::DateTime::parse_from_rfc3339(s) {
         return Ok(t.with_timezone(&chrono::Utc));
     }
-    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| {
-        anyhow::anyhow!("--since: {s:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant")
-    })?;
+    let d = chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|_| anyhow::anyhow!("{s:?} is not a date (YYYY-MM-DD) or an RFC 3339 instant"))?;
     Ok(d.and_hms_opt(0, 0, 0).expect("midnight exists").and_utc())
 }
 

@@ -411,7 +411,179 @@ async fn pagerduty_incidents_are_written_through(app: TestApp) {
     );
 }
 
+/// A GraphQL multipart request uploading `bytes` as `name` to an incident.
+async fn upload(
+    app: &TestApp,
+    token: Option<&str>,
+    incident: &str,
+    name: &str,
+    bytes: &[u8],
+) -> (u16, Value) {
+    let boundary = "pagerlens-test-boundary";
+    let operations = json!({
+        "query": "mutation($id: ID!, $f: Upload!) { addIncidentAttachment(incidentId: $id, file: $f) { id fileName contentType sizeBytes sha256 downloadPath } }",
+        "variables": {"id": incident, "f": null}
+    });
+    let mut body = Vec::new();
+    for (field, value) in [
+        ("operations", operations.to_string()),
+        ("map", json!({"0": ["variables.f"]}).to_string()),
+    ] {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{field}\"\r\n\r\n{value}\r\n")
+                .as_bytes(),
+        );
+    }
+    body.extend_from_slice(
+        format!("--{boundary}\r\nContent-Disposition: form-data; name=\"0\"; filename=\"{name}\"\r\nContent-Type: text/plain\r\n\r\n")
+            .as_bytes(),
+    );
+    body.extend_from_slice(bytes);
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    let mut req = app
+        .anon
+        .post(app.url("/graphql"))
+        .header(
+            "content-type",
+            format!("multipart/form-data; boundary={boundary}"),
+        )
+        .body(body);
+    if let Some(t) = token {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+const PNG: &[u8] =
+    b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
+
+async fn attachments_are_uploaded_sniffed_and_downloaded_with_authentication(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 3).await;
+    let token = app.admin_token.clone();
+    // A PNG sent as text/plain named with a path: the type is sniffed, the
+    // path dropped.
+    let (status, body) = upload(&app, Some(&token), "PI0000", "../../etc/shot.txt", PNG).await;
+    assert_eq!(status, 200, "{body}");
+    let a = &body["data"]["addIncidentAttachment"];
+    assert_eq!(a["fileName"], "shot.txt", "{body}");
+    assert_eq!(a["contentType"], "image/png");
+    assert_eq!(a["sizeBytes"], PNG.len());
+    let path = a["downloadPath"].as_str().unwrap().to_owned();
+
+    let resp = app.client.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["content-type"], "image/png");
+    let disposition = resp.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        disposition.starts_with("attachment;") && disposition.contains("shot.txt"),
+        "{disposition}"
+    );
+    assert_eq!(&resp.bytes().await.unwrap()[..], PNG);
+
+    // No credentials: 401; a caller who may not see the incident: 404.
+    let resp = app.anon.get(app.url(&path)).send().await.unwrap();
+    assert_eq!(resp.status(), 401);
+    let (account, scoped) = app
+        .account_with_token("payments@example.com", Role::User)
+        .await;
+    app.limit_account_to_teams(account, &["PT2"]).await;
+    let resp = app
+        .anon
+        .get(app.url(&path))
+        .bearer_auth(&scoped)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+    let (_, body) = upload(&app, Some(&scoped), "PI0000", "x.txt", b"hello").await;
+    assert_error(&body, "NOT_FOUND");
+    let resp = app
+        .client
+        .get(app.url("/attachments/999/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 404);
+
+    // Text is text; the same content twice is stored once.
+    let (_, body) = upload(&app, Some(&token), "PI0000", "notes.md", "héllo".as_bytes()).await;
+    assert_eq!(
+        body["data"]["addIncidentAttachment"]["contentType"],
+        "text/plain; charset=utf-8"
+    );
+    let (_, again) = upload(&app, Some(&token), "PI0001", "copy.md", "héllo".as_bytes()).await;
+    assert_eq!(
+        again["data"]["addIncidentAttachment"]["sha256"],
+        body["data"]["addIncidentAttachment"]["sha256"]
+    );
+    let stored = walk(&app.app.config.attachments.dir);
+    assert_eq!(stored, 2, "two distinct contents on disk");
+
+    let d = app
+        .data(
+            "{ incident(id: \"PI0000\") { attachments { fileName contentType } logEntries { type summary } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        d["incident"]["attachments"],
+        json!([{"fileName": "shot.txt", "contentType": "image/png"},
+               {"fileName": "notes.md", "contentType": "text/plain; charset=utf-8"}])
+    );
+    assert!(d.to_string().contains("attachment_log_entry"), "{d}");
+
+    // Bad uploads change nothing.
+    let before = pagerlens::entities::incident_attachment::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    let (_, body) = upload(&app, Some(&token), "PI0000", "empty.txt", b"").await;
+    assert_error(&body, "BAD_USER_INPUT");
+    let (_, body) = upload(&app, Some(&token), "NOPE", "x.txt", b"x").await;
+    assert_error(&body, "NOT_FOUND");
+    let (status, _) = upload(&app, None, "PI0000", "x.txt", b"x").await;
+    assert_eq!(status, 401);
+    let app = respawn_with(app, |c| c.attachments.max_bytes = 1024).await;
+    let (status, body) = upload(
+        &app,
+        Some(&app.admin_token),
+        "PI0000",
+        "big.bin",
+        &[7u8; 2048],
+    )
+    .await;
+    assert_eq!(status, 413, "{body}");
+    assert!(body.to_string().contains("1024 bytes"), "{body}");
+    let after = pagerlens::entities::incident_attachment::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+/// Files under `dir`, recursively.
+fn walk(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir)
+        .map(|entries| {
+            entries
+                .flatten()
+                .map(|e| {
+                    let p = e.path();
+                    if p.is_dir() { walk(&p) } else { 1 }
+                })
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
 on_both_databases!(
+    attachments_are_uploaded_sniffed_and_downloaded_with_authentication,
     local_incidents_have_a_lifecycle_slas_and_notifications,
     bad_input_changes_nothing,
     pagerduty_incidents_are_written_through,

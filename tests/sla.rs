@@ -594,7 +594,117 @@ async fn compliance_by_service_team_priority_and_month(app: TestApp) {
     }
 }
 
+/// A webhook racing the sync refreshes the same incident twice at the same
+/// moment: both succeed (the targets are upserted), one target each.
+async fn concurrent_refreshes_of_one_incident_both_succeed(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 4).await;
+    let ids: Vec<String> = (0..4).map(|k| format!("PI{k:04}")).collect();
+    let settings = SlaSettings::default();
+    let now = Utc::now();
+    let (a, b, c) = tokio::join!(
+        sla::refresh(&app.db, &settings, &ids, false, now),
+        sla::refresh(&app.db, &settings, &ids, false, now),
+        sla::refresh(&app.db, &settings, &ids, false, now),
+    );
+    for r in [a, b, c] {
+        assert_eq!(r.unwrap(), 8);
+    }
+    let targets = pagerlens::entities::incident_sla_target::Entity::find()
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(targets, 8);
+}
+
+/// Fixture as for compliance: after a check, each service has 1 breached
+/// response target and 2 breached resolution targets.
+async fn breaches_are_filtered(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 12).await;
+    let ids: Vec<String> = (0..12).map(|k| format!("PI{k:04}")).collect();
+    sla::refresh(&app.db, &SlaSettings::default(), &ids, false, Utc::now())
+        .await
+        .unwrap();
+    sla::check(&app.db, &SlaSettings::default(), Utc::now())
+        .await
+        .unwrap();
+    let q = "query($f: SlaTargetFilter) { slaBreaches(filter: $f) { incidentId target } }";
+    let count = |d: &Value| d["slaBreaches"].as_array().unwrap().len();
+    assert_eq!(count(&app.data(q, json!({})).await), 9);
+    let d = app.data(q, json!({"f": {"serviceIds": ["PS_API"]}})).await;
+    assert_eq!(count(&d), 3);
+    assert!(
+        d["slaBreaches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| ["PI0000", "PI0003", "PI0006", "PI0009"]
+                .contains(&t["incidentId"].as_str().unwrap())),
+        "{d}"
+    );
+    let d = app.data(q, json!({"f": {"target": "RESPONSE"}})).await;
+    assert_eq!(count(&d), 3);
+    assert!(
+        d["slaBreaches"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|t| t["target"] == "response")
+    );
+    assert_eq!(
+        count(&app.data(q, json!({"f": {"teamIds": ["PT2"]}})).await),
+        6
+    );
+    assert_eq!(
+        count(
+            &app.data(
+                q,
+                json!({"f": {"priorityIds": ["PR2"], "target": "RESOLUTION"}})
+            )
+            .await
+        ),
+        2
+    );
+    assert_eq!(
+        count(
+            &app.data(q, json!({"f": {"breachedBefore": "2025-01-01T00:00:00Z"}}))
+                .await
+        ),
+        0
+    );
+    assert_eq!(
+        count(
+            &app.data(q, json!({"f": {"breachedAfter": "2025-01-01T00:00:00Z"}}))
+                .await
+        ),
+        9
+    );
+    assert_error(
+        &app.gql(
+            q,
+            json!({"f": {"breachedAfter": "2026-02-01T00:00:00Z", "breachedBefore": "2026-01-01T00:00:00Z"}}),
+        )
+        .await,
+        "BAD_USER_INPUT",
+    );
+    // A variable left out where an input object is required is the
+    // client's error, said as such.
+    let body = app
+        .gql(
+            "query($r: AnalyticsInput) { slaCompliance(groupBy: SERVICE, range: $r) { timeZone } }",
+            json!({}),
+        )
+        .await;
+    let msg = assert_error(&body, "BAD_USER_INPUT");
+    assert!(msg.contains("AnalyticsInput"), "{msg}");
+    let at_risk = "{ slaAtRisk(filter: {serviceIds: [\"PS_API\"]}) { incidentId } }";
+    assert!(app.data(at_risk, json!({})).await["slaAtRisk"].is_array());
+}
+
 on_both_databases!(
+    breaches_are_filtered,
+    concurrent_refreshes_of_one_incident_both_succeed,
     compliance_by_service_team_priority_and_month,
     business_calendars_are_managed_in_graphql,
     seeded_policies_and_targets,

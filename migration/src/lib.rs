@@ -13,6 +13,7 @@ mod m20261123_000003_auth;
 mod m20261123_000004_sla;
 mod m20261123_000005_jobs;
 mod m20261123_000006_analytics;
+mod m20261125_000007_attachments;
 
 pub struct Migrator;
 
@@ -26,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_sla::Migration),
             Box::new(m20261123_000005_jobs::Migration),
             Box::new(m20261123_000006_analytics::Migration),
+            Box::new(m20261125_000007_attachments::Migration),
         ]
     }
 }

@@ -16,6 +16,7 @@ pub mod escalation_rule;
 pub mod escalation_rule_target;
 pub mod incident;
 pub mod incident_assignee;
+pub mod incident_attachment;
 pub mod incident_custom_field_value;
 pub mod incident_log_entry;
 pub mod incident_sla_target;

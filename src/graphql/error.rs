@@ -126,6 +126,7 @@ fn is_input_error(message: &str) -> bool {
     message.starts_with("Invalid value for argument")
         || message.starts_with("Failed to parse")
         || message.starts_with("Variable ")
+        || message.starts_with("Expected input type")
 }
 
 /// The presenter: gives every error a code and hides internal details.

@@ -1,7 +1,8 @@
 //! Local incidents and the actions people take on any incident: create,
 //! update, acknowledge, resolve, delete, notes (see `incidents::local`).
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Upload};
+use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use super::auth::{RoleGuard, caller};
@@ -9,8 +10,45 @@ use super::error::{ApiError, ApiResultExt};
 use super::types::{Incident, LogEntry};
 use crate::auth::Role;
 use crate::config::Config;
+use crate::entities::incident_attachment;
 use crate::events::EventBus;
+use crate::incidents::attachments;
 use crate::incidents::local::{self, Actor, Changes, LocalError, NewIncident};
+
+/// A file added to an incident.
+pub struct IncidentAttachment(pub incident_attachment::Model);
+
+#[Object]
+impl IncidentAttachment {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn incident_id(&self) -> ID {
+        ID(self.0.incident_id.clone())
+    }
+    /// The uploader's file name, without directories.
+    async fn file_name(&self) -> &str {
+        &self.0.file_name
+    }
+    /// Sniffed from the content.
+    async fn content_type(&self) -> &str {
+        &self.0.content_type
+    }
+    async fn size_bytes(&self) -> i64 {
+        self.0.size_bytes
+    }
+    /// Hex SHA-256 of the content.
+    async fn sha256(&self) -> &str {
+        &self.0.sha256
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// Where to download it (the same credentials as for `/graphql`).
+    async fn download_path(&self) -> String {
+        format!("/attachments/{}/download", self.0.id)
+    }
+}
 
 impl From<LocalError> for ApiError {
     fn from(e: LocalError) -> Self {
@@ -18,6 +56,7 @@ impl From<LocalError> for ApiError {
             LocalError::BadInput(m) | LocalError::Upstream(m) => ApiError::BadUserInput(m),
             LocalError::NotFound(m) => ApiError::NotFound(m),
             LocalError::Db(e) => e.into(),
+            LocalError::Io(m) => ApiError::Internal(m.into()),
         }
     }
 }
@@ -170,6 +209,35 @@ impl IncidentsMutation {
             .await
             .api()?;
         Ok(true)
+    }
+
+    /// Adds a file to an incident (GraphQL multipart request; at most
+    /// `PAGERLENS_ATTACHMENT_MAX_BYTES`; the content type is sniffed).
+    #[graphql(guard = "RoleGuard(Role::User)")]
+    async fn add_incident_attachment(
+        &self,
+        ctx: &Context<'_>,
+        incident_id: ID,
+        file: Upload,
+    ) -> async_graphql::Result<IncidentAttachment> {
+        let (who, scope) = actor(ctx)?;
+        let upload = file
+            .value(ctx)
+            .map_err(|e| ApiError::bad_input(format!("the upload could not be read: {e}")))
+            .api()?;
+        let settings = &ctx.data_unchecked::<std::sync::Arc<Config>>().attachments;
+        let model = attachments::add(
+            &context(ctx),
+            settings,
+            &scope,
+            &who,
+            &incident_id,
+            &upload.filename,
+            upload.content,
+        )
+        .await
+        .api()?;
+        Ok(IncidentAttachment(model))
     }
 
     /// Adds a note. `internal` notes stay in pagerlens; others on a

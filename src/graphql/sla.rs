@@ -402,16 +402,22 @@ impl SlaQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 100, validator(minimum = 1, maximum = 1000))] first: i32,
+        filter: Option<SlaTargetFilter>,
     ) -> async_graphql::Result<Vec<SlaTarget>> {
         let c = caller(ctx)?;
-        Ok(
-            sla::list_targets(db(ctx), &c.scope, &[State::Breached], u64::try_from(first)?)
-                .await
-                .api()?
-                .into_iter()
-                .map(SlaTarget)
-                .collect(),
+        let filter = filter.unwrap_or_default().into_filter().api()?;
+        Ok(sla::list_targets(
+            db(ctx),
+            &c.scope,
+            &[State::Breached],
+            &filter,
+            u64::try_from(first)?,
         )
+        .await
+        .api()?
+        .into_iter()
+        .map(SlaTarget)
+        .collect())
     }
 
     /// Met and breached SLA targets per service, team, priority or local
@@ -481,11 +487,13 @@ impl SlaQuery {
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 100, validator(minimum = 1, maximum = 1000))] first: i32,
+        filter: Option<SlaTargetFilter>,
     ) -> async_graphql::Result<Vec<SlaTarget>> {
         let c = caller(ctx)?;
+        let filter = filter.unwrap_or_default().into_filter().api()?;
         let first_share = settings(ctx).warning_shares.first().copied().unwrap_or(1.0);
         Ok(
-            sla::list_targets(db(ctx), &c.scope, &[State::Active], 10_000)
+            sla::list_targets(db(ctx), &c.scope, &[State::Active], &filter, 10_000)
                 .await
                 .api()?
                 .into_iter()
@@ -499,6 +507,51 @@ impl SlaQuery {
                 .map(SlaTarget)
                 .collect(),
         )
+    }
+}
+
+/// Which of an incident's targets.
+#[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(name = "SlaTargetKind")]
+pub enum SlaTargetKind {
+    /// Time to first acknowledgement.
+    Response,
+    /// Time to resolve.
+    Resolution,
+}
+
+/// Narrows `slaBreaches` and `slaAtRisk`; every field given must hold.
+#[derive(InputObject, Default)]
+pub struct SlaTargetFilter {
+    /// Incidents of these services (at most 100).
+    pub service_ids: Option<Vec<ID>>,
+    /// Incidents of the services of these teams (at most 100).
+    pub team_ids: Option<Vec<ID>>,
+    /// Incidents with these priorities (at most 100).
+    pub priority_ids: Option<Vec<ID>>,
+    pub target: Option<SlaTargetKind>,
+    /// Breached at or after (breaches only).
+    pub breached_after: Option<DateTime<Utc>>,
+    /// Breached before (breaches only).
+    pub breached_before: Option<DateTime<Utc>>,
+}
+
+impl SlaTargetFilter {
+    fn into_filter(self) -> Result<sla::TargetFilter, ApiError> {
+        let ids = |v: Option<Vec<ID>>| v.map(|v| v.into_iter().map(|i| i.0).collect());
+        let f = sla::TargetFilter {
+            service_ids: ids(self.service_ids),
+            team_ids: ids(self.team_ids),
+            priority_ids: ids(self.priority_ids),
+            target: self.target.map(|t| match t {
+                SlaTargetKind::Response => sla::Target::Response,
+                SlaTargetKind::Resolution => sla::Target::Resolution,
+            }),
+            breached_after: self.breached_after,
+            breached_before: self.breached_before,
+        };
+        f.check()?;
+        Ok(f)
     }
 }
 

@@ -942,6 +942,19 @@ impl Incident {
             .map(LogEntry)
             .collect())
     }
+    /// Files added to the incident, oldest first.
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<super::incidents::IncidentAttachment>> {
+        let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
+        Ok(crate::incidents::attachments::of_incident(db, &self.0.id)
+            .await
+            .api()?
+            .into_iter()
+            .map(super::incidents::IncidentAttachment)
+            .collect())
+    }
     /// The custom-field flags (`PAGERLENS_CUSTOM_FIELD_FLAGS`) that hold.
     async fn flags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
         let rules = &ctx

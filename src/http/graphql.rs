@@ -165,11 +165,12 @@ pub async fn post(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .map(|v| v.trim().to_ascii_lowercase());
-    if content_type.as_deref() != Some("application/json") {
+    let multipart = content_type.as_deref() == Some("multipart/form-data");
+    if content_type.as_deref() != Some("application/json") && !multipart {
         return http_error(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             media,
-            "POST /graphql needs Content-Type: application/json",
+            "POST /graphql needs Content-Type: application/json (or multipart/form-data for a file upload)",
         );
     }
     let body = match body {
@@ -184,6 +185,16 @@ pub async fn post(
             return http_error(status, media, &message);
         }
     };
+    if multipart {
+        return upload(&state, caller, &headers, body, media).await;
+    }
+    if body.len() > MAX_JSON_BODY {
+        return http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            "The request body is too large",
+        );
+    }
     let value: Value = match serde_json::from_slice(&body) {
         Ok(v) => v,
         Err(e) => {
@@ -207,6 +218,60 @@ pub async fn post(
         }
     };
     execute(&state, caller, request, media).await
+}
+
+/// The largest JSON request body (uploads have their own limit).
+pub const MAX_JSON_BODY: usize = 2 * 1024 * 1024;
+
+/// The largest request body: an upload of the largest attachment, with room
+/// for the rest of the multipart request.
+pub fn max_body(config: &crate::config::Config) -> usize {
+    usize::try_from(config.attachments.max_bytes)
+        .unwrap_or(usize::MAX)
+        .saturating_add(256 * 1024)
+        .max(MAX_JSON_BODY)
+}
+
+/// A GraphQL multipart request (the GraphQL multipart request
+/// specification: `operations`, `map`, then the files), for uploads. Cookie
+/// sessions passed the same-origin check already.
+async fn upload(
+    state: &AppState,
+    caller: crate::auth::Caller,
+    headers: &HeaderMap,
+    body: Bytes,
+    media: MediaType,
+) -> Response {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let opts = async_graphql::http::MultipartOptions::default()
+        .max_file_size(usize::try_from(state.config.attachments.max_bytes).unwrap_or(usize::MAX))
+        .max_num_files(4);
+    match async_graphql::http::receive_body(
+        Some(content_type),
+        futures_util::io::Cursor::new(body),
+        opts,
+    )
+    .await
+    {
+        Ok(request) => execute(state, caller, request, media).await,
+        Err(async_graphql::ParseRequestError::PayloadTooLarge) => http_error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            media,
+            &format!(
+                "The file is too large: attachments are at most {} bytes",
+                state.config.attachments.max_bytes
+            ),
+        ),
+        Err(e) => http_error(
+            StatusCode::BAD_REQUEST,
+            media,
+            &format!("The multipart request could not be read: {e}"),
+        ),
+    }
 }
 
 /// `GET /graphql?query=…&variables=…&operationName=…`: queries only.

@@ -40,7 +40,14 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/", get(|| async { Redirect::temporary("/playground") }))
         .route("/playground", get(playground::page))
-        .route("/graphql", get(graphql::get).post(graphql::post))
+        .route(
+            "/graphql",
+            get(graphql::get)
+                .post(graphql::post)
+                .layer(axum::extract::DefaultBodyLimit::max(graphql::max_body(
+                    &state.config,
+                ))),
+        )
         .route("/graphql/ws", get(graphql::websocket))
         .route(
             "/webhooks/pagerduty",
@@ -53,6 +60,7 @@ pub fn router(state: AppState) -> Router {
         .route("/auth/logout", get(auth::logout_page).post(auth::logout))
         .route("/auth/status", get(auth::status))
         .route("/reports/{job_id}/download", get(reports::download))
+        .route("/attachments/{id}/download", get(reports::attachment))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(middleware::metrics_with_token))

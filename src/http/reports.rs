@@ -139,3 +139,88 @@ pub async fn download(
     );
     resp
 }
+
+/// `GET /attachments/{id}/download`: an incident attachment, for anyone who
+/// may see the incident; 404 otherwise (or when its file is missing). Served
+/// as an attachment with its sniffed type, never rendered inline.
+pub async fn attachment(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Response {
+    use crate::incidents::local::LocalError;
+    let caller = match require_caller(&state, &headers).await {
+        Ok(c) => c,
+        Err(resp) => return resp,
+    };
+    let not_found = || {
+        refusal(
+            StatusCode::NOT_FOUND,
+            NOT_FOUND,
+            &format!("No attachment with id {id}"),
+        )
+    };
+    let Ok(n) = id.parse::<i32>() else {
+        return not_found();
+    };
+    let (a, path) = match crate::incidents::attachments::find(
+        &state.db,
+        &state.config.attachments,
+        &caller.scope,
+        n,
+    )
+    .await
+    {
+        Ok(found) => found,
+        Err(LocalError::NotFound(_)) => return not_found(),
+        Err(e) => {
+            tracing::error!(error = %e, "reading an attachment failed");
+            return refusal(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                INTERNAL,
+                INTERNAL_MESSAGE,
+            );
+        }
+    };
+    let file = match tokio::fs::File::open(&path).await {
+        Ok(f) => f,
+        Err(e) => {
+            tracing::error!(error = %e, attachment = a.id, "an attachment's file is missing");
+            return not_found();
+        }
+    };
+    let body = Body::from_stream(tokio_util::io::ReaderStream::new(file));
+    let mut resp = (StatusCode::OK, body).into_response();
+    let h = resp.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(&a.content_type) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CONTENT_LENGTH, HeaderValue::from(a.size_bytes));
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(&a.file_name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("private, no-store"),
+    );
+    resp
+}
+
+/// `attachment; filename="…"; filename*=UTF-8''…`: an ASCII fallback and the
+/// exact name percent-encoded (RFC 6266).
+fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_graphic() && c != '"' && c != '\\' || c == ' ' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let encoded: String = url::form_urlencoded::byte_serialize(name.as_bytes())
+        .collect::<String>()
+        .replace('+', "%20");
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}

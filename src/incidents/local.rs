@@ -43,6 +43,9 @@ pub enum LocalError {
     /// PagerDuty refused or could not take a write.
     #[error("{0}")]
     Upstream(String),
+    /// Reading or storing a file failed.
+    #[error("file storage: {0}")]
+    Io(String),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -161,7 +164,7 @@ async fn check_user<C: ConnectionTrait>(db: &C, id: &str) -> Result<(), LocalErr
 /// A new id that sorts by creation (log entries of one moment keep the order
 /// they were written in): the time in microseconds, a per-process sequence
 /// and a random tail against other processes.
-fn new_id(prefix: &str) -> String {
+pub(super) fn new_id(prefix: &str) -> String {
     static SEQ: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::Relaxed) & 0xFFFF;
     format!(
@@ -254,7 +257,7 @@ async fn changed(ctx: &Context<'_>, i: &incident::Model) -> Result<(), DbErr> {
 }
 
 /// The incident, if the caller may see it and it is not deleted.
-async fn visible<C: ConnectionTrait>(
+pub(super) async fn visible<C: ConnectionTrait>(
     db: &C,
     scope: &Scope,
     id: &str,

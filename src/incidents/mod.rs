@@ -3,6 +3,7 @@
 //! incident API write. Every read takes the caller's [`Scope`]: a scoped
 //! caller sees only the incidents of its teams' services.
 
+pub mod attachments;
 pub mod flags;
 pub mod local;
 
@@ -373,6 +374,10 @@ pub async fn delete_resolved_before(
             .await?;
         incident_assignee::Entity::delete_many()
             .filter(incident_assignee::Column::IncidentId.is_in(list.clone()))
+            .exec(&txn)
+            .await?;
+        crate::entities::incident_attachment::Entity::delete_many()
+            .filter(crate::entities::incident_attachment::Column::IncidentId.is_in(list.clone()))
             .exec(&txn)
             .await?;
         incident::Entity::delete_many()

@@ -481,7 +481,7 @@ async fn refresh_chunk<C: ConnectionTrait>(
     }
     let around = Clock::AroundTheClock;
     let mut events = Vec::new();
-    let mut written = 0;
+    let mut rows = Vec::with_capacity(incidents.len() * 2);
     for i in &incidents {
         let priority = i.priority_id.as_ref().and_then(|p| priority_names.get(p));
         let no_teams = Vec::new();
@@ -598,7 +598,7 @@ async fn refresh_chunk<C: ConnectionTrait>(
                     format!("now measured by {policy_name}"),
                 ));
             }
-            let mut m = incident_sla_target::ActiveModel {
+            rows.push(incident_sla_target::ActiveModel {
                 incident_id: Set(i.id.clone()),
                 target: Set(target.as_str().to_owned()),
                 cycle: Set(1),
@@ -620,23 +620,14 @@ async fn refresh_chunk<C: ConnectionTrait>(
                 next_warning_at: Set(c.next_warning.map(|w| w.0)),
                 next_warning_share: Set(c.next_warning.map(|w| w.1)),
                 computed_at: Set(now),
+                created_at: Set(old.map_or(now, |o| o.created_at)),
                 updated_at: Set(now),
                 ..Default::default()
-            };
-            match old {
-                Some(o) => {
-                    m.id = Set(o.id);
-                    m.created_at = Set(o.created_at);
-                    m.update(db).await?;
-                }
-                None => {
-                    m.created_at = Set(now);
-                    m.insert(db).await?;
-                }
-            }
-            written += 1;
+            });
         }
     }
+    let written = rows.len();
+    upsert_targets(db, rows).await?;
     if !events.is_empty() {
         sla_event::Entity::insert_many(events.into_iter().map(
             |(incident_id, target, kind, at, reason)| sla_event::ActiveModel {
@@ -654,6 +645,54 @@ async fn refresh_chunk<C: ConnectionTrait>(
         .await?;
     }
     Ok((written, notes))
+}
+
+/// Writes computed targets in multi-row statements: one
+/// `INSERT … ON CONFLICT (incident_id, target, cycle) DO UPDATE` per batch,
+/// so a refresh costs a few statements per chunk rather than one per target,
+/// and two refreshes of one incident at the same moment (a webhook racing
+/// the sync) both succeed, the later one standing.
+async fn upsert_targets<C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<incident_sla_target::ActiveModel>,
+) -> Result<(), DbErr> {
+    use incident_sla_target::Column as T;
+    // 23 bound values a row: 1,000 rows stay under SQLite's 32,766
+    // parameters and PostgreSQL's 65,535.
+    const BATCH: usize = 1_000;
+    let mut rows = rows.into_iter().peekable();
+    while rows.peek().is_some() {
+        let batch: Vec<_> = rows.by_ref().take(BATCH).collect();
+        incident_sla_target::Entity::insert_many(batch)
+            .on_conflict(
+                sea_orm::sea_query::OnConflict::columns([T::IncidentId, T::Target, T::Cycle])
+                    .update_columns([
+                        T::PolicyId,
+                        T::PolicyName,
+                        T::TargetSecs,
+                        T::CalendarId,
+                        T::StartedAt,
+                        T::State,
+                        T::Deadline,
+                        T::MetAt,
+                        T::BreachedAt,
+                        T::BreachNotifiedAt,
+                        T::PausedAt,
+                        T::PausedSecs,
+                        T::UsedSecs,
+                        T::WallUsedSecs,
+                        T::WarnedShare,
+                        T::NextWarningAt,
+                        T::NextWarningShare,
+                        T::ComputedAt,
+                        T::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// What one breach check did.
@@ -971,7 +1010,94 @@ pub async fn events_of<C: ConnectionTrait>(
     Ok(out)
 }
 
-/// Targets in `states`, soonest deadline first, limited to the scope.
+/// Which targets a list shows (every field narrows it; `None` is any).
+#[derive(Clone, Debug, Default)]
+pub struct TargetFilter {
+    /// Of incidents of these services.
+    pub service_ids: Option<Vec<String>>,
+    /// Of incidents of services of these teams.
+    pub team_ids: Option<Vec<String>>,
+    /// Of incidents with these priorities.
+    pub priority_ids: Option<Vec<String>>,
+    pub target: Option<Target>,
+    /// Breached at or after.
+    pub breached_after: Option<DateTime<Utc>>,
+    /// Breached before.
+    pub breached_before: Option<DateTime<Utc>>,
+}
+
+impl TargetFilter {
+    /// Checks the filter.
+    ///
+    /// # Errors
+    /// `BadInput` for an empty breach range or lists longer than 100.
+    pub fn check(&self) -> Result<(), SlaError> {
+        if let (Some(a), Some(b)) = (self.breached_after, self.breached_before)
+            && a >= b
+        {
+            return Err(SlaError::BadInput(
+                "breachedAfter must be before breachedBefore".into(),
+            ));
+        }
+        for (name, list) in [
+            ("serviceIds", &self.service_ids),
+            ("teamIds", &self.team_ids),
+            ("priorityIds", &self.priority_ids),
+        ] {
+            if list.as_ref().is_some_and(|l| l.len() > 100) {
+                return Err(SlaError::BadInput(format!("{name} takes at most 100 ids")));
+            }
+        }
+        Ok(())
+    }
+
+    fn condition(&self) -> sea_orm::Condition {
+        use incident_sla_target::Column as T;
+        use sea_orm::Condition;
+        let mut c = Condition::all();
+        let mut incidents = Query::select()
+            .column(incident::Column::Id)
+            .from(incident::Entity)
+            .to_owned();
+        let mut by_incident = false;
+        if let Some(s) = &self.service_ids {
+            incidents.and_where(incident::Column::ServiceId.is_in(s.clone()));
+            by_incident = true;
+        }
+        if let Some(p) = &self.priority_ids {
+            incidents.and_where(incident::Column::PriorityId.is_in(p.clone()));
+            by_incident = true;
+        }
+        if let Some(t) = &self.team_ids {
+            incidents.and_where(
+                incident::Column::ServiceId.in_subquery(
+                    Query::select()
+                        .column(service_team::Column::ServiceId)
+                        .from(service_team::Entity)
+                        .and_where(service_team::Column::TeamId.is_in(t.clone()))
+                        .to_owned(),
+                ),
+            );
+            by_incident = true;
+        }
+        if by_incident {
+            c = c.add(T::IncidentId.in_subquery(incidents));
+        }
+        if let Some(t) = self.target {
+            c = c.add(T::Target.eq(t.as_str()));
+        }
+        if let Some(a) = self.breached_after {
+            c = c.add(T::BreachedAt.gte(a));
+        }
+        if let Some(b) = self.breached_before {
+            c = c.add(T::BreachedAt.lt(b));
+        }
+        c
+    }
+}
+
+/// Targets in `states` that pass `filter`, soonest deadline first, limited
+/// to the scope.
 ///
 /// # Errors
 /// Database errors only.
@@ -979,11 +1105,13 @@ pub async fn list_targets<C: ConnectionTrait>(
     db: &C,
     scope: &Scope,
     states: &[State],
+    filter: &TargetFilter,
     limit: u64,
 ) -> Result<Vec<incident_sla_target::Model>, DbErr> {
     use sea_orm::QuerySelect;
     let mut select = incident_sla_target::Entity::find()
-        .filter(incident_sla_target::Column::State.is_in(states.iter().map(|s| s.as_str())));
+        .filter(incident_sla_target::Column::State.is_in(states.iter().map(|s| s.as_str())))
+        .filter(filter.condition());
     if let Some(c) = scope.incident_ids_condition(incident_sla_target::Column::IncidentId) {
         select = select.filter(c);
     }

@@ -193,6 +193,7 @@ pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Opt
     config.public_url = url::Url::parse(&format!("http://{addr}/")).unwrap();
     let reports_dir = Arc::new(tempfile::tempdir().expect("report dir"));
     config.reports.dir = reports_dir.path().to_owned();
+    config.attachments.dir = reports_dir.path().join("attachments");
     // Tests log in through the demo identity provider, as `serve --demo` does.
     config.enable_demo_identity_provider();
     let app = App::with_db(config, db.clone()).await.expect("build app");
