@@ -702,7 +702,107 @@ async fn breaches_are_filtered(app: TestApp) {
     assert!(app.data(at_risk, json!({})).await["slaAtRisk"].is_array());
 }
 
+/// A resolved incident that is reopened starts a new SLA cycle from the
+/// moment it was reopened; the first cycle stays as it was measured.
+async fn a_reopened_incident_starts_a_new_cycle(app: TestApp) {
+    use pagerlens::entities::{incident_log_entry, incident_sla_target};
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 4).await;
+    // PI0002: P3 (medium, 8 h / 72 h), acknowledged after 5 minutes and
+    // resolved after an hour on 2026-01-01.
+    let ids = vec!["PI0002".to_owned()];
+    let settings = SlaSettings::default();
+    let refresh = || sla::refresh(&app.db, &settings, &ids, false, Utc::now());
+    refresh().await.unwrap();
+    let q = "{ incident(id: \"PI0002\") { sla {
+        response { state cycle startedAt } resolution { state cycle startedAt }
+        timeline { kind target reason } } } }";
+    let d = app.data(q, json!({})).await;
+    assert_eq!(d["incident"]["sla"]["response"]["state"], "MET");
+    assert_eq!(d["incident"]["sla"]["resolution"]["cycle"], 1);
+
+    let set = |status: &'static str, changed: DateTime<Utc>, resolved: Option<DateTime<Utc>>| {
+        let db = app.db.clone();
+        async move {
+            let mut m: incident::ActiveModel = incident::Entity::find_by_id("PI0002")
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .into();
+            m.status = Set(status.into());
+            m.last_status_change_at = Set(Some(changed));
+            m.resolved_at = Set(resolved);
+            m.update(&db).await.unwrap();
+        }
+    };
+    let reopened =
+        DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - Duration::minutes(30);
+    set("triggered", reopened, None).await;
+    refresh().await.unwrap();
+    let d = app.data(q, json!({})).await;
+    let sla = &d["incident"]["sla"];
+    assert_eq!(sla["response"]["cycle"], 2, "{sla}");
+    assert_eq!(sla["response"]["state"], "ACTIVE");
+    assert_eq!(sla["resolution"]["state"], "ACTIVE");
+    assert_eq!(at(&sla["response"]["startedAt"]), reopened);
+    assert!(
+        sla["timeline"].to_string().contains("reopened: cycle 2"),
+        "{sla}"
+    );
+    // The first acknowledgement (cycle 1) does not meet cycle 2's target.
+    let rows = incident_sla_target::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 4);
+    assert!(
+        rows.iter()
+            .filter(|r| r.cycle == 1)
+            .all(|r| r.state == "MET" && r.closed_at.is_some())
+    );
+
+    // Acknowledged (logged) 10 minutes after the reopening, then resolved.
+    let acked = reopened + Duration::minutes(10);
+    incident_log_entry::ActiveModel {
+        id: Set("RLE1".into()),
+        incident_id: Set("PI0002".into()),
+        kind: Set("acknowledge_log_entry".into()),
+        summary: Set(None),
+        agent_type: Set(None),
+        agent_id: Set(None),
+        channel_type: Set(None),
+        user_id: Set(None),
+        note: Set(None),
+        created_at: Set(acked),
+        updated_at: Set(acked),
+    }
+    .insert(&app.db)
+    .await
+    .unwrap();
+    set("acknowledged", acked, None).await;
+    refresh().await.unwrap();
+    let resolved = reopened + Duration::minutes(20);
+    set("resolved", resolved, Some(resolved)).await;
+    refresh().await.unwrap();
+    refresh().await.unwrap();
+    let rows = incident_sla_target::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 4, "no third cycle");
+    let cycle2: Vec<_> = rows.iter().filter(|r| r.cycle == 2).collect();
+    let response = cycle2.iter().find(|r| r.target == "response").unwrap();
+    assert_eq!(response.state, "MET");
+    assert_eq!(response.met_at, Some(acked));
+    assert_eq!(response.used_secs, 600);
+    let resolution = cycle2.iter().find(|r| r.target == "resolution").unwrap();
+    assert_eq!(resolution.state, "MET");
+    assert_eq!(resolution.used_secs, 1200);
+}
+
 on_both_databases!(
+    a_reopened_incident_starts_a_new_cycle,
     breaches_are_filtered,
     concurrent_refreshes_of_one_incident_both_succeed,
     compliance_by_service_team_priority_and_month,

@@ -14,6 +14,7 @@ mod m20261123_000004_sla;
 mod m20261123_000005_jobs;
 mod m20261123_000006_analytics;
 mod m20261125_000007_attachments;
+mod m20261125_000008_sla_cycles;
 
 pub struct Migrator;
 
@@ -28,6 +29,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000005_jobs::Migration),
             Box::new(m20261123_000006_analytics::Migration),
             Box::new(m20261125_000007_attachments::Migration),
+            Box::new(m20261125_000008_sla_cycles::Migration),
         ]
     }
 }

@@ -32,6 +32,8 @@ pub struct Model {
     pub next_warning_at: Option<DateTimeUtc>,
     pub next_warning_share: Option<f64>,
     pub computed_at: DateTimeUtc,
+    /// When it stopped (acknowledged or resolved); `None` while it runs.
+    pub closed_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -68,6 +68,10 @@ impl SlaTarget {
     async fn target(&self) -> &str {
         &self.0.target
     }
+    /// 1 for the incident's first life; a reopened incident starts the next.
+    async fn cycle(&self) -> i32 {
+        self.0.cycle
+    }
     /// The policy it is measured by.
     async fn policy_name(&self) -> &str {
         &self.0.policy_name

@@ -30,8 +30,8 @@ use sea_orm::{
 use serde_json::json;
 
 use crate::entities::{
-    business_calendar, incident, incident_sla_target, notification, priority, service_team,
-    sla_event, sla_pause, sla_policy,
+    business_calendar, incident, incident_log_entry, incident_sla_target, notification, priority,
+    service_team, sla_event, sla_pause, sla_policy,
 };
 use crate::scope::Scope;
 use calendar::BusinessCalendar;
@@ -423,6 +423,99 @@ pub async fn refresh<C: ConnectionTrait>(
     Ok(written)
 }
 
+/// The SLA cycle an incident is measured in now.
+struct Cycle {
+    number: i32,
+    start: DateTime<Utc>,
+    /// The first acknowledgement within the cycle.
+    acknowledged: Option<DateTime<Utc>>,
+    /// The resolve that ends the cycle.
+    resolved: Option<DateTime<Utc>>,
+}
+
+impl Cycle {
+    fn started_reason(&self, policy: &str) -> String {
+        if self.number == 1 {
+            format!("policy {policy}")
+        } else {
+            format!("reopened: cycle {} by policy {policy}", self.number)
+        }
+    }
+}
+
+/// Each incident's current cycle. The first starts at creation. An incident
+/// that is not resolved although its latest cycle's resolution target was
+/// closed (resolved) has been reopened: a new cycle starts when it left
+/// `resolved`, and the earlier one stays as it was measured. Within a later
+/// cycle only an acknowledgement logged after its start meets the response
+/// target (or, with no log entry yet, the incident's acknowledged status).
+async fn cycles_of<C: ConnectionTrait>(
+    db: &C,
+    incidents: &[incident::Model],
+    existing: &HashMap<(String, String), incident_sla_target::Model>,
+) -> Result<HashMap<String, Cycle>, DbErr> {
+    let mut out = HashMap::new();
+    let mut later = Vec::new();
+    for i in incidents {
+        let resolved = (i.status == "resolved")
+            .then(|| i.resolved_at.or(i.last_status_change_at))
+            .flatten();
+        let latest = existing.get(&(i.id.clone(), Target::Resolution.as_str().to_owned()));
+        let (number, start) = match latest {
+            Some(r) if i.status != "resolved" && r.closed_at.is_some() => {
+                let closed = r.closed_at.unwrap_or(r.started_at);
+                let reopened = i
+                    .last_status_change_at
+                    .filter(|t| *t > closed)
+                    .unwrap_or(i.updated_at.max(closed));
+                (r.cycle + 1, reopened)
+            }
+            // The first cycle follows the incident's creation time (a sync
+            // may correct it); later ones keep when they started.
+            Some(r) if r.cycle > 1 => (r.cycle, r.started_at),
+            _ => (1, i.created_at),
+        };
+        if number > 1 {
+            later.push(i.id.clone());
+        }
+        out.insert(
+            i.id.clone(),
+            Cycle {
+                number,
+                start,
+                acknowledged: if number == 1 { i.acknowledged_at } else { None },
+                resolved: if number == 1 {
+                    resolved
+                } else {
+                    resolved.filter(|r| *r >= start)
+                },
+            },
+        );
+    }
+    if !later.is_empty() {
+        let mut acks: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
+        for e in incident_log_entry::Entity::find()
+            .filter(incident_log_entry::Column::IncidentId.is_in(later.clone()))
+            .filter(incident_log_entry::Column::Kind.eq("acknowledge_log_entry"))
+            .all(db)
+            .await?
+        {
+            acks.entry(e.incident_id).or_default().push(e.created_at);
+        }
+        for i in incidents.iter().filter(|i| later.contains(&i.id)) {
+            let c = out.get_mut(&i.id).expect("every incident has a cycle");
+            let logged = acks
+                .get(&i.id)
+                .and_then(|v| v.iter().filter(|t| **t >= c.start).min().copied());
+            c.acknowledged = logged.or_else(|| {
+                (i.status == "acknowledged")
+                    .then(|| i.last_status_change_at.map_or(c.start, |t| t.max(c.start)))
+            });
+        }
+    }
+    Ok(out)
+}
+
 #[allow(clippy::too_many_lines)]
 async fn refresh_chunk<C: ConnectionTrait>(
     db: &C,
@@ -470,15 +563,20 @@ async fn refresh_chunk<C: ConnectionTrait>(
             end: p.ended_at,
         });
     }
+    // The latest cycle of each incident and target; earlier cycles are
+    // closed history and never rewritten.
     let mut existing: HashMap<(String, String), incident_sla_target::Model> = HashMap::new();
     for t in incident_sla_target::Entity::find()
         .filter(incident_sla_target::Column::IncidentId.is_in(ids.to_vec()))
-        .filter(incident_sla_target::Column::Cycle.eq(1))
         .all(db)
         .await?
     {
-        existing.insert((t.incident_id.clone(), t.target.clone()), t);
+        let key = (t.incident_id.clone(), t.target.clone());
+        if existing.get(&key).is_none_or(|o| o.cycle < t.cycle) {
+            existing.insert(key, t);
+        }
     }
+    let cycles = cycles_of(db, &incidents, &existing).await?;
     let around = Clock::AroundTheClock;
     let mut events = Vec::new();
     let mut rows = Vec::with_capacity(incidents.len() * 2);
@@ -492,17 +590,16 @@ async fn refresh_chunk<C: ConnectionTrait>(
             .unwrap_or(&no_teams);
         let chosen = choose(policies, i, priority.map(String::as_str), its_teams);
         let its_pauses = pauses.get(&i.id).map_or(&[][..], Vec::as_slice);
-        let resolved = if i.status == "resolved" {
-            i.resolved_at.or(i.last_status_change_at)
-        } else {
-            None
-        };
+        let cycle = &cycles[&i.id];
+        let resolved = cycle.resolved;
         for target in Target::ALL {
-            let old = existing.get(&(i.id.clone(), target.as_str().to_owned()));
+            let old = existing
+                .get(&(i.id.clone(), target.as_str().to_owned()))
+                .filter(|o| o.cycle == cycle.number);
             // Closed: it had already stopped (acknowledged or resolved) when
             // it was last computed.
             let stop = match target {
-                Target::Response => i.acknowledged_at.or(resolved),
+                Target::Response => cycle.acknowledged.or(resolved),
                 Target::Resolution => resolved,
             };
             let closed = old.is_some_and(|o| {
@@ -540,8 +637,8 @@ async fn refresh_chunk<C: ConnectionTrait>(
                 clock,
                 target,
                 target_secs,
-                i.created_at,
-                i.acknowledged_at,
+                cycle.start,
+                cycle.acknowledged,
                 resolved,
                 its_pauses,
                 warned,
@@ -569,7 +666,9 @@ async fn refresh_chunk<C: ConnectionTrait>(
             };
             if old_state != Some(c.state) {
                 let (kind, reason) = match c.state {
-                    State::Active if old.is_none() => ("started", format!("policy {policy_name}")),
+                    State::Active if old.is_none() => {
+                        ("started", cycle.started_reason(&policy_name))
+                    }
                     State::Active => ("resumed", "clock running".to_owned()),
                     State::Paused => ("paused", "clock stopped".to_owned()),
                     State::Met => ("met", format!("within {target_secs} s")),
@@ -582,8 +681,8 @@ async fn refresh_chunk<C: ConnectionTrait>(
                         i.id.clone(),
                         Some(target),
                         "started",
-                        i.created_at,
-                        format!("policy {policy_name}"),
+                        cycle.start,
+                        cycle.started_reason(&policy_name),
                     ));
                 }
                 let at = c.met_at.or(c.breached_at).or(c.paused_at).unwrap_or(now);
@@ -601,12 +700,17 @@ async fn refresh_chunk<C: ConnectionTrait>(
             rows.push(incident_sla_target::ActiveModel {
                 incident_id: Set(i.id.clone()),
                 target: Set(target.as_str().to_owned()),
-                cycle: Set(1),
+                cycle: Set(cycle.number),
                 policy_id: Set(policy_id),
                 policy_name: Set(policy_name),
                 target_secs: Set(target_secs),
                 calendar_id: Set(calendar_id),
-                started_at: Set(i.created_at),
+                started_at: Set(cycle.start),
+                closed_at: Set(match c.state {
+                    State::Met => c.met_at,
+                    State::Breached if c.reason.is_some() => stop,
+                    _ => None,
+                }),
                 state: Set(c.state.as_str().to_owned()),
                 deadline: Set(c.deadline),
                 met_at: Set(c.met_at),
@@ -685,6 +789,7 @@ async fn upsert_targets<C: ConnectionTrait>(
                         T::NextWarningAt,
                         T::NextWarningShare,
                         T::ComputedAt,
+                        T::ClosedAt,
                         T::UpdatedAt,
                     ])
                     .to_owned(),
@@ -972,11 +1077,16 @@ pub async fn targets_of<C: ConnectionTrait>(
     }
     let mut out: HashMap<String, Vec<incident_sla_target::Model>> = HashMap::new();
     for t in select
+        .order_by_desc(incident_sla_target::Column::Cycle)
         .order_by_desc(incident_sla_target::Column::Target)
         .all(db)
         .await?
     {
-        out.entry(t.incident_id.clone()).or_default().push(t);
+        let list = out.entry(t.incident_id.clone()).or_default();
+        // Only the current (latest) cycle.
+        if list.first().is_none_or(|f| f.cycle == t.cycle) {
+            list.push(t);
+        }
     }
     Ok(out)
 }
