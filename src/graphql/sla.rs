@@ -442,30 +442,11 @@ impl SlaQuery {
             Utc::now(),
         )
         .api()?;
-        let engine = ctx.data_unchecked::<Analytics>();
-        let now = Utc::now();
-        let groups = engine
-            .sla_compliance(&params, group_by.into(), now)
+        let (groups, overall) = ctx
+            .data_unchecked::<Analytics>()
+            .sla_compliance_with_overall(&params, group_by.into(), Utc::now())
             .await
             .api()?;
-        // Overall: by team an incident may sit in several groups, so ask by
-        // priority (one group per incident) and add up.
-        let by_priority;
-        let each_once: &[ComplianceGroup] = if matches!(group_by, SlaGroupByGql::Team) {
-            by_priority = engine
-                .sla_compliance(&params, GroupBy::Priority, now)
-                .await
-                .api()?;
-            &by_priority
-        } else {
-            &groups
-        };
-        let (mut response, mut resolution) =
-            (TargetCompliance::default(), TargetCompliance::default());
-        for g in each_once {
-            response.add(&g.response);
-            resolution.add(&g.resolution);
-        }
         let group = |g: &ComplianceGroup| SlaComplianceGroup {
             key: g.key.clone(),
             name: g.name.clone(),
@@ -476,12 +457,7 @@ impl SlaQuery {
             from: params.from,
             to: params.to,
             time_zone: params.tz.name().to_owned(),
-            overall: SlaComplianceGroup {
-                key: None,
-                name: "All".into(),
-                response: (&response).into(),
-                resolution: (&resolution).into(),
-            },
+            overall: group(&overall),
             groups: groups.iter().map(group).collect(),
         })
     }
