@@ -13,22 +13,13 @@ use serde_json::{Value, json};
 use crate::common::fixtures::{seed_catalog, seed_incidents};
 use crate::common::{TestApp, assert_error, respawn_with};
 use crate::on_both_databases;
+use crate::sla::outbox;
 use crate::sync::{client, start_sim};
 
 const FIELDS: &str = "id title description status urgency source
     service { id } priority { name } assignees { id }
     sla { response { state policyName } resolution { state } }
     logEntries { type note }";
-
-async fn outbox(app: &TestApp) -> Vec<String> {
-    notification::Entity::find()
-        .all(&app.db)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|n| n.kind)
-        .collect()
-}
 
 async fn count(app: &TestApp) -> u64 {
     incident::Entity::find().count(&app.db).await.unwrap()

@@ -56,7 +56,8 @@ async fn fresh_incident(app: &TestApp, age: Duration) -> DateTime<Utc> {
     created
 }
 
-async fn outbox(app: &TestApp) -> Vec<String> {
+/// The kinds of the notifications queued so far.
+pub async fn outbox(app: &TestApp) -> Vec<String> {
     notification::Entity::find()
         .all(&app.db)
         .await

@@ -127,21 +127,14 @@ async fn check_service<C: ConnectionTrait>(
     scope: &Scope,
     id: &str,
 ) -> Result<(), LocalError> {
-    let s = service::Entity::find_by_id(id.to_owned())
-        .one(db)
-        .await?
-        .filter(|s| s.deleted_at.is_none());
-    let visible = match scope.team_ids() {
-        None => true,
-        Some(_) => {
-            let mut q = service::Entity::find().filter(service::Column::Id.eq(id));
-            if let Some(c) = scope.services_condition(service::Column::Id) {
-                q = q.filter(c);
-            }
-            q.one(db).await?.is_some()
-        }
-    };
-    if s.is_none() || !visible {
+    // Exists, not deleted, and among the caller's services: one query.
+    let mut q = service::Entity::find()
+        .filter(service::Column::Id.eq(id))
+        .filter(service::Column::DeletedAt.is_null());
+    if let Some(c) = scope.services_condition(service::Column::Id) {
+        q = q.filter(c);
+    }
+    if q.one(db).await?.is_none() {
         return Err(LocalError::BadInput(format!("No service with id {id:?}")));
     }
     Ok(())
@@ -262,10 +255,8 @@ pub(super) async fn visible<C: ConnectionTrait>(
     scope: &Scope,
     id: &str,
 ) -> Result<incident::Model, LocalError> {
-    super::find_many(db, scope, &[id.to_owned()])
+    super::find_live(db, scope, id)
         .await?
-        .remove(id)
-        .filter(|i| i.deleted_at.is_none())
         .ok_or_else(|| LocalError::NotFound(format!("No incident with id {id:?}")))
 }
 

@@ -250,6 +250,21 @@ fn group<V>(rows: impl IntoIterator<Item = (String, V)>) -> HashMap<String, Vec<
     map
 }
 
+/// One incident the caller may see, unless it is deleted.
+///
+/// # Errors
+/// Database errors only.
+pub async fn find_live<C: ConnectionTrait>(
+    db: &C,
+    scope: &Scope,
+    id: &str,
+) -> Result<Option<incident::Model>, DbErr> {
+    Ok(find_many(db, scope, &[id.to_owned()])
+        .await?
+        .remove(id)
+        .filter(|i| i.deleted_at.is_none()))
+}
+
 /// Log entries of each incident, oldest first; one statement.
 ///
 /// # Errors

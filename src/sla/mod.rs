@@ -942,10 +942,8 @@ async fn visible_incident<C: ConnectionTrait>(
     scope: &Scope,
     id: &str,
 ) -> Result<incident::Model, SlaError> {
-    crate::incidents::find_many(db, scope, &[id.to_owned()])
+    crate::incidents::find_live(db, scope, id)
         .await?
-        .remove(id)
-        .filter(|i| i.deleted_at.is_none())
         .ok_or_else(|| SlaError::NotFound(format!("No incident with id {id:?}")))
 }
 
