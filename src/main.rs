@@ -11,6 +11,11 @@ use pagerlens::pagerduty::simulator::{self, Faults, SimConfig, Sizes};
 use pagerlens::pagerduty::sync::{SyncKind, SyncOptions};
 use pagerlens::{App, db, pagerduty, telemetry};
 
+/// mimalloc: the system allocator spent a fifth of a sync's CPU time in
+/// malloc and free across threads (see BENCHMARKS.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(name = "pagerlens", version, about = "A faithful copy of your PagerDuty data, with SLAs, analytics and reports, served over GraphQL.", long_about = None)]
 struct Cli {

@@ -894,20 +894,7 @@ async fn a_waiting_status_pauses_the_sla(app: TestApp) {
     use pagerlens::entities::{incident_sla_target as target, sla_event, sla_pause};
     use sea_orm::{ColumnTrait, QueryFilter};
     seed(&app.db).await;
-    pagerlens::analytics::status::upsert(
-        &app.db,
-        pagerlens::analytics::status::MappingInput {
-            source: "CUSTOM_FIELD".into(),
-            field: Some("workflow".into()),
-            raw_value: "waiting on vendor".into(),
-            display_name: "Waiting on vendor".into(),
-            category: "WAITING".into(),
-            active: true,
-            position: None,
-        },
-    )
-    .await
-    .unwrap();
+    crate::common::map_as_waiting(&app.db, "workflow", "waiting on vendor").await;
     let settings = pagerlens::sla::SlaSettings {
         status_field: Some("workflow".into()),
         ..Default::default()

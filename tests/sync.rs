@@ -524,7 +524,65 @@ async fn a_service_sync_fetches_one_service(app: TestApp) {
     );
 }
 
+/// A full sync writes custom fields after the log entries have computed the
+/// SLAs: a status field whose value maps to `WAITING` must still pause the
+/// clocks of the open incidents that carry it, and only theirs.
+async fn a_waiting_status_field_pauses_clocks_in_a_full_sync(app: TestApp) {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let sim = start_sim(Faults::default(), now()).await;
+    crate::common::map_as_waiting(&app.db, "resolution", "vendor").await;
+    let mut opts = full();
+    opts.sla.status_field = Some("resolution".into());
+    sync::run(&app.db, &client(&sim, 3), &opts).await.unwrap();
+    let org = sim.sim.org.read().await.clone();
+    let mut expected: Vec<String> = org
+        .incidents
+        .iter()
+        .filter(|i| i.status != "resolved")
+        .filter(|i| {
+            org.custom_fields.get(&i.id).is_some_and(|fields| {
+                fields
+                    .iter()
+                    .any(|f| f.name == "resolution" && f.value == serde_json::json!("vendor"))
+            })
+        })
+        .map(|i| i.id.clone())
+        .collect();
+    expected.sort();
+    assert!(
+        !expected.is_empty(),
+        "the fixture has open incidents waiting on a vendor"
+    );
+    let mut paused: Vec<String> = sla_pause::Entity::find()
+        .filter(sla_pause::Column::EndedAt.is_null())
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| {
+            assert!(p.reason.starts_with("waiting: "), "{}", p.reason);
+            p.incident_id
+        })
+        .collect();
+    paused.sort();
+    assert_eq!(paused, expected);
+    let open_resolution_targets = incident_sla_target::Entity::find()
+        .filter(incident_sla_target::Column::IncidentId.is_in(expected.clone()))
+        .filter(incident_sla_target::Column::Target.eq("resolution"))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(open_resolution_targets.len(), expected.len());
+    assert!(
+        open_resolution_targets
+            .iter()
+            .all(|t| t.state == "PAUSED" || t.state == "BREACHED"),
+        "{open_resolution_targets:?}"
+    );
+}
+
 on_both_databases!(
+    a_waiting_status_field_pauses_clocks_in_a_full_sync,
     full_sync_copies_everything_and_is_idempotent,
     faults_in_many_requests_end_in_the_same_content,
     a_killed_sync_converges_when_run_again,

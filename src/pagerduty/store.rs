@@ -91,18 +91,52 @@ pub async fn upsert<R: SyncRow, C: ConnectionTrait>(
 where
     <R::Entity as EntityTrait>::Model: Sync,
 {
+    Ok(upsert_changed(db, rows, now).await?.0)
+}
+
+/// The ids an upsert wrote.
+#[derive(Debug, Default)]
+pub struct Written {
+    pub inserted: Vec<String>,
+    pub updated: Vec<String>,
+}
+
+impl Written {
+    /// Inserted and updated ids.
+    pub fn all(&self) -> Vec<String> {
+        self.inserted.iter().chain(&self.updated).cloned().collect()
+    }
+}
+
+/// [`upsert`], also returning the ids it inserted and updated. Reads the
+/// stored rows in one query per 500 ids and writes in multi-row statements
+/// (an update is an insert that takes the conflict branch).
+///
+/// # Errors
+/// Database errors only.
+pub async fn upsert_changed<R: SyncRow, C: ConnectionTrait>(
+    db: &C,
+    rows: Vec<R>,
+    now: DateTime<Utc>,
+) -> Result<(Counts, Written), DbErr>
+where
+    <R::Entity as EntityTrait>::Model: Sync,
+{
+    use sea_orm::Iterable;
     let mut counts = Counts::default();
     if rows.is_empty() {
-        return Ok(counts);
+        return Ok((counts, Written::default()));
     }
-    // Last one wins when a page repeats an id.
-    let mut by_id: HashMap<String, R> = HashMap::new();
+    // Last one wins when a page repeats an id; first-seen order is kept.
+    let mut order: Vec<String> = Vec::with_capacity(rows.len());
+    let mut by_id: HashMap<String, R> = HashMap::with_capacity(rows.len());
     for r in rows {
-        by_id.insert(r.id().to_owned(), r);
+        if by_id.insert(r.id().to_owned(), r.clone()).is_none() {
+            order.push(r.id().to_owned());
+        }
     }
     let mut existing: HashMap<String, R> = HashMap::new();
-    let ids: Vec<String> = by_id.keys().cloned().collect();
-    for chunk in ids.chunks(500) {
+    for chunk in order.chunks(500) {
         for m in R::Entity::find()
             .filter(R::id_column().is_in(chunk.to_vec()))
             .all(db)
@@ -112,7 +146,10 @@ where
         }
     }
     let mut inserts = Vec::new();
-    for (id, mut row) in by_id {
+    let mut updates = Vec::new();
+    let mut written = Written::default();
+    for id in order {
+        let mut row = by_id.remove(&id).expect("every id has its row");
         match existing.get(&id) {
             Some(old) => {
                 row.keep_local(old);
@@ -124,13 +161,17 @@ where
                     continue;
                 }
                 *row.stamps().1 = now;
-                row.into_active_model().reset_all().update(db).await?;
-                counts.updated += 1;
+                written.updated.push(id);
+                updates.push(row);
             }
-            None => inserts.push(row),
+            None => {
+                written.inserted.push(id);
+                inserts.push(row);
+            }
         }
     }
     counts.inserted = inserts.len() as u64;
+    counts.updated = updates.len() as u64;
     for chunk in inserts.chunks(200) {
         // A concurrent writer (a webhook, another replica) may have
         // inserted the same object since the read: its copy stands.
@@ -144,7 +185,28 @@ where
         .exec_without_returning(db)
         .await?;
     }
-    Ok(counts)
+    if !updates.is_empty() {
+        let id_name = sea_orm::IdenStatic::as_str(&R::id_column()).to_owned();
+        let columns: Vec<_> = <R::Entity as EntityTrait>::Column::iter()
+            .filter(|c| sea_orm::IdenStatic::as_str(c) != id_name)
+            .collect();
+        for chunk in updates.chunks(200) {
+            R::Entity::insert_many(
+                chunk
+                    .iter()
+                    .cloned()
+                    .map(|r| r.into_active_model().reset_all()),
+            )
+            .on_conflict(
+                OnConflict::column(R::id_column())
+                    .update_columns(columns.clone())
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
+        }
+    }
+    Ok((counts, written))
 }
 
 /// Marks rows whose ids are not in `seen` as deleted (and un-deletes none:
@@ -392,7 +454,8 @@ ensure_stubs!(/// Placeholder teams.
 
 /// Recomputes what is derived from log entries for these incidents: first
 /// acknowledgement (time and user), escalation count (escalate entries, not
-/// status), and who resolved it. Only changed rows are written.
+/// status), and who resolved it. Only changed rows are written, in one
+/// statement per chunk; their ids are returned.
 ///
 /// # Errors
 /// Database errors only.
@@ -400,19 +463,53 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
     db: &C,
     ids: &[String],
     now: DateTime<Utc>,
-) -> Result<u64, DbErr> {
-    let mut changed = 0;
+) -> Result<Vec<String>, DbErr> {
+    use sea_orm::QuerySelect;
+    let mut changed = Vec::new();
     for chunk in ids.chunks(500) {
-        let entries = incident_log_entry::Entity::find()
+        // Every entry of these incidents through the incident index; the
+        // kinds are picked here (a kind filter in SQL lets SQLite choose the
+        // kind index and scan every entry of that kind instead).
+        let entries: Vec<TimingEntry> = incident_log_entry::Entity::find()
+            .select_only()
+            .columns([
+                incident_log_entry::Column::IncidentId,
+                incident_log_entry::Column::Id,
+                incident_log_entry::Column::Kind,
+                incident_log_entry::Column::AgentType,
+                incident_log_entry::Column::AgentId,
+                incident_log_entry::Column::CreatedAt,
+            ])
             .filter(incident_log_entry::Column::IncidentId.is_in(chunk.to_vec()))
-            .filter(incident_log_entry::Column::Kind.is_in([
-                "acknowledge_log_entry",
-                "escalate_log_entry",
-                "resolve_log_entry",
-            ]))
+            .into_tuple::<(
+                String,
+                String,
+                String,
+                Option<String>,
+                Option<String>,
+                DateTime<Utc>,
+            )>()
             .all(db)
-            .await?;
-        let mut by_incident: HashMap<&str, Vec<&incident_log_entry::Model>> = HashMap::new();
+            .await?
+            .into_iter()
+            .filter(|e| {
+                matches!(
+                    e.2.as_str(),
+                    "acknowledge_log_entry" | "escalate_log_entry" | "resolve_log_entry"
+                )
+            })
+            .map(
+                |(incident_id, id, kind, agent_type, agent_id, created_at)| TimingEntry {
+                    incident_id,
+                    id,
+                    kind,
+                    agent_type,
+                    agent_id,
+                    created_at,
+                },
+            )
+            .collect();
+        let mut by_incident: HashMap<&str, Vec<&TimingEntry>> = HashMap::new();
         for e in &entries {
             by_incident
                 .entry(e.incident_id.as_str())
@@ -423,7 +520,8 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
             .filter(incident::Column::Id.is_in(chunk.to_vec()))
             .all(db)
             .await?;
-        for inc in incidents {
+        let mut rows = Vec::new();
+        for mut inc in incidents {
             let list = by_incident.remove(inc.id.as_str()).unwrap_or_default();
             let timing = Timing::from_entries(&list);
             let resolved_at = inc.resolved_at.or(if inc.status == "resolved" {
@@ -439,18 +537,52 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
             {
                 continue;
             }
-            let mut am: incident::ActiveModel = inc.into();
-            am.acknowledged_at = Set(timing.acknowledged_at);
-            am.acknowledged_by_user_id = Set(timing.acknowledged_by);
-            am.escalation_count = Set(timing.escalations);
-            am.resolved_by_user_id = Set(timing.resolved_by);
-            am.resolved_at = Set(resolved_at);
-            am.updated_at = Set(now);
-            am.update(db).await?;
-            changed += 1;
+            inc.acknowledged_at = timing.acknowledged_at;
+            inc.acknowledged_by_user_id = timing.acknowledged_by;
+            inc.escalation_count = timing.escalations;
+            inc.resolved_by_user_id = timing.resolved_by;
+            inc.resolved_at = resolved_at;
+            inc.updated_at = now;
+            rows.push(inc);
+        }
+        changed.extend(rows.iter().map(|r| r.id.clone()));
+        for batch in rows.chunks(200) {
+            // The rows exist: the insert always takes the conflict branch
+            // and sets the derived columns only.
+            incident::Entity::insert_many(
+                batch
+                    .iter()
+                    .cloned()
+                    .map(IntoActiveModel::into_active_model),
+            )
+            .on_conflict(
+                OnConflict::column(incident::Column::Id)
+                    .update_columns([
+                        incident::Column::AcknowledgedAt,
+                        incident::Column::AcknowledgedByUserId,
+                        incident::Column::EscalationCount,
+                        incident::Column::ResolvedByUserId,
+                        incident::Column::ResolvedAt,
+                        incident::Column::UpdatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(db)
+            .await?;
         }
     }
     Ok(changed)
+}
+
+/// The columns of a log entry that timing is derived from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TimingEntry {
+    pub incident_id: String,
+    pub id: String,
+    pub kind: String,
+    pub agent_type: Option<String>,
+    pub agent_id: Option<String>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// What an incident's log says about its timing (pure).
@@ -464,15 +596,15 @@ pub struct Timing {
 }
 
 impl Timing {
-    pub fn from_entries(entries: &[&incident_log_entry::Model]) -> Self {
+    pub fn from_entries(entries: &[&TimingEntry]) -> Self {
         let mut t = Timing::default();
-        let user = |e: &incident_log_entry::Model| {
+        let user = |e: &TimingEntry| {
             e.agent_type
                 .as_deref()
                 .filter(|a| a.starts_with("user"))
                 .and(e.agent_id.clone())
         };
-        let mut sorted: Vec<&&incident_log_entry::Model> = entries.iter().collect();
+        let mut sorted: Vec<&&TimingEntry> = entries.iter().collect();
         sorted.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
         for e in sorted {
             match e.kind.as_str() {

@@ -17,15 +17,15 @@
 //! the transaction that commits the last page of the window it covers, so a
 //! crash can lose work, never data. Upserts are idempotent.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use chrono::{DateTime, Duration, Utc};
 use futures_util::StreamExt;
+use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -285,6 +285,20 @@ struct WindowPager {
     current: Option<(DateTime<Utc>, DateTime<Utc>, u64)>,
 }
 
+/// Custom field answers on their way: the receiving end of the task that
+/// fetches them.
+struct FieldAnswers {
+    rx: tokio::sync::mpsc::Receiver<Result<(String, Vec<Value>), Error>>,
+    total: u64,
+    written: u64,
+}
+
+/// Custom field answers written per transaction.
+const CUSTOM_FIELD_BATCH: usize = 500;
+
+/// Pages fetched ahead of the one being written.
+const PREFETCH_PAGES: usize = 4;
+
 /// One page, and the window end it completes (when it is the window's last).
 struct WindowPage {
     items: Vec<Value>,
@@ -308,6 +322,28 @@ impl WindowPager {
             pending,
             current: None,
         }
+    }
+
+    /// Fetches the pages ahead in a task of their own, a few at most, so
+    /// the next pages are on their way while one is written. Dropping the
+    /// receiver stops the task; an error is the last item sent.
+    fn prefetch(
+        mut self,
+        client: &Client,
+    ) -> tokio::sync::mpsc::Receiver<Result<WindowPage, Error>> {
+        let (tx, rx) = tokio::sync::mpsc::channel(PREFETCH_PAGES);
+        let client = client.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = self.next(&client).await;
+                let stop = !matches!(next, Ok(Some(_)));
+                let Some(item) = next.transpose() else { break };
+                if tx.send(item).await.is_err() || stop {
+                    break;
+                }
+            }
+        });
+        rx
     }
 
     async fn next(&mut self, client: &Client) -> Result<Option<WindowPage>, Error> {
@@ -381,10 +417,20 @@ impl Run<'_> {
             SyncKind::Full { days } => {
                 self.reference_data().await?;
                 let since = self.now - Duration::days(i64::from(days.max(1)));
-                let new_ids = self.incidents(since, self.now, &[]).await?;
-                self.log_entries(since, self.now, false).await?;
-                if self.opts.fetch_custom_fields {
-                    self.custom_fields(new_ids).await?;
+                // The log entries that follow cover every new incident
+                // (its trigger entry is in the same window): its SLA is
+                // computed there, once, with its timing.
+                let new_ids = self.incidents(since, self.now, &[], true).await?;
+                // Custom fields (one call per incident) are fetched while
+                // the log entries are written, and written between pages.
+                let mut fields = self
+                    .opts
+                    .fetch_custom_fields
+                    .then(|| self.fetch_custom_fields(new_ids));
+                self.log_entries(since, self.now, false, fields.as_mut())
+                    .await?;
+                if let Some(answers) = fields.as_mut() {
+                    self.finish_custom_fields(answers).await?;
                 }
                 if self.opts.fetch_oncalls {
                     self.oncalls(since.max(self.now - Duration::days(90)), self.now)
@@ -403,7 +449,7 @@ impl Run<'_> {
                     self.reference_data().await?;
                 }
                 let since = watermark - self.opts.overlap;
-                let touched = self.log_entries(since, self.now, true).await?;
+                let touched = self.log_entries(since, self.now, true, None).await?;
                 if self.opts.fetch_custom_fields {
                     self.custom_fields(touched).await?;
                 }
@@ -412,7 +458,7 @@ impl Run<'_> {
                 self.reference_data().await?;
                 let since = since.unwrap_or(self.now - Duration::days(30));
                 let ids = self
-                    .incidents(since, self.now, &[("service_ids[]", id.clone())])
+                    .incidents(since, self.now, &[("service_ids[]", id.clone())], false)
                     .await?;
                 self.incident_log_entries(&ids).await?;
                 if self.opts.fetch_custom_fields {
@@ -812,6 +858,7 @@ impl Run<'_> {
         &mut self,
         db: &C,
         incidents: Vec<wire::Incident>,
+        new_sla_later: bool,
     ) -> Result<Vec<String>, Error> {
         let now = self.now;
         let mut services = HashMap::new();
@@ -881,26 +928,19 @@ impl Run<'_> {
         store::ensure_escalation_policies(db, &eps, now).await?;
         store::ensure_priorities(db, &priorities, now).await?;
         store::ensure_users(db, &users, now).await?;
-        let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let before: HashMap<String, DateTime<Utc>> = incident::Entity::find()
-            .filter(incident::Column::Id.is_in(ids.clone()))
-            .all(db)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m.updated_at))
-            .collect();
-        let c = store::upsert(db, rows, now).await?;
+        let (c, written) = store::upsert_changed(db, rows, now).await?;
         store::replace_incident_assignees(db, &assignees, now).await?;
         self.count("incidents", c);
-        let changed: Vec<String> = incident::Entity::find()
-            .filter(incident::Column::Id.is_in(ids))
-            .all(db)
-            .await?
-            .into_iter()
-            .filter(|m| before.get(&m.id) != Some(&m.updated_at))
-            .map(|m| m.id)
-            .collect();
-        crate::sla::refresh(db, &self.opts.sla, &changed, false, self.now).await?;
+        let changed = written.all();
+        // New incidents wait for their log entries when the caller says
+        // they follow (a full sync): their SLAs are computed once, with
+        // their timing.
+        let refresh = if new_sla_later {
+            &written.updated
+        } else {
+            &changed
+        };
+        crate::sla::refresh(db, &self.opts.sla, refresh, false, self.now).await?;
         crate::cache::invalidate_incidents(db, &changed).await?;
         Ok(changed)
     }
@@ -922,6 +962,7 @@ impl Run<'_> {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         filter: &[(&str, String)],
+        new_sla_later: bool,
     ) -> Result<Vec<String>, Error> {
         self.opts.progress.phase("incidents", None);
         let mut query = q(&[
@@ -929,9 +970,10 @@ impl Run<'_> {
             ("sort_by", "created_at:asc".into()),
         ]);
         query.extend(q(filter));
-        let mut pager = WindowPager::new("/incidents", "incidents", query, since, until);
+        let pager = WindowPager::new("/incidents", "incidents", query, since, until);
+        let mut pages = pager.prefetch(self.client);
         let mut seen = Vec::new();
-        while let Some(page) = pager.next(self.client).await? {
+        while let Some(page) = pages.recv().await.transpose()? {
             self.check_cancel()?;
             let (incidents, skipped): (Vec<wire::Incident>, _) =
                 decode_items("incident", page.items);
@@ -943,7 +985,7 @@ impl Run<'_> {
                 .collect();
             seen.extend(incidents.iter().map(|i| i.id.clone()));
             let txn = self.db.begin().await?;
-            let changed = self.write_incidents(&txn, incidents).await?;
+            let changed = self.write_incidents(&txn, incidents, new_sla_later).await?;
             txn.commit().await?;
             self.announce(&changed, &services);
             self.opts.progress.advance(n);
@@ -953,86 +995,90 @@ impl Run<'_> {
 
     /// Writes one page of log entries: the incidents they belong to (from
     /// the embedded object: inserted when missing, or updated when `update`),
-    /// the entries, and the derived timing of the incidents they touch.
-    /// Returns the incidents that are new or whose custom fields changed.
+    /// the entries, and the derived timing of the incidents whose
+    /// acknowledgements, escalations or resolves arrived. SLAs are refreshed
+    /// for the incidents whose row or timing changed and for those triggered
+    /// on this page (a full sync computes new incidents' SLAs here). Returns
+    /// the incidents that changed and those whose custom fields should be
+    /// fetched (new, or with a field change logged).
     async fn write_log_entries<C: sea_orm::ConnectionTrait>(
         &mut self,
         db: &C,
         entries: Vec<wire::LogEntry>,
         update: bool,
     ) -> Result<(Vec<String>, Vec<String>), Error> {
+        use sea_orm::QuerySelect;
         let now = self.now;
-        // The latest embedded state of each incident on this page.
+        let referenced: Vec<String> = {
+            let set: HashSet<&str> = entries
+                .iter()
+                .filter_map(wire::LogEntry::incident_id)
+                .collect();
+            set.into_iter().map(str::to_owned).collect()
+        };
+        let mut known: HashSet<String> = incident::Entity::find()
+            .select_only()
+            .column(incident::Column::Id)
+            .filter(incident::Column::Id.is_in(referenced))
+            .into_tuple::<String>()
+            .all(db)
+            .await?
+            .into_iter()
+            .collect();
+        // The latest embedded state of each incident to write: every one
+        // when updating, else those we do not have.
         let mut embedded: HashMap<String, (DateTime<Utc>, wire::Incident)> = HashMap::new();
         for e in &entries {
+            let Some(id) = e.incident_id() else { continue };
+            if !update && known.contains(id) {
+                continue;
+            }
+            if embedded.get(id).is_some_and(|(at, _)| *at > e.created_at) {
+                continue;
+            }
             if let Some(i) = e.full_incident() {
-                let newer = embedded
-                    .get(&i.id)
-                    .is_none_or(|(at, _)| *at <= e.created_at);
-                if newer {
-                    embedded.insert(i.id.clone(), (e.created_at, i));
-                }
+                embedded.insert(i.id.clone(), (e.created_at, i));
             }
         }
-        let ids: Vec<String> = embedded.keys().cloned().collect();
-        let existing: HashSet<String> = {
-            use sea_orm::QuerySelect;
-            incident::Entity::find()
-                .select_only()
-                .column(incident::Column::Id)
-                .filter(incident::Column::Id.is_in(ids))
-                .into_tuple::<String>()
-                .all(db)
-                .await?
-                .into_iter()
-                .collect()
-        };
         let new_ids: Vec<String> = embedded
             .keys()
-            .filter(|id| !existing.contains(*id))
+            .filter(|id| !known.contains(*id))
             .cloned()
             .collect();
-        let to_write: Vec<wire::Incident> = embedded
-            .into_values()
-            .map(|(_, i)| i)
-            .filter(|i| update || !existing.contains(&i.id))
-            .collect();
+        let to_write: Vec<wire::Incident> = embedded.into_values().map(|(_, i)| i).collect();
         let mut changed = if to_write.is_empty() {
             Vec::new()
         } else {
-            self.write_incidents(db, to_write).await?
-        };
-        // Entries whose incident we still do not have cannot be stored.
-        let known: HashSet<String> = {
-            use sea_orm::QuerySelect;
-            let ids: Vec<String> = entries
-                .iter()
-                .filter_map(|e| e.incident_id().map(str::to_owned))
-                .collect();
-            incident::Entity::find()
-                .select_only()
-                .column(incident::Column::Id)
-                .filter(incident::Column::Id.is_in(ids))
-                .into_tuple::<String>()
-                .all(db)
-                .await?
-                .into_iter()
-                .collect()
+            let written: Vec<String> = to_write.iter().map(|i| i.id.clone()).collect();
+            let changed = self.write_incidents(db, to_write, false).await?;
+            // Written unless skipped (an unknown status).
+            known.extend(written.into_iter().filter(|id| !self.skipped.contains(id)));
+            changed
         };
         let mut fields_changed = Vec::new();
+        let mut timing = BTreeSet::new();
+        let mut triggered = BTreeSet::new();
         let mut rows = Vec::with_capacity(entries.len());
         for e in entries {
             let Some(incident_id) = e.incident_id().map(str::to_owned) else {
                 self.skipped.push(e.id.clone());
                 continue;
             };
+            // Entries whose incident we still do not have cannot be stored.
             if !known.contains(&incident_id) {
                 tracing::warn!(id = %e.id, incident = %incident_id, "skipping a log entry of an unknown incident");
                 self.skipped.push(e.id.clone());
                 continue;
             }
-            if e.kind.contains("field_value_change") {
-                fields_changed.push(incident_id.clone());
+            match e.kind.as_str() {
+                "acknowledge_log_entry" | "escalate_log_entry" | "resolve_log_entry" => {
+                    timing.insert(incident_id.clone());
+                }
+                "trigger_log_entry" => {
+                    triggered.insert(incident_id.clone());
+                }
+                k if k.contains("field_value_change") => fields_changed.push(incident_id.clone()),
+                _ => {}
             }
             rows.push(incident_log_entry::Model {
                 id: e.id.clone(),
@@ -1049,16 +1095,24 @@ impl Run<'_> {
             });
         }
         let touched: Vec<String> = {
-            let set: HashSet<String> = rows.iter().map(|r| r.incident_id.clone()).collect();
-            set.into_iter().collect()
+            let set: BTreeSet<&str> = rows.iter().map(|r| r.incident_id.as_str()).collect();
+            set.into_iter().map(str::to_owned).collect()
         };
-        let c = store::upsert(db, rows, now).await?;
+        let (c, _) = store::upsert_changed(db, rows, now).await?;
         self.count("log_entries", c);
-        store::derive_incident_timing(db, &touched, now).await?;
+        // Timing changes only with these kinds, or for an incident just
+        // written from its embedded copy.
+        timing.extend(changed.iter().cloned());
+        let timing: Vec<String> = timing.into_iter().collect();
+        let retimed = store::derive_incident_timing(db, &timing, now).await?;
+        let mut refresh: BTreeSet<String> = triggered;
+        refresh.extend(changed.iter().cloned());
+        refresh.extend(retimed);
+        let refresh: Vec<String> = refresh.into_iter().collect();
+        crate::sla::refresh(db, &self.opts.sla, &refresh, false, now).await?;
         changed.extend(touched);
         changed.sort();
         changed.dedup();
-        crate::sla::refresh(db, &self.opts.sla, &changed, false, now).await?;
         crate::cache::invalidate_incidents(db, &changed).await?;
         let mut wanted = new_ids;
         wanted.extend(fields_changed);
@@ -1067,21 +1121,25 @@ impl Run<'_> {
 
     /// The global log entries in `[since, until)`. In incremental mode the
     /// embedded incidents update ours. Returns the incidents whose custom
-    /// fields should be fetched.
+    /// fields should be fetched. Custom field answers already fetched by
+    /// `fields` (a full sync fetches them meanwhile) are written between
+    /// pages, a batch at a time.
     async fn log_entries(
         &mut self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         incremental: bool,
+        mut fields: Option<&mut FieldAnswers>,
     ) -> Result<Vec<String>, Error> {
         self.opts.progress.phase("log entries", None);
         let query = q(&[
             ("time_zone", "UTC".into()),
             ("include[]", "incidents".into()),
         ]);
-        let mut pager = WindowPager::new("/log_entries", "log_entries", query, since, until);
+        let pager = WindowPager::new("/log_entries", "log_entries", query, since, until);
+        let mut pages = pager.prefetch(self.client);
         let mut wanted = Vec::new();
-        while let Some(page) = pager.next(self.client).await? {
+        while let Some(page) = pages.recv().await.transpose()? {
             self.check_cancel()?;
             let (entries, skipped): (Vec<wire::LogEntry>, _) =
                 decode_items("log_entry", page.items);
@@ -1089,18 +1147,27 @@ impl Run<'_> {
             let n = entries.len() as u64;
             let services: HashMap<String, Option<String>> = entries
                 .iter()
-                .filter_map(|e| e.full_incident())
-                .map(|i| (i.id.clone(), i.service.map(|s| s.id)))
+                .filter_map(|e| {
+                    let id = e.incident_id()?.to_owned();
+                    let service = e.incident.pointer("/service/id").and_then(Value::as_str);
+                    Some((id, service.map(str::to_owned)))
+                })
                 .collect();
             let txn = self.db.begin().await?;
-            let (changed, fields) = self.write_log_entries(&txn, entries, incremental).await?;
+            let (changed, fields_wanted) =
+                self.write_log_entries(&txn, entries, incremental).await?;
             if let Some(end) = page.completes {
                 Self::set_state(&txn, WATERMARK_KEY, end, self.now).await?;
             }
             txn.commit().await?;
             self.announce(&changed, &services);
-            wanted.extend(fields);
+            wanted.extend(fields_wanted);
             self.opts.progress.advance(n);
+            if let Some(answers) = fields.as_deref_mut()
+                && answers.rx.len() >= CUSTOM_FIELD_BATCH
+            {
+                self.write_field_answers(answers, false).await?;
+            }
         }
         wanted.sort();
         wanted.dedup();
@@ -1135,66 +1202,118 @@ impl Run<'_> {
     }
 
     /// Custom field values of the given incidents: one call each, as many in
-    /// flight as the client allows, committed in batches.
+    /// flight as the client allows, fetched by a task of their own while the
+    /// answers that arrived are written in batches (one transaction each).
     async fn custom_fields(&mut self, ids: Vec<String>) -> Result<(), Error> {
-        if ids.is_empty() {
+        let mut answers = self.fetch_custom_fields(ids);
+        self.finish_custom_fields(&mut answers).await
+    }
+
+    /// Starts fetching the custom field values of these incidents.
+    fn fetch_custom_fields(&self, ids: Vec<String>) -> FieldAnswers {
+        let total = ids.len() as u64;
+        let client = self.client.clone();
+        let concurrency = client.config().max_concurrency.max(1);
+        let (tx, rx) = tokio::sync::mpsc::channel(CUSTOM_FIELD_BATCH * 2);
+        let cancel = self.opts.cancel.clone();
+        tokio::spawn(async move {
+            let mut answers = futures_util::stream::iter(ids)
+                .map(|id| {
+                    let client = client.clone();
+                    async move {
+                        let body = client
+                            .get(&format!("/incidents/{id}/custom_fields/values"), &[])
+                            .await;
+                        match body {
+                            Ok(mut v) => Ok((
+                                id,
+                                match v.get_mut("custom_fields").map(Value::take) {
+                                    Some(Value::Array(a)) => a,
+                                    _ => Vec::new(),
+                                },
+                            )),
+                            // The incident is gone upstream: nothing to store.
+                            Err(Error::Api { status: 404, .. }) => Ok((id, Vec::new())),
+                            Err(e) => Err(e),
+                        }
+                    }
+                })
+                .buffer_unordered(concurrency);
+            while let Some(answer) = tokio::select! {
+                a = answers.next() => a,
+                () = cancel.cancelled() => None,
+            } {
+                let failed = answer.is_err();
+                if tx.send(answer).await.is_err() || failed {
+                    break;
+                }
+            }
+        });
+        FieldAnswers {
+            rx,
+            total,
+            written: 0,
+        }
+    }
+
+    /// Writes every remaining answer, as its own progress phase.
+    async fn finish_custom_fields(&mut self, answers: &mut FieldAnswers) -> Result<(), Error> {
+        if answers.total == 0 {
             return Ok(());
         }
         self.opts
             .progress
-            .phase("custom fields", Some(ids.len() as u64));
-        let client = self.client.clone();
-        let concurrency = client.config().max_concurrency.max(1);
-        let done = Arc::new(AtomicU64::new(0));
-        for batch in ids.chunks(100) {
-            self.check_cancel()?;
-            let results: Vec<Result<(String, Vec<Value>), Error>> =
-                futures_util::stream::iter(batch.iter().cloned())
-                    .map(|id| {
-                        let client = client.clone();
-                        async move {
-                            let body = client
-                                .get(&format!("/incidents/{id}/custom_fields/values"), &[])
-                                .await;
-                            match body {
-                                Ok(mut v) => Ok((
-                                    id,
-                                    match v.get_mut("custom_fields").map(Value::take) {
-                                        Some(Value::Array(a)) => a,
-                                        _ => Vec::new(),
-                                    },
-                                )),
-                                // The incident is gone upstream: nothing to store.
-                                Err(Error::Api { status: 404, .. }) => Ok((id, Vec::new())),
-                                Err(e) => Err(e),
-                            }
-                        }
-                    })
-                    .buffer_unordered(concurrency)
-                    .collect()
-                    .await;
-            let mut per_incident = Vec::new();
-            for r in results {
-                per_incident.push(r?);
+            .phase("custom fields", Some(answers.total));
+        self.opts.progress.advance(answers.written);
+        while self.write_field_answers(answers, true).await? {}
+        self.check_cancel()
+    }
+
+    /// Writes one batch of answers (waiting for them when `wait`) in a
+    /// transaction. Returns false once every answer is written.
+    async fn write_field_answers(
+        &mut self,
+        answers: &mut FieldAnswers,
+        wait: bool,
+    ) -> Result<bool, Error> {
+        let mut batch = Vec::with_capacity(CUSTOM_FIELD_BATCH);
+        while batch.len() < CUSTOM_FIELD_BATCH {
+            if !wait && answers.rx.is_empty() {
+                break;
             }
-            let now = self.now;
-            let txn = self.db.begin().await?;
-            let mut counts = Counts::default();
-            let ids: Vec<String> = per_incident.iter().map(|(id, _)| id.clone()).collect();
-            for (id, items) in per_incident {
-                let (values, skipped): (Vec<wire::FieldValue>, _) =
-                    decode_items("custom_field_value", items);
-                self.skipped.extend(skipped);
-                counts += replace_custom_fields(&txn, &id, values, now).await?;
+            let room = CUSTOM_FIELD_BATCH - batch.len();
+            if answers.rx.recv_many(&mut batch, room).await == 0 {
+                break;
             }
-            crate::cache::invalidate_incidents(&txn, &ids).await?;
-            txn.commit().await?;
-            self.count("custom_field_values", counts);
-            let n = done.fetch_add(batch.len() as u64, Ordering::Relaxed);
-            let _ = n;
-            self.opts.progress.advance(batch.len() as u64);
         }
-        Ok(())
+        if batch.is_empty() {
+            return Ok(false);
+        }
+        self.check_cancel()?;
+        let mut per_incident = Vec::with_capacity(batch.len());
+        for r in batch {
+            let (id, items) = r?;
+            let (values, skipped): (Vec<wire::FieldValue>, _) =
+                decode_items("custom_field_value", items);
+            self.skipped.extend(skipped);
+            per_incident.push((id, values));
+        }
+        let n = per_incident.len() as u64;
+        let now = self.now;
+        let txn = self.db.begin().await?;
+        let (counts, changed) = replace_custom_fields(&txn, per_incident, now).await?;
+        if self.opts.sla.status_field.is_some() {
+            // The status field may pause or resume their clocks.
+            crate::sla::refresh(&txn, &self.opts.sla, &changed, false, now).await?;
+        }
+        crate::cache::invalidate_incidents(&txn, &changed).await?;
+        txn.commit().await?;
+        self.count("custom_field_values", counts);
+        answers.written += n;
+        if wait {
+            self.opts.progress.advance(n);
+        }
+        Ok(true)
     }
 
     /// Who was on call, over `[since, until)`.
@@ -1258,84 +1377,127 @@ impl Run<'_> {
     }
 }
 
-/// Sets an incident's custom field values to exactly `values`.
+/// Sets each incident's custom field values to exactly the given ones, in a
+/// few multi-row statements. Returns the counts and the incidents whose
+/// values changed.
 ///
 /// # Errors
 /// Database errors only.
 pub async fn replace_custom_fields<C: sea_orm::ConnectionTrait>(
     db: &C,
-    incident_id: &str,
-    values: Vec<wire::FieldValue>,
+    per_incident: Vec<(String, Vec<wire::FieldValue>)>,
     now: DateTime<Utc>,
-) -> Result<Counts, sea_orm::DbErr> {
+) -> Result<(Counts, Vec<String>), sea_orm::DbErr> {
     use incident_custom_field_value as cf;
     let mut counts = Counts::default();
-    let existing: HashMap<String, cf::Model> = cf::Entity::find()
-        .filter(cf::Column::IncidentId.eq(incident_id))
-        .order_by_asc(cf::Column::Name)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|m| (m.name.clone(), m))
-        .collect();
+    let ids: Vec<String> = per_incident.iter().map(|(id, _)| id.clone()).collect();
+    let mut existing: HashMap<(String, String), cf::Model> = HashMap::new();
+    for chunk in ids.chunks(500) {
+        for m in cf::Entity::find()
+            .filter(cf::Column::IncidentId.is_in(chunk.to_vec()))
+            .all(db)
+            .await?
+        {
+            existing.insert((m.incident_id.clone(), m.name.clone()), m);
+        }
+    }
+    let mut inserts = Vec::new();
+    let mut updates = Vec::new();
+    let mut changed = BTreeSet::new();
     let mut wanted = HashSet::new();
-    for v in values {
-        wanted.insert(v.name.clone());
-        let value_text = v.value_text();
-        let value = (!v.value.is_null()).then(|| v.value.clone());
-        match existing.get(&v.name) {
-            Some(old)
-                if old.value == value
-                    && old.value_text == value_text
-                    && old.display_name == v.display_name
-                    && old.data_type == v.data_type =>
-            {
-                counts.unchanged += 1;
+    for (incident_id, values) in per_incident {
+        for v in values {
+            let key = (incident_id.clone(), v.name.clone());
+            if !wanted.insert(key.clone()) {
+                continue; // a repeated name: the first stands
             }
-            Some(old) => {
-                let mut am: cf::ActiveModel = old.clone().into();
-                am.value = Set(value);
-                am.value_text = Set(value_text);
-                am.display_name = Set(v.display_name);
-                am.data_type = Set(v.data_type);
-                am.updated_at = Set(now);
-                am.update(db).await?;
-                counts.updated += 1;
-            }
-            None => {
-                // A concurrent writer's copy of the same value stands.
-                cf::Entity::insert(cf::ActiveModel {
-                    incident_id: Set(incident_id.to_owned()),
-                    name: Set(v.name),
-                    display_name: Set(v.display_name),
-                    data_type: Set(v.data_type),
-                    value: Set(value),
-                    value_text: Set(value_text),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                })
-                .on_conflict(
-                    sea_orm::sea_query::OnConflict::columns([
-                        cf::Column::IncidentId,
-                        cf::Column::Name,
-                    ])
-                    .do_nothing()
-                    .to_owned(),
-                )
-                .exec_without_returning(db)
-                .await?;
-                counts.inserted += 1;
+            let value_text = v.value_text();
+            let value = (!v.value.is_null()).then(|| v.value.clone());
+            let row = cf::Model {
+                incident_id: incident_id.clone(),
+                name: v.name,
+                display_name: v.display_name,
+                data_type: v.data_type,
+                value,
+                value_text,
+                created_at: now,
+                updated_at: now,
+            };
+            match existing.get(&key) {
+                Some(old)
+                    if old.value == row.value
+                        && old.value_text == row.value_text
+                        && old.display_name == row.display_name
+                        && old.data_type == row.data_type =>
+                {
+                    counts.unchanged += 1;
+                }
+                Some(old) => {
+                    changed.insert(incident_id.clone());
+                    updates.push(cf::Model {
+                        created_at: old.created_at,
+                        ..row
+                    });
+                }
+                None => {
+                    changed.insert(incident_id.clone());
+                    inserts.push(row);
+                }
             }
         }
     }
-    for name in existing.keys().filter(|n| !wanted.contains(*n)) {
+    counts.inserted = inserts.len() as u64;
+    counts.updated = updates.len() as u64;
+    let key = || [cf::Column::IncidentId, cf::Column::Name];
+    for chunk in inserts.chunks(200) {
+        // A concurrent writer's copy of the same value stands.
+        cf::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .on_conflict(OnConflict::columns(key()).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    }
+    for chunk in updates.chunks(200) {
+        cf::Entity::insert_many(
+            chunk
+                .iter()
+                .cloned()
+                .map(IntoActiveModel::into_active_model),
+        )
+        .on_conflict(
+            OnConflict::columns(key())
+                .update_columns([
+                    cf::Column::DisplayName,
+                    cf::Column::DataType,
+                    cf::Column::Value,
+                    cf::Column::ValueText,
+                    cf::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec_without_returning(db)
+        .await?;
+    }
+    // Values no longer set upstream.
+    let mut gone: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    for (incident_id, name) in existing.into_keys() {
+        if !wanted.contains(&(incident_id.clone(), name.clone())) {
+            changed.insert(incident_id.clone());
+            gone.entry(incident_id).or_default().push(name);
+        }
+    }
+    for (incident_id, names) in gone {
         cf::Entity::delete_many()
             .filter(cf::Column::IncidentId.eq(incident_id))
-            .filter(cf::Column::Name.eq(name.clone()))
+            .filter(cf::Column::Name.is_in(names))
             .exec(db)
             .await?;
     }
-    Ok(counts)
+    Ok((counts, changed.into_iter().collect()))
 }
 
 /// Sync runs, newest first.
@@ -1398,7 +1560,7 @@ pub async fn refresh_incident(
     })?;
     let service = incident.service.as_ref().map(|s| s.id.clone());
     let txn = db.begin().await?;
-    let changed = run.write_incidents(&txn, vec![incident]).await?;
+    let changed = run.write_incidents(&txn, vec![incident], false).await?;
     txn.commit().await?;
     run.incident_log_entries(&[id.to_owned()]).await?;
     if custom_fields {
@@ -1434,7 +1596,7 @@ pub async fn write_incident(
     let id = incident.id.clone();
     let service = incident.service.as_ref().map(|s| s.id.clone());
     let txn = db.begin().await?;
-    let changed = run.write_incidents(&txn, vec![incident]).await?;
+    let changed = run.write_incidents(&txn, vec![incident], false).await?;
     store::derive_incident_timing(&txn, std::slice::from_ref(&id), now).await?;
     crate::sla::refresh(&txn, &opts.sla, std::slice::from_ref(&id), false, now).await?;
     txn.commit().await?;

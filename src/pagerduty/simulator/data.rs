@@ -411,6 +411,10 @@ pub fn generate(seed: u64, sizes: &Sizes, now: DateTime<Utc>) -> Org {
             resolved_at: None,
         };
         org.incidents.push(incident.clone());
+        // Indexed as it is pushed (events below find it by id); `reindex`
+        // sorts and rebuilds the index at the end.
+        org.incident_index
+            .insert(incident.id.clone(), org.incidents.len() - 1);
         // The lifecycle, clipped at `now`.
         let ep_id = service.escalation_policy.as_ref().unwrap().id.clone();
         let ep = org
