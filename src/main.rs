@@ -438,8 +438,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let generated = reports::generate(
                 &app.db,
                 &request,
-                app.config.reports.time_zone,
-                &app.config.reports.exclude_columns,
+                &reports::Options::from_config(&app.config),
                 &output,
                 &progress,
                 &tokio_util::sync::CancellationToken::new(),

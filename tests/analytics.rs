@@ -472,36 +472,18 @@ async fn status_mappings_rename_regroup_and_hide(app: TestApp) {
             .is_some()
     );
     // Reports hide it too, and show the mapped name beside the raw status.
-    let path = app.reports_dir.path().join("mapped.csv");
-    let req = pagerlens::reports::Request {
-        kind: pagerlens::reports::ReportKind::Incidents,
-        format: pagerlens::reports::Format::Csv,
-        filter: Default::default(),
-        time_zone: None,
-        scope: None,
-        schedule_id: None,
-    };
-    pagerlens::reports::generate(
-        &app.db,
-        &req,
-        chrono_tz::UTC,
-        &[],
-        &path,
-        &pagerlens::reports::NoProgress,
+    let (headers, rows) = csv_report(
+        &app,
+        pagerlens::reports::ReportKind::Incidents,
+        "mapped.csv",
         &Default::default(),
     )
-    .await
-    .unwrap();
-    let mut csv = csv::Reader::from_path(&path).unwrap();
-    let headers = csv.headers().unwrap().clone();
+    .await;
     let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
     let (id, raw, mapped) = (col("Incident ID"), col("Status"), col("Status (mapped)"));
-    let rows: Vec<(String, String, String)> = csv
-        .records()
-        .map(|r| {
-            let r = r.unwrap();
-            (r[id].to_owned(), r[raw].to_owned(), r[mapped].to_owned())
-        })
+    let rows: Vec<(String, String, String)> = rows
+        .into_iter()
+        .map(|r| (r[id].clone(), r[raw].clone(), r[mapped].clone()))
         .collect();
     assert_eq!(rows.len(), 6, "{rows:?}");
     assert!(rows.iter().all(|(i, _, _)| i != "C"));
@@ -591,6 +573,44 @@ async fn status_mappings_rename_regroup_and_hide(app: TestApp) {
             ("Resolved".to_owned(), "RESOLVED".to_owned(), 2),
         ]
     );
+    // Reports follow the status field too: the incidents report names the
+    // mapped status, and the service summary counts it in its category.
+    let options = pagerlens::reports::Options {
+        status_field: Some("workflow".into()),
+        ..Default::default()
+    };
+    let (headers, rows) = csv_report(
+        &app,
+        pagerlens::reports::ReportKind::Incidents,
+        "field.csv",
+        &options,
+    )
+    .await;
+    let col = |name: &str| headers.iter().position(|h| h == name).unwrap();
+    let mapped: std::collections::BTreeMap<String, String> = rows
+        .iter()
+        .map(|r| {
+            (
+                r[col("Incident ID")].clone(),
+                r[col("Status (mapped)")].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(mapped["H"], "Waiting", "{mapped:?}");
+    assert_eq!(mapped["D"], "investigating", "{mapped:?}");
+    let (headers, rows) = csv_report(
+        &app,
+        pagerlens::reports::ReportKind::IncidentStatusPerService,
+        "status.csv",
+        &options,
+    )
+    .await;
+    let waiting = headers.iter().position(|h| h.contains("Waiting")).unwrap();
+    let total: i64 = rows
+        .iter()
+        .map(|r| r[waiting].parse::<i64>().unwrap())
+        .sum();
+    assert_eq!(total, 1, "{headers:?} {rows:?}");
 }
 
 async fn flags_are_counted_in_the_summary(app: TestApp) {
@@ -1108,4 +1128,39 @@ fn fixtures_are_what_the_comments_say() {
             .to_string(),
         "Sun"
     );
+}
+
+/// Writes a CSV report of everything and reads it back: headers and rows.
+async fn csv_report(
+    app: &TestApp,
+    kind: pagerlens::reports::ReportKind,
+    name: &str,
+    options: &pagerlens::reports::Options,
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let path = app.reports_dir.path().join(name);
+    let req = pagerlens::reports::Request {
+        kind,
+        format: pagerlens::reports::Format::Csv,
+        filter: Default::default(),
+        time_zone: None,
+        scope: None,
+        schedule_id: None,
+    };
+    pagerlens::reports::generate(
+        &app.db,
+        &req,
+        options,
+        &path,
+        &pagerlens::reports::NoProgress,
+        &Default::default(),
+    )
+    .await
+    .unwrap();
+    let mut csv = csv::Reader::from_path(&path).unwrap();
+    let headers = csv.headers().unwrap().iter().map(str::to_owned).collect();
+    let rows = csv
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect();
+    (headers, rows)
 }

@@ -54,8 +54,7 @@ async fn write(app: &TestApp, req: &Request, name: &str) -> std::path::PathBuf {
     reports::generate(
         &app.db,
         req,
-        chrono_tz::UTC,
-        &[],
+        &Default::default(),
         &path,
         &NoProgress,
         &Default::default(),
@@ -321,12 +320,14 @@ async fn excluded_columns_are_left_out(app: TestApp) {
     reports::generate(
         &app.db,
         &request(ReportKind::Incidents, Format::Csv),
-        chrono_tz::UTC,
-        &[
-            "title".into(),
-            "incidents.html_url".into(),
-            "services.name".into(),
-        ],
+        &reports::Options {
+            exclude: vec![
+                "title".into(),
+                "incidents.html_url".into(),
+                "services.name".into(),
+            ],
+            ..Default::default()
+        },
         &path,
         &NoProgress,
         &Default::default(),

@@ -36,6 +36,9 @@ pub enum Error {
     Db(#[from] sea_orm::DbErr),
     #[error("the sync was cancelled")]
     Cancelled,
+    /// A task fetching ahead ended without saying it was done (it panicked).
+    #[error("the sync's {0} fetcher stopped before it finished")]
+    FetcherStopped(&'static str),
 }
 
 impl Error {

@@ -285,6 +285,19 @@ struct WindowPager {
     current: Option<(DateTime<Utc>, DateTime<Utc>, u64)>,
 }
 
+/// Pages on their way from [`WindowPager::prefetch`].
+struct Prefetched(tokio::sync::mpsc::Receiver<Result<Option<WindowPage>, Error>>);
+
+impl Prefetched {
+    /// The next page; `None` at the end.
+    async fn next(&mut self) -> Result<Option<WindowPage>, Error> {
+        self.0
+            .recv()
+            .await
+            .unwrap_or(Err(Error::FetcherStopped("page")))
+    }
+}
+
 /// Custom field answers on their way: the receiving end of the task that
 /// fetches them.
 struct FieldAnswers {
@@ -326,24 +339,21 @@ impl WindowPager {
 
     /// Fetches the pages ahead in a task of their own, a few at most, so
     /// the next pages are on their way while one is written. Dropping the
-    /// receiver stops the task; an error is the last item sent.
-    fn prefetch(
-        mut self,
-        client: &Client,
-    ) -> tokio::sync::mpsc::Receiver<Result<WindowPage, Error>> {
+    /// receiver stops the task. The last item sent is an error or `None`
+    /// (the end), so a task that dies is told apart from one that finished.
+    fn prefetch(mut self, client: &Client) -> Prefetched {
         let (tx, rx) = tokio::sync::mpsc::channel(PREFETCH_PAGES);
         let client = client.clone();
         tokio::spawn(async move {
             loop {
                 let next = self.next(&client).await;
-                let stop = !matches!(next, Ok(Some(_)));
-                let Some(item) = next.transpose() else { break };
-                if tx.send(item).await.is_err() || stop {
+                let last = !matches!(next, Ok(Some(_)));
+                if tx.send(next).await.is_err() || last {
                     break;
                 }
             }
         });
-        rx
+        Prefetched(rx)
     }
 
     async fn next(&mut self, client: &Client) -> Result<Option<WindowPage>, Error> {
@@ -417,10 +427,7 @@ impl Run<'_> {
             SyncKind::Full { days } => {
                 self.reference_data().await?;
                 let since = self.now - Duration::days(i64::from(days.max(1)));
-                // The log entries that follow cover every new incident
-                // (its trigger entry is in the same window): its SLA is
-                // computed there, once, with its timing.
-                let new_ids = self.incidents(since, self.now, &[], true).await?;
+                let new_ids = self.incidents(since, self.now, &[]).await?;
                 // Custom fields (one call per incident) are fetched while
                 // the log entries are written, and written between pages.
                 let mut fields = self
@@ -458,7 +465,7 @@ impl Run<'_> {
                 self.reference_data().await?;
                 let since = since.unwrap_or(self.now - Duration::days(30));
                 let ids = self
-                    .incidents(since, self.now, &[("service_ids[]", id.clone())], false)
+                    .incidents(since, self.now, &[("service_ids[]", id.clone())])
                     .await?;
                 self.incident_log_entries(&ids).await?;
                 if self.opts.fetch_custom_fields {
@@ -858,7 +865,6 @@ impl Run<'_> {
         &mut self,
         db: &C,
         incidents: Vec<wire::Incident>,
-        new_sla_later: bool,
     ) -> Result<Vec<String>, Error> {
         let now = self.now;
         let mut services = HashMap::new();
@@ -932,15 +938,7 @@ impl Run<'_> {
         store::replace_incident_assignees(db, &assignees, now).await?;
         self.count("incidents", c);
         let changed = written.all();
-        // New incidents wait for their log entries when the caller says
-        // they follow (a full sync): their SLAs are computed once, with
-        // their timing.
-        let refresh = if new_sla_later {
-            &written.updated
-        } else {
-            &changed
-        };
-        crate::sla::refresh(db, &self.opts.sla, refresh, false, self.now).await?;
+        crate::sla::refresh(db, &self.opts.sla, &changed, false, self.now).await?;
         crate::cache::invalidate_incidents(db, &changed).await?;
         Ok(changed)
     }
@@ -962,7 +960,6 @@ impl Run<'_> {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         filter: &[(&str, String)],
-        new_sla_later: bool,
     ) -> Result<Vec<String>, Error> {
         self.opts.progress.phase("incidents", None);
         let mut query = q(&[
@@ -973,7 +970,7 @@ impl Run<'_> {
         let pager = WindowPager::new("/incidents", "incidents", query, since, until);
         let mut pages = pager.prefetch(self.client);
         let mut seen = Vec::new();
-        while let Some(page) = pages.recv().await.transpose()? {
+        while let Some(page) = pages.next().await? {
             self.check_cancel()?;
             let (incidents, skipped): (Vec<wire::Incident>, _) =
                 decode_items("incident", page.items);
@@ -985,7 +982,7 @@ impl Run<'_> {
                 .collect();
             seen.extend(incidents.iter().map(|i| i.id.clone()));
             let txn = self.db.begin().await?;
-            let changed = self.write_incidents(&txn, incidents, new_sla_later).await?;
+            let changed = self.write_incidents(&txn, incidents).await?;
             txn.commit().await?;
             self.announce(&changed, &services);
             self.opts.progress.advance(n);
@@ -997,8 +994,9 @@ impl Run<'_> {
     /// the embedded object: inserted when missing, or updated when `update`),
     /// the entries, and the derived timing of the incidents whose
     /// acknowledgements, escalations or resolves arrived. SLAs are refreshed
-    /// for the incidents whose row or timing changed and for those triggered
-    /// on this page (a full sync computes new incidents' SLAs here). Returns
+    /// for the incidents whose row changed or that got such entries (an
+    /// acknowledgement in a reopened incident's later cycle meets its
+    /// response target without changing the first one). Returns
     /// the incidents that changed and those whose custom fields should be
     /// fetched (new, or with a field change logged).
     async fn write_log_entries<C: sea_orm::ConnectionTrait>(
@@ -1049,15 +1047,13 @@ impl Run<'_> {
         let mut changed = if to_write.is_empty() {
             Vec::new()
         } else {
-            let written: Vec<String> = to_write.iter().map(|i| i.id.clone()).collect();
-            let changed = self.write_incidents(db, to_write, false).await?;
-            // Written unless skipped (an unknown status).
-            known.extend(written.into_iter().filter(|id| !self.skipped.contains(id)));
-            changed
+            self.write_incidents(db, to_write).await?
         };
+        // A new incident that was written is among the changed (one with an
+        // unknown status is skipped and stays unknown).
+        known.extend(changed.iter().cloned());
         let mut fields_changed = Vec::new();
         let mut timing = BTreeSet::new();
-        let mut triggered = BTreeSet::new();
         let mut rows = Vec::with_capacity(entries.len());
         for e in entries {
             let Some(incident_id) = e.incident_id().map(str::to_owned) else {
@@ -1073,9 +1069,6 @@ impl Run<'_> {
             match e.kind.as_str() {
                 "acknowledge_log_entry" | "escalate_log_entry" | "resolve_log_entry" => {
                     timing.insert(incident_id.clone());
-                }
-                "trigger_log_entry" => {
-                    triggered.insert(incident_id.clone());
                 }
                 k if k.contains("field_value_change") => fields_changed.push(incident_id.clone()),
                 _ => {}
@@ -1101,15 +1094,11 @@ impl Run<'_> {
         let (c, _) = store::upsert_changed(db, rows, now).await?;
         self.count("log_entries", c);
         // Timing changes only with these kinds, or for an incident just
-        // written from its embedded copy.
+        // written from its embedded copy; so do SLAs.
         timing.extend(changed.iter().cloned());
         let timing: Vec<String> = timing.into_iter().collect();
-        let retimed = store::derive_incident_timing(db, &timing, now).await?;
-        let mut refresh: BTreeSet<String> = triggered;
-        refresh.extend(changed.iter().cloned());
-        refresh.extend(retimed);
-        let refresh: Vec<String> = refresh.into_iter().collect();
-        crate::sla::refresh(db, &self.opts.sla, &refresh, false, now).await?;
+        store::derive_incident_timing(db, &timing, now).await?;
+        crate::sla::refresh(db, &self.opts.sla, &timing, false, now).await?;
         changed.extend(touched);
         changed.sort();
         changed.dedup();
@@ -1139,7 +1128,7 @@ impl Run<'_> {
         let pager = WindowPager::new("/log_entries", "log_entries", query, since, until);
         let mut pages = pager.prefetch(self.client);
         let mut wanted = Vec::new();
-        while let Some(page) = pages.recv().await.transpose()? {
+        while let Some(page) = pages.next().await? {
             self.check_cancel()?;
             let (entries, skipped): (Vec<wire::LogEntry>, _) =
                 decode_items("log_entry", page.items);
@@ -1266,7 +1255,11 @@ impl Run<'_> {
             .phase("custom fields", Some(answers.total));
         self.opts.progress.advance(answers.written);
         while self.write_field_answers(answers, true).await? {}
-        self.check_cancel()
+        self.check_cancel()?;
+        if answers.written < answers.total {
+            return Err(Error::FetcherStopped("custom field"));
+        }
+        Ok(())
     }
 
     /// Writes one batch of answers (waiting for them when `wait`) in a
@@ -1560,7 +1553,7 @@ pub async fn refresh_incident(
     })?;
     let service = incident.service.as_ref().map(|s| s.id.clone());
     let txn = db.begin().await?;
-    let changed = run.write_incidents(&txn, vec![incident], false).await?;
+    let changed = run.write_incidents(&txn, vec![incident]).await?;
     txn.commit().await?;
     run.incident_log_entries(&[id.to_owned()]).await?;
     if custom_fields {
@@ -1596,7 +1589,7 @@ pub async fn write_incident(
     let id = incident.id.clone();
     let service = incident.service.as_ref().map(|s| s.id.clone());
     let txn = db.begin().await?;
-    let changed = run.write_incidents(&txn, vec![incident], false).await?;
+    let changed = run.write_incidents(&txn, vec![incident]).await?;
     store::derive_incident_timing(&txn, std::slice::from_ref(&id), now).await?;
     crate::sla::refresh(&txn, &opts.sla, std::slice::from_ref(&id), false, now).await?;
     txn.commit().await?;
@@ -1609,6 +1602,22 @@ pub async fn write_incident(
 mod tests {
     use super::*;
     use chrono::TimeZone;
+
+    #[tokio::test]
+    async fn a_page_fetcher_that_dies_is_an_error_not_the_end() {
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let mut pages = Prefetched(rx);
+        drop(tx); // as when the task panics: no end marker
+        assert!(matches!(
+            pages.next().await,
+            Err(Error::FetcherStopped("page"))
+        ));
+        let (tx, rx) = tokio::sync::mpsc::channel(1);
+        let mut pages = Prefetched(rx);
+        tx.send(Ok(None)).await.unwrap();
+        drop(tx);
+        assert!(matches!(pages.next().await, Ok(None)));
+    }
 
     #[test]
     fn windows_cover_the_range_without_gaps() {

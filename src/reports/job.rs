@@ -48,8 +48,7 @@ pub async fn run(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     let generated = super::generate(
         &ctx.db,
         &req,
-        settings.time_zone,
-        &settings.exclude_columns,
+        &super::Options::from_config(&ctx.config),
         &path,
         &JobProgress(ctx),
         &ctx.cancel,

@@ -307,9 +307,41 @@ pub struct Generated {
     pub bytes: u64,
 }
 
+/// How reports are written, from the configuration.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The time zone of a request that names none (`PAGERLENS_REPORT_TZ`).
+    pub time_zone: Tz,
+    /// Columns left out, as `key` or `kind.key`.
+    pub exclude: Vec<String>,
+    /// The custom field whose mapped value is an incident's workflow status
+    /// (`PAGERLENS_STATUS_FIELD`): mapped statuses follow it, as in analytics.
+    pub status_field: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Self {
+            time_zone: chrono_tz::UTC,
+            exclude: Vec::new(),
+            status_field: None,
+        }
+    }
+}
+
+impl Options {
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            time_zone: config.reports.time_zone,
+            exclude: config.reports.exclude_columns.clone(),
+            status_field: config.analytics.status_field.clone(),
+        }
+    }
+}
+
 /// Writes the report to `path`, page by page, telling `progress` as it
 /// goes and stopping (with [`ReportError::Cancelled`]) when `cancel` fires.
-/// Columns listed in `exclude` (`key` or `kind.key`) are left out.
+/// Columns listed in `options.exclude` (`key` or `kind.key`) are left out.
 ///
 /// # Errors
 /// Bad input, database or write errors, or cancellation. A partial file
@@ -317,13 +349,12 @@ pub struct Generated {
 pub async fn generate(
     db: &DatabaseConnection,
     req: &Request,
-    default_tz: Tz,
-    exclude: &[String],
+    options: &Options,
     path: &Path,
     progress: &dyn Progress,
     cancel: &CancellationToken,
 ) -> Result<Generated, ReportError> {
-    let result = write(db, req, default_tz, exclude, path, progress, cancel).await;
+    let result = write(db, req, options, path, progress, cancel).await;
     if result.is_err() {
         let _ = tokio::fs::remove_file(path).await;
     }
@@ -333,15 +364,16 @@ pub async fn generate(
 async fn write(
     db: &DatabaseConnection,
     req: &Request,
-    default_tz: Tz,
-    exclude: &[String],
+    options: &Options,
     path: &Path,
     progress: &dyn Progress,
     cancel: &CancellationToken,
 ) -> Result<Generated, ReportError> {
-    let tz = req.tz(default_tz)?;
+    let tz = req.tz(options.time_zone)?;
     let scope = req.scope();
-    let mut source = sources::Source::open(db, req.kind, &req.filter, &scope).await?;
+    let status_field = options.status_field.as_deref();
+    let exclude = &options.exclude;
+    let mut source = sources::Source::open(db, req.kind, &req.filter, &scope, status_field).await?;
     let keep: Vec<usize> = source
         .columns
         .iter()
@@ -404,7 +436,13 @@ async fn write(
     let summary = writer::Summary {
         title: format!("pagerlens — {}", req.kind.title()),
         facts,
-        incidents_per_service: sources::incidents_per_service(db, &req.filter, &scope).await?,
+        incidents_per_service: sources::incidents_per_service(
+            db,
+            &req.filter,
+            &scope,
+            status_field,
+        )
+        .await?,
     };
     tokio::task::spawn_blocking(move || sink.finish(&summary))
         .await

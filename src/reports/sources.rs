@@ -41,10 +41,12 @@ impl Source {
         kind: ReportKind,
         filter: &Filter,
         scope: &Scope,
+        status_field: Option<&str>,
     ) -> Result<Self, DbErr> {
         let services = allowed_services(db, filter, scope).await?;
+        let mapper = Mapper::load(db, status_field).await?;
         if kind == ReportKind::Incidents {
-            let cursor = IncidentCursor::open(db, filter, services).await?;
+            let cursor = IncidentCursor::open(db, filter, services, mapper).await?;
             return Ok(Self {
                 columns: INCIDENT_COLUMNS.to_vec(),
                 total: cursor.total,
@@ -63,8 +65,10 @@ impl Source {
             }
             ReportKind::IncidentsPerService
             | ReportKind::IncidentStatusPerService
-            | ReportKind::ServiceSummary => per_service_rows(db, kind, filter, services).await?,
-            ReportKind::SlaCompliance => sla_rows(db, filter, services).await?,
+            | ReportKind::ServiceSummary => {
+                per_service_rows(db, kind, filter, services, &mapper).await?
+            }
+            ReportKind::SlaCompliance => sla_rows(db, filter, services, &mapper).await?,
         };
         Ok(Self {
             columns,
@@ -166,6 +170,33 @@ fn incident_select(
         select = select.filter(I::CreatedAt.lt(to));
     }
     select
+}
+
+/// The status-field value of each of these incidents that has one (empty
+/// when no status field is configured): mapped statuses follow it.
+async fn status_values(
+    db: &DatabaseConnection,
+    mapper: &Mapper,
+    ids: impl Iterator<Item = String>,
+) -> Result<HashMap<String, String>, DbErr> {
+    use crate::entities::incident_custom_field_value as cf;
+    let Some(field) = &mapper.field else {
+        return Ok(HashMap::new());
+    };
+    let ids: Vec<String> = ids.collect();
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(5_000) {
+        let rows: Vec<(String, Option<String>)> = cf::Entity::find()
+            .select_only()
+            .columns([cf::Column::IncidentId, cf::Column::ValueText])
+            .filter(cf::Column::Name.eq(field.as_str()))
+            .filter(cf::Column::IncidentId.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(db)
+            .await?;
+        out.extend(rows.into_iter().filter_map(|(id, v)| Some((id, v?))));
+    }
+    Ok(out)
 }
 
 /// Two text columns of every row of a table (ids and names, or links).
@@ -319,8 +350,8 @@ impl IncidentCursor {
         db: &DatabaseConnection,
         filter: &Filter,
         services: Option<BTreeSet<String>>,
+        mapper: Mapper,
     ) -> Result<Self, DbErr> {
-        let mapper = Mapper::load(db, None).await?;
         let select = incident_select(filter, &services, &mapper);
         let total = select.clone().count(db).await?;
         Ok(Self {
@@ -380,21 +411,21 @@ impl IncidentCursor {
         if rows.is_empty() {
             return Ok(None);
         }
+        let values = status_values(db, &self.mapper, rows.iter().map(|r| r.id.clone())).await?;
         let n = &self.names;
         let n_map = &self.mapper;
         Ok(Some(
             rows.into_iter()
                 .map(|r| {
+                    let mapped = n_map
+                        .map(&r.source, &r.status, values.get(&r.id).map(String::as_str))
+                        .map_or_else(|| r.status.clone(), |m| m.name);
                     vec![
                         r.incident_number.map_or(Cell::Empty, Cell::Int),
                         Cell::Text(r.id),
                         Cell::Text(r.title),
                         Cell::Text(r.status.clone()),
-                        Cell::Text(
-                            n_map
-                                .map(&r.source, &r.status, None)
-                                .map_or_else(|| r.status.clone(), |m| m.name),
-                        ),
+                        Cell::Text(mapped),
                         Cell::Text(r.urgency),
                         Names::of(&n.priorities, &r.priority_id),
                         Cell::opt_text(r.service_id.clone()),
@@ -746,13 +777,13 @@ async fn service_stats(
     db: &DatabaseConnection,
     filter: &Filter,
     services: &Option<BTreeSet<String>>,
+    mapper: &Mapper,
 ) -> Result<HashMap<String, ServiceStats>, DbErr> {
     use incident::Column as I;
     let mut stats: HashMap<String, ServiceStats> = HashMap::new();
     let mut after: Option<(DateTime<Utc>, String)> = None;
-    let mapper = Mapper::load(db, None).await?;
     loop {
-        let mut select = incident_select(filter, services, &mapper);
+        let mut select = incident_select(filter, services, mapper);
         if let Some((t, id)) = &after {
             select = select.filter(after_key(*t, id));
         }
@@ -778,6 +809,7 @@ async fn service_stats(
         if let Some(last) = rows.last() {
             after = Some((last.created_at, last.id.clone()));
         }
+        let values = status_values(db, mapper, rows.iter().map(|r| r.id.clone())).await?;
         for r in rows {
             let Some(service) = r.service_id else {
                 continue;
@@ -785,7 +817,7 @@ async fn service_stats(
             let s = stats.entry(service).or_default();
             s.total += 1;
             // Hidden (inactive) mappings were filtered out by the query.
-            if let Some(m) = mapper.map(&r.source, &r.status, None)
+            if let Some(m) = mapper.map(&r.source, &r.status, values.get(&r.id).map(String::as_str))
                 && let Some(i) = CATEGORIES.iter().position(|c| *c == m.category)
             {
                 s.categories[i] += 1;
@@ -820,8 +852,9 @@ async fn per_service_rows(
     kind: ReportKind,
     filter: &Filter,
     services: Option<BTreeSet<String>>,
+    mapper: &Mapper,
 ) -> Result<Built, DbErr> {
-    let stats = service_stats(db, filter, &services).await?;
+    let stats = service_stats(db, filter, &services, mapper).await?;
     let list = live_services(db, &services).await?;
     let mut rows = Vec::new();
     for s in list {
@@ -909,10 +942,10 @@ async fn sla_rows(
     db: &DatabaseConnection,
     filter: &Filter,
     services: Option<BTreeSet<String>>,
+    mapper: &Mapper,
 ) -> Result<Built, DbErr> {
     use incident_sla_target::Column as S;
-    let mapper = Mapper::load(db, None).await?;
-    let incidents = incident_select(filter, &services, &mapper)
+    let incidents = incident_select(filter, &services, mapper)
         .select_only()
         .column(incident::Column::Id)
         .into_query();
@@ -972,10 +1005,11 @@ pub async fn incidents_per_service(
     db: &DatabaseConnection,
     filter: &Filter,
     scope: &Scope,
+    status_field: Option<&str>,
 ) -> Result<Vec<(String, i64)>, DbErr> {
     use incident::Column as I;
     let services = allowed_services(db, filter, scope).await?;
-    let mapper = Mapper::load(db, None).await?;
+    let mapper = Mapper::load(db, status_field).await?;
     let counts: Vec<(Option<String>, i64)> = incident_select(filter, &services, &mapper)
         .select_only()
         .column(I::ServiceId)
