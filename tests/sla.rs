@@ -452,12 +452,7 @@ fn outcomes(d: &Value) -> Vec<(String, i64, i64, i64, i64)> {
 /// open is long past its deadline (breached). So each service has response
 /// 3 met / 1 breached and resolution 2 met / 2 breached.
 async fn compliance_by_service_team_priority_and_month(app: TestApp) {
-    seed_catalog(&app.db).await;
-    seed_incidents(&app.db, 12).await;
-    let ids: Vec<String> = (0..12).map(|k| format!("PI{k:04}")).collect();
-    sla::refresh(&app.db, &SlaSettings::default(), &ids, false, Utc::now())
-        .await
-        .unwrap();
+    seed_twelve_with_slas(&app.db).await;
     let january =
         json!({"from": "2026-01-01T00:00:00Z", "to": "2026-03-01T00:00:00Z", "timeZone": "UTC"});
 
@@ -621,12 +616,7 @@ async fn concurrent_refreshes_of_one_incident_both_succeed(app: TestApp) {
 /// Fixture as for compliance: after a check, each service has 1 breached
 /// response target and 2 breached resolution targets.
 async fn breaches_are_filtered(app: TestApp) {
-    seed_catalog(&app.db).await;
-    seed_incidents(&app.db, 12).await;
-    let ids: Vec<String> = (0..12).map(|k| format!("PI{k:04}")).collect();
-    sla::refresh(&app.db, &SlaSettings::default(), &ids, false, Utc::now())
-        .await
-        .unwrap();
+    seed_twelve_with_slas(&app.db).await;
     sla::check(&app.db, &SlaSettings::default(), Utc::now())
         .await
         .unwrap();
@@ -813,3 +803,14 @@ on_both_databases!(
     pause_and_resume,
     policy_changes_reevaluate_open_slas,
 );
+
+/// The compliance fixture: the catalogue and twelve incidents, their SLAs
+/// computed now.
+async fn seed_twelve_with_slas(db: &sea_orm::DatabaseConnection) {
+    seed_catalog(db).await;
+    seed_incidents(db, 12).await;
+    let ids: Vec<String> = (0..12).map(|k| format!("PI{k:04}")).collect();
+    sla::refresh(db, &SlaSettings::default(), &ids, false, Utc::now())
+        .await
+        .unwrap();
+}

@@ -455,7 +455,7 @@ ensure_stubs!(/// Placeholder teams.
 /// Recomputes what is derived from log entries for these incidents: first
 /// acknowledgement (time and user), escalation count (escalate entries, not
 /// status), and who resolved it. Only changed rows are written, in one
-/// statement per chunk; their ids are returned.
+/// statement per chunk; returns how many.
 ///
 /// # Errors
 /// Database errors only.
@@ -463,9 +463,9 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
     db: &C,
     ids: &[String],
     now: DateTime<Utc>,
-) -> Result<Vec<String>, DbErr> {
+) -> Result<u64, DbErr> {
     use sea_orm::QuerySelect;
-    let mut changed = Vec::new();
+    let mut changed = 0;
     for chunk in ids.chunks(500) {
         // Every entry of these incidents through the incident index; the
         // kinds are picked here (a kind filter in SQL lets SQLite choose the
@@ -545,7 +545,7 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
             inc.updated_at = now;
             rows.push(inc);
         }
-        changed.extend(rows.iter().map(|r| r.id.clone()));
+        changed += rows.len() as u64;
         for batch in rows.chunks(200) {
             // The rows exist: the insert always takes the conflict branch
             // and sets the derived columns only.
