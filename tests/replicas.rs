@@ -125,6 +125,34 @@ async fn gql(http: &reqwest::Client, r: &Replica, token: &str, query: &str) -> V
     body
 }
 
+/// An admin account and an API token for it, made with the command line.
+fn admin_token(database_url: &str) -> String {
+    cli(
+        database_url,
+        &["user", "add", "ops@example.com", "--role", "admin"],
+    );
+    cli(
+        database_url,
+        &[
+            "token",
+            "create",
+            "--user",
+            "ops@example.com",
+            "--name",
+            "replicas",
+        ],
+    )
+}
+
+/// The id of the job a mutation answered with.
+fn job_id(body: &Value, mutation: &str) -> i32 {
+    body["data"][mutation]["id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
 fn cli(database_url: &str, args: &[&str]) -> String {
     let out = Command::new(BIN)
         .env_clear()
@@ -205,18 +233,7 @@ async fn two_replicas_share_one_postgres_database() {
     let db = Database::connect(&url).await.unwrap();
 
     // One account and token, from the command line; both replicas accept it.
-    cli(&url, &["user", "add", "ops@example.com", "--role", "admin"]);
-    let token = cli(
-        &url,
-        &[
-            "token",
-            "create",
-            "--user",
-            "ops@example.com",
-            "--name",
-            "replicas",
-        ],
-    );
+    let token = admin_token(&url);
     let http = reqwest::Client::new();
     for r in [&a, &b] {
         let body = gql(&http, r, &token, "{ me { role } }").await;
@@ -356,18 +373,16 @@ async fn two_replicas_share_one_postgres_database() {
 
     // A's sync is interrupted by SIGTERM: A exits within its grace period
     // and hands the job back without spending an attempt ...
-    let body = gql(
-        &http,
-        &a,
-        &token,
-        "mutation { runJobNow(kind: SYNC) { id } }",
-    )
-    .await;
-    let sync_id: i32 = body["data"]["runJobNow"]["id"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
+    let sync_id = job_id(
+        &gql(
+            &http,
+            &a,
+            &token,
+            "mutation { runJobNow(kind: SYNC) { id } }",
+        )
+        .await,
+        "runJobNow",
+    );
     wait_for(
         "the sync to be under way",
         Duration::from_secs(30),
@@ -443,4 +458,167 @@ async fn two_replicas_share_one_postgres_database() {
     assert!(incidents >= 300, "{incidents} incidents after the sync");
     drop(c);
     let _ = db.close().await;
+}
+
+/// `n` incidents over 20 services, inserted with one SQL statement per table.
+async fn seed_report_rows(db: &sea_orm::DatabaseConnection, backend: Backend, n: u32) {
+    let (services, incidents) = match backend {
+        Backend::Sqlite => (
+            "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < 19)
+             INSERT INTO services (id, name, status, created_at, updated_at)
+             SELECT printf('PKS%02d', i), 'Service ' || i, 'active',
+                    '2025-01-01T00:00:00+00:00', '2025-01-01T00:00:00+00:00' FROM s"
+                .to_owned(),
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < {last})
+                 INSERT INTO incidents (id, incident_number, title, status, urgency, service_id, source,
+                                        escalation_count, created_at, updated_at)
+                 SELECT printf('PK%07d', i), i + 1, 'Incident ' || i, 'resolved', 'high',
+                        printf('PKS%02d', i % 20), 'pagerduty', 0,
+                        strftime('%Y-%m-%dT%H:%M:%S+00:00', '2025-01-01', '+' || (i * 30) || ' seconds'),
+                        '2026-01-01T00:00:00+00:00'
+                 FROM n",
+                last = n - 1
+            ),
+        ),
+        Backend::Postgres => (
+            "INSERT INTO services (id, name, status, created_at, updated_at)
+             SELECT 'PKS' || lpad(i::text, 2, '0'), 'Service ' || i, 'active', now(), now()
+             FROM generate_series(0, 19) i"
+                .to_owned(),
+            format!(
+                "INSERT INTO incidents (id, incident_number, title, status, urgency, service_id, source,
+                                        escalation_count, created_at, updated_at)
+                 SELECT 'PK' || lpad(i::text, 7, '0'), i + 1, 'Incident ' || i, 'resolved', 'high',
+                        'PKS' || lpad((i % 20)::text, 2, '0'), 'pagerduty', 0,
+                        timestamptz '2025-01-01' + i * interval '30 seconds', now()
+                 FROM generate_series(0, {last}) i",
+                last = n - 1
+            ),
+        ),
+    };
+    db.execute_unprepared(&services).await.unwrap();
+    db.execute_unprepared(&incidents).await.unwrap();
+}
+
+/// A server killed (SIGKILL: no grace, no hand-back) in the middle of a
+/// report leaves its job RUNNING with a heartbeat that stops. The server
+/// started next re-queues it once the stall timeout has passed, runs it
+/// again and completes it; the file served is the whole report, and the
+/// dead attempt leaves nothing behind in the report directory.
+async fn a_report_killed_with_its_server_completes_after_a_restart(backend: Backend) {
+    const ROWS: u32 = 150_000;
+    let Some((config, _guard)) = fresh_database(backend).await else {
+        return;
+    };
+    let url = config.database_url().to_owned();
+    let reports_dir = tempfile::tempdir().unwrap();
+    let reports = reports_dir.path().display().to_string();
+    cli(&url, &["migrate", "up"]);
+    let db = Database::connect(&url).await.unwrap();
+    seed_report_rows(&db, backend, ROWS).await;
+    let token = admin_token(&url);
+    let env = [
+        ("PAGERLENS_REPORT_DIR", reports.as_str()),
+        ("PAGERLENS_JOB_STALL_TIMEOUT", "3s"),
+        ("PAGERLENS_CRON_RETENTION", "off"),
+    ];
+    // Nothing to sync from: the simulator's address is never called.
+    let first = Replica::start("first", &url, "http://127.0.0.1:9", &env);
+    let http = reqwest::Client::new();
+    let id = job_id(
+        &gql(
+            &http,
+            &first,
+            &token,
+            "mutation { requestReport(input: {kind: INCIDENTS, format: CSV}) { id } }",
+        )
+        .await,
+        "requestReport",
+    );
+    let find = || async { job::Entity::find_by_id(id).one(&db).await.unwrap().unwrap() };
+    wait_for(
+        "the report to be under way",
+        Duration::from_secs(60),
+        || async {
+            let j = find().await;
+            j.status == "RUNNING" && j.progress > 0
+        },
+    )
+    .await;
+    let mut first = first;
+    first.child.kill().unwrap();
+    first.child.wait().unwrap();
+    let j = find().await;
+    assert_eq!(j.status, "RUNNING", "killed part-way: {j:?}");
+    assert!(j.progress < 99, "killed part-way: {j:?}");
+    assert_eq!(j.attempts, 1);
+    let killed_at = j.heartbeat_at;
+
+    let second = Replica::start("second", &url, "http://127.0.0.1:9", &env);
+    wait_for("the re-run report", Duration::from_secs(120), || async {
+        find().await.status == "SUCCEEDED"
+    })
+    .await;
+    let j = find().await;
+    assert_eq!(j.attempts, 2, "{j:?}");
+    assert!(
+        j.worker.as_deref().unwrap_or("").starts_with("second-"),
+        "{:?}",
+        j.worker
+    );
+    assert!(j.heartbeat_at > killed_at);
+    let lines: Vec<String> = job_log::Entity::find()
+        .filter(job_log::Column::JobId.eq(id))
+        .all(&db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|l| l.line)
+        .collect();
+    assert!(
+        lines.iter().any(|l| l.contains("no heartbeat for 3 s")),
+        "the log says why it ran again: {lines:?}"
+    );
+
+    // The whole report, each incident once.
+    let resp = http
+        .get(second.url(&format!("/reports/{id}/download")))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let text = resp.text().await.unwrap();
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let id_column = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .position(|h| h == "Incident ID")
+        .expect("an ID column");
+    let mut ids = std::collections::HashSet::new();
+    for record in reader.records() {
+        assert!(ids.insert(record.unwrap()[id_column].to_owned()));
+    }
+    assert_eq!(ids.len(), ROWS as usize);
+    // Only the finished file is left in the report directory.
+    let files: Vec<String> = std::fs::read_dir(reports_dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(files.len(), 1, "{files:?}");
+    assert!(files[0].starts_with(&format!("job-{id}-")), "{files:?}");
+    drop(second);
+    let _ = db.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_killed_with_its_server_completes_after_a_restart_sqlite() {
+    a_report_killed_with_its_server_completes_after_a_restart(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_killed_with_its_server_completes_after_a_restart_postgres() {
+    a_report_killed_with_its_server_completes_after_a_restart(Backend::Postgres).await;
 }

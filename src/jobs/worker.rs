@@ -167,12 +167,25 @@ impl Runner {
         }
         if !r.requeued.is_empty() || !r.failed.is_empty() {
             tracing::warn!(requeued = ?r.requeued, failed = ?r.failed, "recovered stalled jobs");
+            let secs = self.inner.config.jobs.stall_timeout.num_seconds();
             for id in &r.requeued {
                 let _ = queue::log(
                     &self.inner.db,
                     *id,
                     "warn",
-                    "re-queued: its worker stopped responding",
+                    &format!(
+                        "re-queued: its worker stopped responding (no heartbeat for {secs} s)"
+                    ),
+                    Utc::now(),
+                )
+                .await;
+            }
+            for id in &r.failed {
+                let _ = queue::log(
+                    &self.inner.db,
+                    *id,
+                    "error",
+                    &format!("failed: its worker stopped responding (no heartbeat for {secs} s) and no attempts are left"),
                     Utc::now(),
                 )
                 .await;

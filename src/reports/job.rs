@@ -37,6 +37,14 @@ pub async fn run(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
                 settings.dir.display()
             )
         })?;
+    let removed = remove_earlier_attempts(&settings.dir, ctx.job.id).await;
+    if removed > 0 {
+        ctx.log(
+            "info",
+            &format!("removed {removed} unfinished file(s) an earlier attempt left behind"),
+        )
+        .await;
+    }
     let name = req.file_name(now, tz);
     let relative = format!("job-{}-{name}", ctx.job.id);
     let path = settings.dir.join(&relative);
@@ -80,4 +88,30 @@ pub async fn run(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
         message: Some(format!("{rows} rows written")),
         file: Some(file),
     })
+}
+
+/// Deletes the files an earlier attempt of job `id` left in `dir` (a worker
+/// that died while writing): every report file of a job is named
+/// `job-{id}-…`, and a job that runs again has no finished file yet. Returns
+/// how many were removed.
+async fn remove_earlier_attempts(dir: &std::path::Path, id: i32) -> usize {
+    let prefix = format!("job-{id}-");
+    let Ok(mut entries) = tokio::fs::read_dir(dir).await else {
+        return 0;
+    };
+    let mut removed = 0;
+    while let Ok(Some(entry)) = entries.next_entry().await {
+        if !entry.file_name().to_string_lossy().starts_with(&prefix) {
+            continue;
+        }
+        match tokio::fs::remove_file(entry.path()).await {
+            Ok(()) => removed += 1,
+            Err(e) => tracing::warn!(
+                path = %entry.path().display(),
+                error = %e,
+                "could not remove a report file of an earlier attempt"
+            ),
+        }
+    }
+    removed
 }
