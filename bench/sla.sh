@@ -2,9 +2,10 @@
 # SLA benchmark, with the release binary under /usr/bin/time -v, on SQLite and,
 # when BENCH_POSTGRES_URL is set, on PostgreSQL:
 #  1. Re-evaluation: N incidents (default 1,000,000; bench/seed.sh) get their
-#     SLAs computed (`pagerlens sla-recompute` over every incident: first
-#     run inserts every target), then re-evaluated by today's policies
-#     (second run: every target rewritten, as after a policy change).
+#     SLAs computed (`pagerlens sla-recompute` over every incident: the first
+#     run inserts every target), recomputed with nothing changed (only the
+#     running clocks are written), then every policy's targets are doubled
+#     and all are re-evaluated by today's policies (every target rewritten).
 #  2. Breach check: M incidents (default 400,000, so 200,000 open ones) with
 #     the open ones moved into the last 8 days (half high urgency: 4 h / 24 h,
 #     half low: 24 h / 7 days; half acknowledged 5 minutes in), SLAs computed,
@@ -62,9 +63,21 @@ ANALYZE incidents;
 SQL
 }
 
+# Doubles every policy's targets, as an admin's change would.
+change_policies() { # url
+  local sql="UPDATE sla_policies SET response_target_secs = 2 * response_target_secs,
+             resolution_target_secs = 2 * resolution_target_secs;"
+  case "$1" in
+    sqlite://*) local path="${1#sqlite://}"; sqlite3 "${path%%\?*}" "$sql" ;;
+    *) psql "$1" -qc "$sql" ;;
+  esac
+}
+
 one_backend() { # kind url-all url-check
   local kind="$1" all="$2" check="$3"
   recompute "$kind-compute-$N_ALL" "$all"
+  recompute "$kind-unchanged-$N_ALL" "$all"
+  change_policies "$all"
   recompute "$kind-reevaluate-$N_ALL" "$all"
   recompute "$kind-compute-$M" "$check"
   timed "$kind-check-backlog" "$check" sla-check

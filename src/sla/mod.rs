@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
-    Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
+    QueryOrder, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 
@@ -697,6 +697,37 @@ async fn refresh_chunk<C: ConnectionTrait>(
                     format!("now measured by {policy_name}"),
                 ));
             }
+            let closed_at = match c.state {
+                State::Met => c.met_at,
+                State::Breached if c.reason.is_some() => stop,
+                _ => None,
+            };
+            let next_warning_at = c.next_warning.map(|w| w.0);
+            let next_warning_share = c.next_warning.map(|w| w.1);
+            // A row that would come out as it stands is not written again
+            // (a recompute of closed targets, a paused clock): only the
+            // time it was computed would change.
+            if old.is_some_and(|o| {
+                o.policy_id == policy_id
+                    && o.policy_name == policy_name
+                    && o.target_secs == target_secs
+                    && o.calendar_id == calendar_id
+                    && o.started_at == cycle.start
+                    && o.closed_at == closed_at
+                    && o.state == c.state.as_str()
+                    && o.deadline == c.deadline
+                    && o.met_at == c.met_at
+                    && o.breached_at == c.breached_at
+                    && o.breach_notified_at == breach_notified_at
+                    && o.paused_at == c.paused_at
+                    && o.paused_secs == c.paused_secs
+                    && o.used_secs == c.used_secs
+                    && o.wall_used_secs == c.wall_used_secs
+                    && o.next_warning_at == next_warning_at
+                    && o.next_warning_share == next_warning_share
+            }) {
+                continue;
+            }
             rows.push(incident_sla_target::ActiveModel {
                 incident_id: Set(i.id.clone()),
                 target: Set(target.as_str().to_owned()),
@@ -706,11 +737,7 @@ async fn refresh_chunk<C: ConnectionTrait>(
                 target_secs: Set(target_secs),
                 calendar_id: Set(calendar_id),
                 started_at: Set(cycle.start),
-                closed_at: Set(match c.state {
-                    State::Met => c.met_at,
-                    State::Breached if c.reason.is_some() => stop,
-                    _ => None,
-                }),
+                closed_at: Set(closed_at),
                 state: Set(c.state.as_str().to_owned()),
                 deadline: Set(c.deadline),
                 met_at: Set(c.met_at),
@@ -721,8 +748,8 @@ async fn refresh_chunk<C: ConnectionTrait>(
                 used_secs: Set(c.used_secs),
                 wall_used_secs: Set(c.wall_used_secs),
                 warned_share: Set(warned),
-                next_warning_at: Set(c.next_warning.map(|w| w.0)),
-                next_warning_share: Set(c.next_warning.map(|w| w.1)),
+                next_warning_at: Set(next_warning_at),
+                next_warning_share: Set(next_warning_share),
                 computed_at: Set(now),
                 created_at: Set(old.map_or(now, |o| o.created_at)),
                 updated_at: Set(now),
@@ -807,28 +834,103 @@ pub struct CheckReport {
     pub warned: usize,
 }
 
+/// How many targets one transaction of the breach check claims at most: a
+/// backlog (a server that was down for a day) is worked through in
+/// transactions of this size, so memory and lock time stay bounded.
+const CHECK_BATCH: u64 = 5_000;
+
 /// The breach check: marks every overdue active target breached and every
-/// warning crossing announced, and queues one notification for each, in one
-/// transaction. Rows are claimed by conditional updates, so a concurrent
-/// check on another server skips what this one took.
+/// warning crossing announced, and queues one notification for each. Rows
+/// are claimed by conditional updates, at most [`CHECK_BATCH`] of each kind
+/// per transaction, and their notifications are queued in the same
+/// transaction, so a concurrent check on another server skips what this one
+/// took and each breach or crossing is announced exactly once.
 ///
 /// # Errors
-/// Database errors only; nothing is changed then.
+/// Database errors only; batches committed before the error stand, and
+/// nothing of the failed batch is changed.
 pub async fn check<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     settings: &SlaSettings,
     now: DateTime<Utc>,
 ) -> Result<CheckReport, DbErr> {
+    check_in_batches(db, settings, now, CHECK_BATCH).await
+}
+
+/// [`check`] with transactions of at most `batch` targets of each kind
+/// (tests use small ones).
+///
+/// # Errors
+/// As [`check`].
+pub async fn check_in_batches<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> Result<CheckReport, DbErr> {
+    let batch_size = batch.max(1);
+    let mut report = CheckReport::default();
+    loop {
+        let txn = db.begin().await?;
+        let batch = check_batch(&txn, settings, now, batch_size).await?;
+        txn.commit().await?;
+        metrics::counter!(crate::telemetry::metrics::SLA_BREACHES).increment(batch.breached as u64);
+        metrics::counter!(crate::telemetry::metrics::SLA_WARNINGS).increment(batch.warned as u64);
+        report.breached += batch.breached;
+        report.warned += batch.warned;
+        let full = |n: usize| n as u64 >= batch_size;
+        if !full(batch.breached) && !full(batch.warned) {
+            return Ok(report);
+        }
+    }
+}
+
+/// One transaction of [`check`]: claims up to `batch` overdue targets and
+/// as many warning crossings, earliest first.
+async fn check_batch<C: ConnectionTrait>(
+    txn: &C,
+    settings: &SlaSettings,
+    now: DateTime<Utc>,
+    batch: u64,
+) -> Result<CheckReport, DbErr> {
     use incident_sla_target::Column as T;
-    let txn = db.begin().await?;
+    let overdue = || {
+        Condition::all()
+            .add(T::State.eq(State::Active.as_str()))
+            .add(T::Deadline.lte(now))
+    };
+    // A target past its deadline is a breach (in this batch or the next),
+    // never also a warning.
+    let crossing = || {
+        Condition::all()
+            .add(T::State.eq(State::Active.as_str()))
+            .add(T::NextWarningAt.lte(now))
+            .add(T::NextWarningShare.is_not_null())
+            .add(
+                Condition::any()
+                    .add(T::Deadline.gt(now))
+                    .add(T::Deadline.is_null()),
+            )
+    };
+    // The claim repeats its condition outside the sub-select: a row another
+    // check took meanwhile no longer matches and is skipped.
+    let first = |condition: Condition, order: T| {
+        Query::select()
+            .column(T::Id)
+            .from(incident_sla_target::Entity)
+            .cond_where(condition)
+            .order_by(order, sea_orm::Order::Asc)
+            .limit(batch)
+            .to_owned()
+    };
     let breached = Query::update()
         .table(incident_sla_target::Entity)
         .value(T::State, State::Breached.as_str())
         .value(T::BreachedAt, Expr::col(T::Deadline))
         .value(T::BreachNotifiedAt, now)
         .value(T::UpdatedAt, now)
-        .and_where(T::State.eq(State::Active.as_str()))
-        .and_where(T::Deadline.lte(now))
+        .cond_where(overdue())
+        .and_where(T::Id.in_subquery(first(overdue(), T::Deadline)))
         .returning(Query::returning().columns([
             T::Id,
             T::IncidentId,
@@ -842,9 +944,8 @@ pub async fn check<C: ConnectionTrait + TransactionTrait>(
         .table(incident_sla_target::Entity)
         .value(T::WarnedShare, Expr::col(T::NextWarningShare))
         .value(T::UpdatedAt, now)
-        .and_where(T::State.eq(State::Active.as_str()))
-        .and_where(T::NextWarningAt.lte(now))
-        .and_where(T::NextWarningShare.is_not_null())
+        .cond_where(crossing())
+        .and_where(T::Id.in_subquery(first(crossing(), T::NextWarningAt)))
         .returning(Query::returning().columns([
             T::Id,
             T::IncidentId,
@@ -916,21 +1017,18 @@ pub async fn check<C: ConnectionTrait + TransactionTrait>(
     }
     for chunk in events.chunks(1000) {
         sla_event::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
     for chunk in notes.chunks(1000) {
         notification::Entity::insert_many(chunk.to_vec())
-            .exec(&txn)
+            .exec(txn)
             .await?;
     }
     // The next warning of the targets just warned.
     rewarn.sort();
     rewarn.dedup();
-    refresh(&txn, settings, &rewarn, false, now).await?;
-    txn.commit().await?;
-    metrics::counter!(crate::telemetry::metrics::SLA_BREACHES).increment(breached.len() as u64);
-    metrics::counter!(crate::telemetry::metrics::SLA_WARNINGS).increment(warned.len() as u64);
+    refresh(txn, settings, &rewarn, false, now).await?;
     Ok(CheckReport {
         breached: breached.len(),
         warned: warned.len(),
@@ -1524,10 +1622,12 @@ async fn reevaluate_open<C: ConnectionTrait>(
 }
 
 /// Recomputes every incident created in `[from, to)`, closed ones included,
-/// with today's policies (an admin's deliberate recompute).
+/// with today's policies (an admin's deliberate recompute), committing every
+/// [`RECOMPUTE_BATCH`] incidents. Returns how many target rows it wrote
+/// (rows that came out as they stood are not rewritten).
 ///
 /// # Errors
-/// Database errors only.
+/// Database errors only; the batches committed before stand.
 pub async fn recompute_range<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     settings: &SlaSettings,
@@ -1548,8 +1648,26 @@ pub async fn recompute_range<C: ConnectionTrait + TransactionTrait>(
         .into_tuple()
         .all(db)
         .await?;
-    let txn = db.begin().await?;
-    let n = refresh(&txn, settings, &ids, true, Utc::now()).await?;
-    txn.commit().await?;
-    Ok(n)
+    // Statistics for what earlier runs wrote, then again each time this
+    // one has doubled what it wrote (PostgreSQL; see `db::analyze`).
+    let tables = ["incident_sla_targets", "sla_events"];
+    crate::db::analyze(db, &tables).await?;
+    let now = Utc::now();
+    let mut written = 0;
+    let mut analyzed_at = 0;
+    for batch in ids.chunks(RECOMPUTE_BATCH) {
+        let txn = db.begin().await?;
+        written += refresh(&txn, settings, batch, true, now).await?;
+        txn.commit().await?;
+        if written >= (2 * analyzed_at).max(20_000) {
+            crate::db::analyze(db, &tables).await?;
+            analyzed_at = written;
+        }
+    }
+    Ok(written)
 }
+
+/// Incidents per transaction of [`recompute_range`]: a recompute of a year
+/// commits as it goes rather than holding one transaction over millions of
+/// rows; a recompute that fails part-way is simply run again.
+const RECOMPUTE_BATCH: usize = 10_000;
