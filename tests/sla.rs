@@ -33,17 +33,7 @@ fn at(v: &Value) -> DateTime<Utc> {
 /// incident created `age` ago, and computes its SLA as a sync would.
 async fn fresh_incident(app: &TestApp, age: Duration) -> DateTime<Utc> {
     let created = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - age;
-    let mut m: incident::ActiveModel = incident::Entity::find_by_id("PI0000")
-        .one(&app.db)
-        .await
-        .unwrap()
-        .unwrap()
-        .into();
-    m.created_at = Set(created);
-    m.status = Set("triggered".into());
-    m.acknowledged_at = Set(None);
-    m.resolved_at = Set(None);
-    m.update(&app.db).await.unwrap();
+    make_triggered(app, "PI0000", created).await;
     sla::refresh(
         &app.db,
         &SlaSettings::default(),
@@ -54,6 +44,22 @@ async fn fresh_incident(app: &TestApp, age: Duration) -> DateTime<Utc> {
     .await
     .unwrap();
     created
+}
+
+/// Makes incident `id` a triggered one, never acknowledged, created at
+/// `created`.
+async fn make_triggered(app: &TestApp, id: &str, created: DateTime<Utc>) {
+    let mut m: incident::ActiveModel = incident::Entity::find_by_id(id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .into();
+    m.created_at = Set(created);
+    m.status = Set("triggered".into());
+    m.acknowledged_at = Set(None);
+    m.resolved_at = Set(None);
+    m.update(&app.db).await.unwrap();
 }
 
 /// The kinds of the notifications queued so far.
@@ -815,17 +821,7 @@ async fn a_backlog_is_checked_in_batches_and_notified_once(app: TestApp) {
     let created = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - Duration::days(10);
     let ids: Vec<String> = (0..7).map(|k| format!("PI{k:04}")).collect();
     for id in &ids {
-        let mut m: incident::ActiveModel = incident::Entity::find_by_id(id.as_str())
-            .one(&app.db)
-            .await
-            .unwrap()
-            .unwrap()
-            .into();
-        m.created_at = Set(created);
-        m.status = Set("triggered".into());
-        m.acknowledged_at = Set(None);
-        m.resolved_at = Set(None);
-        m.update(&app.db).await.unwrap();
+        make_triggered(&app, id, created).await;
     }
     let settings = SlaSettings::default();
     // Computed a minute after they were created; nothing checked since.
