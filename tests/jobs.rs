@@ -547,7 +547,126 @@ async fn notifications_are_retried_until_sent(app: TestApp) {
     );
 }
 
+/// `startSync` queues a sync job and answers with its run, `queued`; the job
+/// takes that run over. A sync asked for while another runs is recorded as
+/// skipped; a run whose job was cancelled before it started, or whose
+/// earlier attempt died, is closed saying so; none stays `running`.
+async fn start_sync_runs_as_a_job(app: TestApp) {
+    let sim = crate::sync::start_sim(Default::default(), Utc::now() - Duration::minutes(1)).await;
+    let app = crate::common::respawn_with(app, |c| {
+        c.pagerduty_api_url = sim.base_url();
+        c.pagerduty_token = Some(secrecy::SecretString::from("simulator-token".to_owned()));
+        c.pagerduty_requests_per_minute = 0;
+    })
+    .await;
+    let start = "mutation { startSync(kind: FULL, days: 30) { id status jobId } }";
+    let first = app.data(start, json!({})).await["startSync"].clone();
+    assert_eq!(first["status"], "queued", "{first}");
+    let first_job: i32 = first["jobId"].as_str().unwrap().parse().unwrap();
+    let second = app.data(start, json!({})).await["startSync"].clone();
+    let second_job: i32 = second["jobId"].as_str().unwrap().parse().unwrap();
+    let run_of = |id: &Value| {
+        let id: i32 = id.as_str().unwrap().parse().unwrap();
+        let db = app.db.clone();
+        async move {
+            pagerlens::entities::sync_run::Entity::find_by_id(id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+        }
+    };
+
+    // The first job is taken by a server that then dies; meanwhile the
+    // second finds it running and steps aside.
+    let claimed = queue::claim(&app.db, "killed-server", Utc::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(claimed.id, first_job);
+    // What that server's attempt had recorded before it died.
+    let mut orphan = pagerlens::pagerduty::sync::SyncOptions::new(
+        pagerlens::pagerduty::sync::SyncKind::Full { days: 30 },
+        "api",
+    );
+    orphan.job_id = Some(first_job);
+    let orphan = pagerlens::pagerduty::sync::start(&app.db, &orphan)
+        .await
+        .unwrap();
+    assert_eq!(app.app.jobs.run_pending().await.unwrap(), 1);
+    assert_eq!(job_of(&app, second_job).await["status"], "SUCCEEDED");
+    let skipped = run_of(&second["id"]).await;
+    assert_eq!(skipped.status, "failed");
+    assert_eq!(
+        skipped.error.as_deref(),
+        Some(format!("skipped: sync job {first_job} was still running").as_str())
+    );
+
+    // Re-queued after the stall timeout, it runs here: the run it answered
+    // with is the one that succeeds, and the dead attempt's is closed.
+    let r = queue::recover_stalled(
+        &app.db,
+        Duration::seconds(30),
+        Utc::now() + Duration::minutes(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.requeued, vec![first_job]);
+    assert_eq!(app.app.jobs.run_pending().await.unwrap(), 1);
+    let j = job_of(&app, first_job).await;
+    assert_eq!(j["status"], "SUCCEEDED", "{j}");
+    let done = run_of(&first["id"]).await;
+    assert_eq!(done.status, "succeeded", "{done:?}");
+    assert_eq!(done.job_id, Some(first_job));
+    assert!(done.api_calls > 0);
+    assert!(
+        pagerlens::entities::incident::Entity::find()
+            .count(&app.db)
+            .await
+            .unwrap()
+            > 0
+    );
+    let orphan = pagerlens::entities::sync_run::Entity::find_by_id(orphan.id)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(orphan.status, "failed");
+    assert!(orphan.error.unwrap().starts_with("abandoned"));
+
+    // Cancelled before it started: closed by the next sync job.
+    let third = app.data(start, json!({})).await["startSync"].clone();
+    let cancel = format!(
+        "mutation {{ cancelJob(id: \"{}\") {{ status }} }}",
+        third["jobId"].as_str().unwrap()
+    );
+    assert_eq!(
+        app.data(&cancel, json!({})).await["cancelJob"]["status"],
+        "CANCELLED"
+    );
+    assert_eq!(run_of(&third["id"]).await.status, "queued");
+    let incremental = app
+        .data("mutation { startSync { id jobId } }", json!({}))
+        .await["startSync"]
+        .clone();
+    assert_eq!(app.app.jobs.run_pending().await.unwrap(), 1);
+    assert_eq!(run_of(&third["id"]).await.status, "failed");
+    let last = run_of(&incremental["id"]).await;
+    assert_eq!(
+        (last.kind.as_str(), last.status.as_str()),
+        ("incremental", "succeeded")
+    );
+    let runs = app
+        .data("{ syncRuns(first: 10) { nodes { status } } }", json!({}))
+        .await;
+    assert!(
+        !runs.to_string().contains("running") && !runs.to_string().contains("queued"),
+        "{runs}"
+    );
+}
+
 on_both_databases!(
+    start_sync_runs_as_a_job,
     notifications_are_retried_until_sent,
     a_job_whose_worker_died_is_requeued_and_completes,
     a_stalled_job_without_attempts_left_fails_saying_why,

@@ -10,6 +10,7 @@ pub struct Model {
     pub kind: String,
     /// `cli`, `api`, `schedule`, `demo`, `webhook`.
     pub trigger: String,
+    /// `queued` (asked for with `startSync`, its job not yet started),
     /// `running`, `succeeded` or `failed`.
     pub status: String,
     #[sea_orm(column_type = "Text", nullable)]
@@ -28,6 +29,9 @@ pub struct Model {
     pub skipped_ids: Option<String>,
     #[sea_orm(column_type = "Text", nullable)]
     pub error: Option<String>,
+    /// The job that ran it (none for `pagerlens sync`, demo and webhook
+    /// runs).
+    pub job_id: Option<i32>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -5,10 +5,11 @@ use chrono::{DateTime, Utc};
 use sea_orm::DatabaseConnection;
 
 use crate::entities::sync_run;
-use crate::events::EventBus;
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::error::{ApiError, ApiResultExt};
-use crate::pagerduty::sync::{self, SyncKind, SyncOptions};
+use crate::jobs::queue::{self, NewJob};
+use crate::jobs::{JobKind, Runner};
+use crate::pagerduty::sync::{self, SyncKind};
 
 /// One sync from PagerDuty.
 pub struct SyncRun(pub sync_run::Model);
@@ -26,9 +27,16 @@ impl SyncRun {
     async fn trigger(&self) -> &str {
         &self.0.trigger
     }
-    /// `running`, `succeeded` or `failed`.
+    /// `queued` (asked for with `startSync`, not yet started), `running`,
+    /// `succeeded` or `failed`.
     async fn status(&self) -> &str {
         &self.0.status
+    }
+    /// The job that ran it, or runs it: its progress, logs and cancellation
+    /// are on `job(id)`. None for syncs run by the command line, the demo
+    /// or a webhook.
+    async fn job_id(&self) -> Option<ID> {
+        self.0.job_id.map(|id| ID(id.to_string()))
     }
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at
@@ -108,8 +116,11 @@ pub struct SyncMutation;
 
 #[Object]
 impl SyncMutation {
-    /// Starts a sync in the background and returns its run (status
-    /// `running`); follow it with `lastSync` or `syncRuns`. Admins only.
+    /// Queues a sync job and returns its run (status `queued` until a
+    /// worker starts it, then `running`); follow it with `job(id: jobId)`
+    /// (progress, logs, `cancelJob`), `lastSync` or `syncRuns`. Only one
+    /// sync runs at a time: one asked for while another runs is recorded
+    /// as failed, saying so. Admins only.
     #[graphql(guard = "crate::graphql::auth::RoleGuard(crate::auth::Role::Admin)")]
     async fn start_sync(
         &self,
@@ -118,15 +129,15 @@ impl SyncMutation {
         days: Option<i32>,
         service_id: Option<ID>,
     ) -> async_graphql::Result<SyncRun> {
-        let Some(client) = ctx
+        if ctx
             .data_unchecked::<Option<crate::pagerduty::Client>>()
-            .clone()
-        else {
+            .is_none()
+        {
             return Err(ApiError::bad_input(
                 "PagerDuty is not configured: set PAGERDUTY_TOKEN",
             ))
             .api();
-        };
+        }
         let kind = match (kind, days, service_id) {
             (_, Some(d), _) if !(1..=3650).contains(&d) => {
                 return Err(ApiError::bad_input("`days` must be between 1 and 3650")).api();
@@ -140,21 +151,34 @@ impl SyncMutation {
             },
             (SyncRunKind::Incremental, _, None) => SyncKind::Incremental,
         };
-        let db = ctx.data_unchecked::<DatabaseConnection>().clone();
-        let mut opts = SyncOptions::new(kind, "api");
-        opts.events = Some(ctx.data_unchecked::<EventBus>().clone());
-        opts.sla = ctx
-            .data_unchecked::<std::sync::Arc<crate::config::Config>>()
-            .sla
-            .clone();
-        let record = sync::start(&db, &opts)
-            .await
-            .map_err(|e| ApiError::Internal(Box::new(e)))
-            .api()?;
-        let started = record.clone();
-        tokio::spawn(async move {
-            let _ = sync::run_started(&db, &client, &opts, started).await;
-        });
+        let params = match &kind {
+            SyncKind::Full { days } => serde_json::json!({"kind": "full", "days": days}),
+            SyncKind::Incremental => serde_json::json!({"kind": "incremental"}),
+            SyncKind::Service { id, since } => {
+                serde_json::json!({"kind": "service", "service_id": id, "since": since})
+            }
+        };
+        let caller = crate::graphql::auth::caller(ctx)?;
+        let config = ctx.data_unchecked::<std::sync::Arc<crate::config::Config>>();
+        let db = ctx.data_unchecked::<DatabaseConnection>();
+        let job = queue::enqueue(
+            db,
+            NewJob {
+                kind: JobKind::Sync,
+                params,
+                trigger: "api".into(),
+                requested_by: Some(caller.account.id),
+                dedupe_key: None,
+                max_attempts: config.jobs.max_attempts,
+            },
+            Utc::now(),
+        )
+        .await
+        .api()?
+        .ok_or_else(|| ApiError::Internal("a job without a key was not inserted".into()))
+        .api()?;
+        let record = sync::record_queued(db, &kind, "api", job.id).await.api()?;
+        ctx.data_unchecked::<Runner>().wake();
         Ok(SyncRun(record))
     }
 }

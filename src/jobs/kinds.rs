@@ -16,7 +16,8 @@ use crate::pagerduty::sync::{self, SyncKind, SyncOptions};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncParams {
-    /// `incremental` (the default; a full sync when none succeeded yet),
+    /// `incremental` (the default; a full sync when none has stored a
+    /// watermark yet),
     /// `full` or `service`.
     #[serde(default)]
     pub kind: Option<String>,
@@ -58,9 +59,21 @@ pub async fn sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     let Some(client) = ctx.pagerduty.clone() else {
         return Err(Permanent("PagerDuty is not configured: set PAGERDUTY_TOKEN".into()).into());
     };
+    // Runs left behind by jobs that are over, or by this job's attempt on
+    // a server that died, can no longer finish.
+    let closed = sync::close_abandoned(&ctx.db, Some(ctx.job.id)).await?;
+    if closed > 0 {
+        tracing::warn!(closed, "closed abandoned sync runs");
+    }
     // One sync at a time: a tick that comes while the last sync still runs
     // (a long first sync, a slow API) steps aside instead of doubling the load.
     if let Some(other) = queue::running_other(&ctx.db, JobKind::Sync, ctx.job.id).await? {
+        sync::skip_queued(
+            &ctx.db,
+            ctx.job.id,
+            &format!("skipped: sync job {other} was still running"),
+        )
+        .await?;
         return Ok(JobOutput {
             result: serde_json::json!({"skipped": true, "running_job": other}),
             message: Some(format!("skipped: sync job {other} is still running")),
@@ -78,10 +91,7 @@ pub async fn sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
             since: params.since,
         },
         "incremental" => {
-            if sync::last_run(&ctx.db)
-                .await?
-                .is_some_and(|r| r.status == "succeeded")
-            {
+            if sync::has_watermark(&ctx.db).await? {
                 SyncKind::Incremental
             } else {
                 SyncKind::Full {
@@ -101,12 +111,16 @@ pub async fn sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     opts.sla = ctx.config.sla.clone();
     opts.events = Some(ctx.events.clone());
     opts.cancel = ctx.cancel.clone();
+    opts.job_id = Some(ctx.job.id);
     opts.progress = std::sync::Arc::new(SyncProgress {
         ctx: ctx.clone(),
         phase: Mutex::new((String::new(), None)),
         done: AtomicU64::new(0),
     });
-    let report = sync::run(&ctx.db, &client, &opts).await?;
+    let report = match sync::adopt(&ctx.db, &opts).await? {
+        Some(record) => sync::run_started(&ctx.db, &client, &opts, record).await?,
+        None => sync::run(&ctx.db, &client, &opts).await?,
+    };
     Ok(JobOutput {
         result: serde_json::json!({
             "sync_run_id": report.run_id,

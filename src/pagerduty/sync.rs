@@ -95,6 +95,8 @@ pub struct SyncOptions {
     pub events: Option<EventBus>,
     /// SLA settings for the incidents the sync changes.
     pub sla: crate::sla::SlaSettings,
+    /// The job running this sync, recorded on its run.
+    pub job_id: Option<i32>,
 }
 
 impl SyncOptions {
@@ -110,6 +112,7 @@ impl SyncOptions {
             sla: crate::sla::SlaSettings::default(),
             cancel: CancellationToken::new(),
             events: None,
+            job_id: None,
         }
     }
 }
@@ -152,26 +155,154 @@ pub async fn run(
 /// # Errors
 /// Database errors.
 pub async fn start(db: &DatabaseConnection, opts: &SyncOptions) -> Result<sync_run::Model, Error> {
-    // Whole seconds: PagerDuty's timestamps have none finer, and the window
-    // bounds sent in queries must equal the watermark stored.
+    Ok(new_run(&opts.kind, &opts.trigger, "running", opts.job_id)
+        .insert(db)
+        .await?)
+}
+
+/// A run record, started now. Whole seconds: PagerDuty's timestamps have
+/// none finer, and the window bounds sent in queries must equal the
+/// watermark stored.
+fn new_run(
+    kind: &SyncKind,
+    trigger: &str,
+    status: &str,
+    job_id: Option<i32>,
+) -> sync_run::ActiveModel {
     let started = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
-    Ok(sync_run::ActiveModel {
-        kind: Set(opts.kind.name().to_owned()),
-        trigger: Set(opts.trigger.clone()),
-        status: Set("running".into()),
-        parameters: Set(Some(format!("{:?}", opts.kind))),
+    sync_run::ActiveModel {
+        kind: Set(kind.name().to_owned()),
+        trigger: Set(trigger.to_owned()),
+        status: Set(status.to_owned()),
+        parameters: Set(Some(format!("{kind:?}"))),
         started_at: Set(started),
         api_calls: Set(0),
         retries: Set(0),
         rate_limited: Set(0),
         rate_limit_wait_ms: Set(0),
         skipped: Set(0),
+        job_id: Set(job_id),
         created_at: Set(started),
         updated_at: Set(started),
         ..Default::default()
     }
-    .insert(db)
-    .await?)
+}
+
+/// Records a sync asked for through the job queue (`startSync`) as
+/// `queued`, to be taken over by its job when it starts ([`adopt`]).
+///
+/// # Errors
+/// Database errors.
+pub async fn record_queued(
+    db: &DatabaseConnection,
+    kind: &SyncKind,
+    trigger: &str,
+    job_id: i32,
+) -> Result<sync_run::Model, sea_orm::DbErr> {
+    new_run(kind, trigger, "queued", Some(job_id))
+        .insert(db)
+        .await
+}
+
+/// The run recorded as `queued` for `opts.job_id`, now started: status
+/// `running`, started now, with the kind the job resolved. `None` when
+/// there is none (a scheduled sync), and [`start`] records one.
+///
+/// # Errors
+/// Database errors.
+pub async fn adopt(
+    db: &DatabaseConnection,
+    opts: &SyncOptions,
+) -> Result<Option<sync_run::Model>, sea_orm::DbErr> {
+    let Some(job) = opts.job_id else {
+        return Ok(None);
+    };
+    let Some(queued) = sync_run::Entity::find()
+        .filter(sync_run::Column::JobId.eq(job))
+        .filter(sync_run::Column::Status.eq("queued"))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let started = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
+    let mut am: sync_run::ActiveModel = queued.into();
+    am.status = Set("running".into());
+    am.kind = Set(opts.kind.name().to_owned());
+    am.parameters = Set(Some(format!("{:?}", opts.kind)));
+    am.started_at = Set(started);
+    am.updated_at = Set(started);
+    Ok(Some(am.update(db).await?))
+}
+
+/// Closes the run recorded as `queued` for `job`, which will not run
+/// (`reason` says why), as failed.
+///
+/// # Errors
+/// Database errors.
+pub async fn skip_queued(
+    db: &DatabaseConnection,
+    job: i32,
+    reason: &str,
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::Expr;
+    let now = Utc::now();
+    sync_run::Entity::update_many()
+        .col_expr(sync_run::Column::Status, Expr::value("failed"))
+        .col_expr(sync_run::Column::Error, Expr::value(reason))
+        .col_expr(sync_run::Column::FinishedAt, Expr::value(now))
+        .col_expr(sync_run::Column::UpdatedAt, Expr::value(now))
+        .filter(sync_run::Column::JobId.eq(job))
+        .filter(sync_run::Column::Status.eq("queued"))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Closes, as failed and saying why, the runs that can no longer finish:
+/// those still `queued` or `running` whose job is over (cancelled before it
+/// started, skipped, or its server died and the job ended), and, when
+/// `job` is given, the `running` ones of that job's earlier attempts.
+/// Returns how many it closed.
+///
+/// # Errors
+/// Database errors.
+pub async fn close_abandoned(
+    db: &DatabaseConnection,
+    job: Option<i32>,
+) -> Result<u64, sea_orm::DbErr> {
+    use crate::entities::job as jobs;
+    use sea_orm::sea_query::{Expr, Query};
+    let now = Utc::now();
+    let over = Query::select()
+        .column(jobs::Column::Id)
+        .from(jobs::Entity)
+        .and_where(jobs::Column::Status.is_in(["SUCCEEDED", "FAILED", "CANCELLED"]))
+        .to_owned();
+    let mut which = sea_orm::Condition::any().add(
+        sea_orm::Condition::all()
+            .add(sync_run::Column::Status.is_in(["queued", "running"]))
+            .add(sync_run::Column::JobId.in_subquery(over)),
+    );
+    if let Some(job) = job {
+        which = which.add(
+            sea_orm::Condition::all()
+                .add(sync_run::Column::Status.eq("running"))
+                .add(sync_run::Column::JobId.eq(job)),
+        );
+    }
+    let res = sync_run::Entity::update_many()
+        .col_expr(sync_run::Column::Status, Expr::value("failed"))
+        .col_expr(
+            sync_run::Column::Error,
+            Expr::value("abandoned: its job ended, or started again, before this run finished"),
+        )
+        .col_expr(sync_run::Column::FinishedAt, Expr::value(now))
+        .col_expr(sync_run::Column::UpdatedAt, Expr::value(now))
+        .filter(which)
+        .exec(db)
+        .await?;
+    Ok(res.rows_affected)
 }
 
 /// Runs a sync recorded by [`start`] and records how it ended.
@@ -1518,6 +1649,17 @@ pub async fn last_run(db: &DatabaseConnection) -> Result<Option<sync_run::Model>
         .order_by_desc(sync_run::Column::Id)
         .one(db)
         .await
+}
+
+/// True when a sync has stored a watermark, so an incremental one can run.
+///
+/// # Errors
+/// Database errors.
+pub async fn has_watermark(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
+    Ok(sync_state::Entity::find_by_id(WATERMARK_KEY)
+        .one(db)
+        .await?
+        .is_some_and(|s| s.watermark.is_some()))
 }
 
 /// Re-reads one incident from PagerDuty (the incident, its whole log, and
