@@ -573,7 +573,96 @@ fn walk(dir: &std::path::Path) -> usize {
         .unwrap_or(0)
 }
 
+/// Sets a file's modification time `age` in the past.
+fn age_file(path: &std::path::Path, age: std::time::Duration) {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .unwrap()
+        .set_modified(std::time::SystemTime::now() - age)
+        .unwrap();
+}
+
+/// Files whose incidents retention deleted, and half-written copies of
+/// crashed uploads, are removed once they are older than the grace period;
+/// files still referenced, and recent ones, stay. Uploading content whose
+/// file was swept stores it again.
+async fn unreferenced_attachment_files_are_swept(app: TestApp) {
+    use pagerlens::incidents::attachments::{self, Swept};
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 2).await;
+    let token = app.admin_token.clone();
+    let settings = app.app.config.attachments.clone();
+    let sha = |body: &Value| {
+        body["data"]["addIncidentAttachment"]["sha256"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (_, kept) = upload(&app, Some(&token), "PI0000", "kept.txt", b"kept").await;
+    let (_, gone) = upload(&app, Some(&token), "PI0001", "gone.txt", b"gone").await;
+    let (kept, gone) = (sha(&kept), sha(&gone));
+    let hour = std::time::Duration::from_secs(3600);
+    let two_hours = 2 * hour;
+    // As retention deleting PI0001's attachment with its incident.
+    pagerlens::entities::incident_attachment::Entity::delete_many()
+        .filter(pagerlens::entities::incident_attachment::Column::IncidentId.eq("PI0001"))
+        .exec(&app.db)
+        .await
+        .unwrap();
+    let partial = attachments::path_of(&settings, &kept).with_extension("123.partial");
+    std::fs::write(&partial, b"half").unwrap();
+
+    // Recent: nothing is removed.
+    let swept = attachments::sweep(&app.db, &settings, hour).await.unwrap();
+    assert_eq!(swept, Swept::default());
+    assert_eq!(walk(&settings.dir), 3);
+
+    for name in [&kept, &gone] {
+        age_file(&attachments::path_of(&settings, name), two_hours);
+    }
+    age_file(&partial, two_hours);
+    let swept = attachments::sweep(&app.db, &settings, hour).await.unwrap();
+    assert_eq!(
+        swept,
+        Swept {
+            files: 1,
+            partial: 1
+        }
+    );
+    assert!(attachments::path_of(&settings, &kept).exists());
+    assert!(!attachments::path_of(&settings, &gone).exists());
+    assert!(!partial.exists());
+    let resp = app
+        .client
+        .get(app.url("/attachments/1/download"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(&resp.bytes().await.unwrap()[..], b"kept");
+
+    // The swept content uploaded again is stored again.
+    let (status, again) = upload(&app, Some(&token), "PI0000", "again.txt", b"gone").await;
+    assert_eq!(status, 200, "{again}");
+    assert_eq!(sha(&again), gone);
+    assert!(attachments::path_of(&settings, &gone).exists());
+    // Content stored before and uploaded again is touched, so a sweep
+    // running meanwhile finds it recent and spares it.
+    let path = attachments::path_of(&settings, &kept);
+    age_file(&path, two_hours);
+    upload(&app, Some(&token), "PI0001", "kept-too.txt", b"kept").await;
+    let age = std::fs::metadata(&path)
+        .unwrap()
+        .modified()
+        .unwrap()
+        .elapsed()
+        .unwrap_or_default();
+    assert!(age < hour, "{age:?}");
+}
+
 on_both_databases!(
+    unreferenced_attachment_files_are_swept,
     attachments_are_uploaded_sniffed_and_downloaded_with_authentication,
     local_incidents_have_a_lifecycle_slas_and_notifications,
     bad_input_changes_nothing,

@@ -102,17 +102,10 @@ pub async fn add(
     let sha256 = hex::encode(hasher.finalize());
     let content_type = sniff(&head);
     let target = path_of(settings, &sha256);
-    if tokio::fs::metadata(&target).await.is_err() {
-        let dir = target.parent().expect("has a parent");
-        tokio::fs::create_dir_all(dir).await.map_err(io)?;
-        // Copied beside its final name, then renamed: a reader never sees a
-        // half-written file.
-        let partial = dir.join(format!("{sha256}.{}.partial", std::process::id()));
-        file.seek(std::io::SeekFrom::Start(0)).await.map_err(io)?;
-        let mut out = tokio::fs::File::create(&partial).await.map_err(io)?;
-        tokio::io::copy(&mut file, &mut out).await.map_err(io)?;
-        out.sync_all().await.map_err(io)?;
-        tokio::fs::rename(&partial, &target).await.map_err(io)?;
+    // The same content stored before is touched, so the sweep of
+    // unreferenced files (which spares recent ones) leaves it alone.
+    if !touch(&target) {
+        store(&mut file, &target).await.map_err(io)?;
     }
     let name = clean_name(file_name);
     let now = chrono::Utc::now();
@@ -129,6 +122,11 @@ pub async fn add(
     }
     .insert(ctx.db)
     .await?;
+    // A sweep that judged the old copy unreferenced just before the row
+    // above was written may have removed it: store it again.
+    if tokio::fs::metadata(&target).await.is_err() {
+        store(&mut file, &target).await.map_err(io)?;
+    }
     incident_log_entry::ActiveModel {
         id: Set(super::local::new_id("LE")),
         incident_id: Set(incident.id.clone()),
@@ -145,6 +143,109 @@ pub async fn add(
     .insert(ctx.db)
     .await?;
     Ok(model)
+}
+
+/// Sets the modification time of an existing file to now; false when there
+/// is no such file.
+fn touch(path: &std::path::Path) -> bool {
+    std::fs::File::options()
+        .write(true)
+        .open(path)
+        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+        .is_ok()
+}
+
+/// Copies `file` to `target`: beside its final name first, then renamed, so
+/// a reader never sees a half-written file.
+async fn store(file: &mut tokio::fs::File, target: &std::path::Path) -> std::io::Result<()> {
+    let dir = target.parent().expect("has a parent");
+    tokio::fs::create_dir_all(dir).await?;
+    let name = target.file_name().unwrap_or_default().to_string_lossy();
+    let partial = dir.join(format!("{name}.{}.partial", std::process::id()));
+    file.seek(std::io::SeekFrom::Start(0)).await?;
+    let mut out = tokio::fs::File::create(&partial).await?;
+    tokio::io::copy(file, &mut out).await?;
+    out.sync_all().await?;
+    tokio::fs::rename(&partial, target).await
+}
+
+/// What [`sweep`] removed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Swept {
+    /// Stored files no attachment refers to any more (their incidents were
+    /// deleted by retention).
+    pub files: usize,
+    /// Half-written copies left by an upload that crashed.
+    pub partial: usize,
+}
+
+/// Removes the stored files no attachment row refers to, and the partial
+/// copies of crashed uploads, when they were last modified more than
+/// `grace` ago (an upload in progress touches or writes its file first).
+///
+/// # Errors
+/// Database errors; a file that cannot be removed is logged and skipped.
+pub async fn sweep<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    settings: &AttachmentSettings,
+    grace: std::time::Duration,
+) -> Result<Swept, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    let mut swept = Swept::default();
+    let old = |path: &std::path::Path| {
+        std::fs::metadata(path)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.elapsed().ok())
+            .is_some_and(|age| age > grace)
+    };
+    let Ok(shards) = std::fs::read_dir(&settings.dir) else {
+        return Ok(swept); // nothing stored yet
+    };
+    for shard in shards.flatten() {
+        let Ok(files) = std::fs::read_dir(shard.path()) else {
+            continue;
+        };
+        let mut candidates = Vec::new();
+        for f in files.flatten() {
+            let path = f.path();
+            let name = f.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".partial") {
+                if old(&path) && std::fs::remove_file(&path).is_ok() {
+                    swept.partial += 1;
+                }
+            } else if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) && old(&path)
+            {
+                candidates.push(name);
+            }
+        }
+        for chunk in candidates.chunks(500) {
+            let kept: std::collections::HashSet<String> = incident_attachment::Entity::find()
+                .select_only()
+                .column(incident_attachment::Column::Sha256)
+                .filter(incident_attachment::Column::Sha256.is_in(chunk.to_vec()))
+                .into_tuple::<String>()
+                .all(db)
+                .await?
+                .into_iter()
+                .collect();
+            for name in chunk.iter().filter(|n| !kept.contains(*n)) {
+                let path = path_of(settings, name);
+                // Looked at again: an upload of the same content may have
+                // touched it since.
+                if !old(&path) {
+                    continue;
+                }
+                match std::fs::remove_file(&path) {
+                    Ok(()) => swept.files += 1,
+                    Err(e) => {
+                        tracing::warn!(path = %path.display(), error = %e, "could not remove an unreferenced attachment file")
+                    }
+                }
+            }
+        }
+    }
+    Ok(swept)
 }
 
 /// The attachments of an incident, oldest first.

@@ -164,6 +164,10 @@ pub async fn notify(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
 /// Deletes finished jobs past `PAGERLENS_JOB_RETENTION` with their files,
 /// expired sessions, and, when `PAGERLENS_INCIDENT_RETENTION` is set,
 /// resolved incidents older than that.
+/// How long an attachment file no row refers to is kept: longer than any
+/// upload takes between storing (or touching) its file and writing its row.
+const ATTACHMENT_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
+
 pub async fn retention(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     let now = Utc::now();
     ctx.set_progress(10, "deleting old jobs");
@@ -188,13 +192,18 @@ pub async fn retention(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
         }
         None => 0,
     };
+    ctx.set_progress(85, "deleting unreferenced attachment files");
+    let attachments =
+        crate::incidents::attachments::sweep(&ctx.db, &ctx.config.attachments, ATTACHMENT_GRACE)
+            .await?;
     Ok(JobOutput {
         result: serde_json::json!({
             "jobs": jobs, "files": removed_files, "sessions": sessions, "incidents": incidents,
-            "cache_entries": cache_entries,
+            "cache_entries": cache_entries, "attachment_files": attachments,
         }),
         message: Some(format!(
-            "deleted {jobs} job(s), {removed_files} file(s), {sessions} session(s), {incidents} incident(s)"
+            "deleted {jobs} job(s), {removed_files} file(s), {sessions} session(s), {incidents} incident(s), {} attachment file(s)",
+            attachments.files + attachments.partial
         )),
         file: None,
     })
