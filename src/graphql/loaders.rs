@@ -11,8 +11,8 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 use crate::catalog::{self, Coverage, EscalationRule, TeamMember};
 use crate::entities::{
-    escalation_policy, incident, incident_custom_field_value, incident_log_entry, priority,
-    schedule, service, team, user,
+    escalation_policy, incident, incident_attachment, incident_custom_field_value,
+    incident_log_entry, priority, schedule, service, team, user,
 };
 use crate::incidents;
 use crate::scope::Scope;
@@ -96,6 +96,8 @@ key_loader!(/// The custom field values of an incident.
     CustomFieldsOfIncident => Vec<incident_custom_field_value::Model>, incidents::custom_fields_of);
 key_loader!(/// The assignees of an incident.
     AssigneesOfIncident => Vec<user::Model>, incidents::assignees_of);
+key_loader!(/// The attachments of an incident.
+    AttachmentsOfIncident => Vec<incident_attachment::Model>, incidents::attachments::of_incidents);
 
 macro_rules! id_loader {
     ($(#[$doc:meta])* $key:ident => $value:ty, $fetch:path) => {

@@ -947,10 +947,8 @@ impl Incident {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Vec<super::incidents::IncidentAttachment>> {
-        let db = ctx.data_unchecked::<sea_orm::DatabaseConnection>();
-        Ok(crate::incidents::attachments::of_incident(db, &self.0.id)
-            .await
-            .api()?
+        Ok(load_list(ctx, AttachmentsOfIncident(self.0.id.clone()))
+            .await?
             .into_iter()
             .map(super::incidents::IncidentAttachment)
             .collect())

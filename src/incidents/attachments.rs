@@ -248,19 +248,34 @@ pub async fn sweep<C: sea_orm::ConnectionTrait>(
     Ok(swept)
 }
 
-/// The attachments of an incident, oldest first.
+/// The attachments of each incident, oldest first; one statement. The
+/// caller's scope applies, as to the incidents themselves.
 ///
 /// # Errors
 /// Database errors only.
-pub async fn of_incident<C: sea_orm::ConnectionTrait>(
+pub async fn of_incidents<C: sea_orm::ConnectionTrait>(
     db: &C,
-    incident_id: &str,
-) -> Result<Vec<incident_attachment::Model>, sea_orm::DbErr> {
-    incident_attachment::Entity::find()
-        .filter(incident_attachment::Column::IncidentId.eq(incident_id))
+    scope: &Scope,
+    ids: &[String],
+) -> Result<std::collections::HashMap<String, Vec<incident_attachment::Model>>, sea_orm::DbErr> {
+    let mut out: std::collections::HashMap<String, Vec<incident_attachment::Model>> =
+        std::collections::HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let mut select = incident_attachment::Entity::find()
+        .filter(incident_attachment::Column::IncidentId.is_in(ids.to_vec()));
+    if let Some(c) = scope.incident_ids_condition(incident_attachment::Column::IncidentId) {
+        select = select.filter(c);
+    }
+    for a in select
         .order_by_asc(incident_attachment::Column::Id)
         .all(db)
-        .await
+        .await?
+    {
+        out.entry(a.incident_id.clone()).or_default().push(a);
+    }
+    Ok(out)
 }
 
 /// An attachment the caller may download, with the path of its content.
