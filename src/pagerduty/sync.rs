@@ -1213,7 +1213,7 @@ impl Run<'_> {
                 agent_id: e.agent.as_ref().map(|a| a.id.clone()),
                 channel_type: e.channel.as_ref().and_then(|c| c.kind.clone()),
                 user_id: e.user.as_ref().map(|u| u.id.clone()),
-                note: e.note.clone(),
+                note: e.note_text(),
                 created_at: e.created_at,
                 updated_at: now,
             });

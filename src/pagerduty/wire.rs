@@ -228,6 +228,8 @@ pub struct Incident {
 pub struct Channel {
     #[serde(rename = "type", default)]
     pub kind: Option<String>,
+    #[serde(default)]
+    pub summary: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -258,6 +260,19 @@ impl LogEntry {
     /// The incident id, whether the entry carries a reference or a full object.
     pub fn incident_id(&self) -> Option<&str> {
         self.incident.get("id").and_then(|v| v.as_str())
+    }
+
+    /// The text of a note: the entry's `note` (the OpenAPI document's field
+    /// for it) or, for an `annotate_log_entry` without one, the summary of
+    /// its `note` channel, where some payloads carry the note's content.
+    pub fn note_text(&self) -> Option<String> {
+        self.note.clone().filter(|n| !n.is_empty()).or_else(|| {
+            let channel = self.channel.as_ref()?;
+            (self.kind == "annotate_log_entry" && channel.kind.as_deref() == Some("note"))
+                .then(|| channel.summary.clone())
+                .flatten()
+                .filter(|n| !n.is_empty())
+        })
     }
 
     /// The embedded full incident (with `include[]=incidents`), if readable.
@@ -348,6 +363,37 @@ mod tests {
             "incident":{"id":"P1","type":"incident","created_at":"2026-01-01T00:00:00Z","status":"triggered","title":"t"}}"#;
         let e: LogEntry = serde_json::from_str(full).unwrap();
         assert_eq!(e.full_incident().unwrap().title, "t");
+    }
+
+    #[test]
+    fn a_note_is_read_from_its_field_or_its_note_channel() {
+        let entry = |json: &str| serde_json::from_str::<LogEntry>(json).unwrap().note_text();
+        let head = r#""id":"L1","created_at":"2026-01-01T00:00:00Z","incident":{"id":"P1"}"#;
+        assert_eq!(
+            entry(&format!(
+                r#"{{{head},"type":"annotate_log_entry","note":"disk full","channel":{{"type":"note","summary":"other"}}}}"#
+            )),
+            Some("disk full".into())
+        );
+        assert_eq!(
+            entry(&format!(
+                r#"{{{head},"type":"annotate_log_entry","channel":{{"type":"note","summary":"disk full"}}}}"#
+            )),
+            Some("disk full".into())
+        );
+        // Another entry's channel summary is not a note.
+        assert_eq!(
+            entry(&format!(
+                r#"{{{head},"type":"trigger_log_entry","channel":{{"type":"api","summary":"CPU high"}}}}"#
+            )),
+            None
+        );
+        assert_eq!(
+            entry(&format!(
+                r#"{{{head},"type":"annotate_log_entry","note":null}}"#
+            )),
+            None
+        );
     }
 
     #[test]

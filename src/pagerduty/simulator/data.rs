@@ -139,6 +139,7 @@ impl Org {
             agent,
             channel: Some(Channel {
                 kind: Some(channel.to_owned()),
+                summary: None,
             }),
             note: None,
             user,
