@@ -351,10 +351,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         .map_err(|e| anyhow::anyhow!("--since: {e}"))?,
                 },
                 (None, None) => {
-                    if pagerduty::sync::last_run(&app.db)
-                        .await?
-                        .is_some_and(|r| r.status == "succeeded")
-                    {
+                    if pagerduty::sync::incremental_ready(&app.db).await? {
                         SyncKind::Incremental
                     } else {
                         SyncKind::Full {

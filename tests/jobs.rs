@@ -584,13 +584,20 @@ async fn start_sync_runs_as_a_job(app: TestApp) {
         .unwrap()
         .unwrap();
     assert_eq!(claimed.id, first_job);
-    // What that server's attempt had recorded before it died.
-    let mut orphan = pagerlens::pagerduty::sync::SyncOptions::new(
+    // That server's attempt took over the run before it died; a stray run
+    // of the same job (from before runs were taken over) is open too.
+    let mut opts = pagerlens::pagerduty::sync::SyncOptions::new(
         pagerlens::pagerduty::sync::SyncKind::Full { days: 30 },
         "api",
     );
-    orphan.job_id = Some(first_job);
-    let orphan = pagerlens::pagerduty::sync::start(&app.db, &orphan)
+    opts.job_id = Some(first_job);
+    let adopted = pagerlens::pagerduty::sync::adopt(&app.db, &opts)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(adopted.id.to_string(), first["id"].as_str().unwrap());
+    assert_eq!(adopted.status, "running");
+    let orphan = pagerlens::pagerduty::sync::start(&app.db, &opts)
         .await
         .unwrap();
     assert_eq!(app.app.jobs.run_pending().await.unwrap(), 1);
@@ -603,7 +610,7 @@ async fn start_sync_runs_as_a_job(app: TestApp) {
     );
 
     // Re-queued after the stall timeout, it runs here: the run it answered
-    // with is the one that succeeds, and the dead attempt's is closed.
+    // with goes on and succeeds, and the stray one is closed.
     let r = queue::recover_stalled(
         &app.db,
         Duration::seconds(30),

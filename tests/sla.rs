@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Utc};
 use pagerlens::auth::Role;
 use pagerlens::entities::{incident, notification, sla_policy};
 use pagerlens::sla::{self, SlaSettings};
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 
 use crate::common::fixtures::{seed_catalog, seed_incidents};
@@ -49,16 +49,24 @@ async fn fresh_incident(app: &TestApp, age: Duration) -> DateTime<Utc> {
 /// Makes incident `id` a triggered one, never acknowledged, created at
 /// `created`.
 async fn make_triggered(app: &TestApp, id: &str, created: DateTime<Utc>) {
+    edit_incident(app, id, |m| {
+        m.created_at = Set(created);
+        m.status = Set("triggered".into());
+        m.acknowledged_at = Set(None);
+        m.resolved_at = Set(None);
+    })
+    .await;
+}
+
+/// Changes incident `id` in the database.
+async fn edit_incident(app: &TestApp, id: &str, change: impl FnOnce(&mut incident::ActiveModel)) {
     let mut m: incident::ActiveModel = incident::Entity::find_by_id(id)
         .one(&app.db)
         .await
         .unwrap()
         .unwrap()
         .into();
-    m.created_at = Set(created);
-    m.status = Set("triggered".into());
-    m.acknowledged_at = Set(None);
-    m.resolved_at = Set(None);
+    change(&mut m);
     m.update(&app.db).await.unwrap();
 }
 
@@ -619,18 +627,95 @@ async fn concurrent_refreshes_of_one_incident_both_succeed(app: TestApp) {
         .await
         .unwrap();
     assert_eq!(targets, 8);
-    // Nothing changed since: nothing is written again.
+    // Nothing changed since: closed targets are not written again, open
+    // ones are (their computation time dates the time used).
+    let open = pagerlens::entities::incident_sla_target::Entity::find()
+        .filter(pagerlens::entities::incident_sla_target::Column::ClosedAt.is_null())
+        .count(&app.db)
+        .await
+        .unwrap();
+    assert!(open < 8, "the fixture has closed targets");
     assert_eq!(
         sla::refresh(&app.db, &settings, &ids, false, now)
             .await
-            .unwrap(),
-        0
+            .unwrap() as u64,
+        open
     );
-    // A minute later the running clocks have moved: they are written.
-    let later = sla::refresh(&app.db, &settings, &ids, false, now + Duration::minutes(1))
+}
+
+/// A target computed before its incident was acknowledged (a sync's clock
+/// starts before the page that carries the acknowledgement is read) is
+/// written again by the next refresh, which closes it.
+async fn a_target_met_after_it_was_computed_is_closed_by_the_next_refresh(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 1).await;
+    let created = fresh_incident(&app, Duration::minutes(40)).await;
+    let settings = SlaSettings::default();
+    let ids = vec!["PI0000".to_owned()];
+    edit_incident(&app, "PI0000", |m| {
+        m.acknowledged_at = Set(Some(created + Duration::minutes(20)));
+        m.status = Set("acknowledged".into());
+    })
+    .await;
+    let response = || async {
+        use pagerlens::entities::incident_sla_target as t;
+        t::Entity::find()
+            .filter(t::Column::IncidentId.eq("PI0000"))
+            .filter(t::Column::Target.eq("response"))
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap()
+    };
+    sla::refresh(
+        &app.db,
+        &settings,
+        &ids,
+        false,
+        created + Duration::minutes(15),
+    )
+    .await
+    .unwrap();
+    let r = response().await;
+    assert_eq!(r.state, "MET");
+    assert!(r.computed_at < r.met_at.unwrap());
+    let later = created + Duration::minutes(30);
+    sla::refresh(&app.db, &settings, &ids, false, later)
         .await
         .unwrap();
-    assert!(later > 0 && later <= 8, "{later}");
+    assert_eq!(response().await.computed_at, later, "written again");
+    // Closed now: a further refresh leaves it as it stands.
+    sla::refresh(
+        &app.db,
+        &settings,
+        &ids,
+        false,
+        later + Duration::minutes(5),
+    )
+    .await
+    .unwrap();
+    assert_eq!(response().await.computed_at, later);
+}
+
+/// A warning is announced once even when a refresh cannot move the
+/// target's next warning (its incident was deleted), however small the
+/// batches.
+async fn a_warning_is_announced_once_even_for_a_deleted_incident(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 1).await;
+    fresh_incident(&app, Duration::minutes(40)).await;
+    edit_incident(&app, "PI0000", |m| m.deleted_at = Set(Some(Utc::now()))).await;
+    let settings = SlaSettings::default();
+    let now = Utc::now();
+    let first = sla::check_in_batches(&app.db, &settings, now, 1)
+        .await
+        .unwrap();
+    assert_eq!(first.warned, 1, "{first:?}");
+    let again = sla::check_in_batches(&app.db, &settings, now, 1)
+        .await
+        .unwrap();
+    assert_eq!(again.warned, 0, "{again:?}");
+    assert_eq!(outbox(&app).await, ["sla_at_risk"]);
 }
 
 /// Fixture as for compliance: after a check, each service has 1 breached
@@ -867,6 +952,8 @@ async fn a_backlog_is_checked_in_batches_and_notified_once(app: TestApp) {
 
 on_both_databases!(
     a_backlog_is_checked_in_batches_and_notified_once,
+    a_target_met_after_it_was_computed_is_closed_by_the_next_refresh,
+    a_warning_is_announced_once_even_for_a_deleted_incident,
     a_reopened_incident_starts_a_new_cycle,
     breaches_are_filtered,
     concurrent_refreshes_of_one_incident_both_succeed,

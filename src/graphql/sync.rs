@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, Json, Object};
 use chrono::{DateTime, Utc};
-use sea_orm::DatabaseConnection;
+use sea_orm::{DatabaseConnection, TransactionTrait};
 
 use crate::entities::sync_run;
 use crate::graphql::connection::{Conn, connection, page_request};
@@ -161,8 +161,11 @@ impl SyncMutation {
         let caller = crate::graphql::auth::caller(ctx)?;
         let config = ctx.data_unchecked::<std::sync::Arc<crate::config::Config>>();
         let db = ctx.data_unchecked::<DatabaseConnection>();
+        // The job and its run in one transaction: a worker that claims the
+        // job at once finds the run to take over.
+        let txn = db.begin().await.api()?;
         let job = queue::enqueue(
-            db,
+            &txn,
             NewJob {
                 kind: JobKind::Sync,
                 params,
@@ -177,7 +180,10 @@ impl SyncMutation {
         .api()?
         .ok_or_else(|| ApiError::Internal("a job without a key was not inserted".into()))
         .api()?;
-        let record = sync::record_queued(db, &kind, "api", job.id).await.api()?;
+        let record = sync::record_queued(&txn, &kind, "api", job.id)
+            .await
+            .api()?;
+        txn.commit().await.api()?;
         ctx.data_unchecked::<Runner>().wake();
         Ok(SyncRun(record))
     }

@@ -16,8 +16,8 @@ use crate::pagerduty::sync::{self, SyncKind, SyncOptions};
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SyncParams {
-    /// `incremental` (the default; a full sync when none has stored a
-    /// watermark yet),
+    /// `incremental` (the default; a full sync until one has succeeded and
+    /// stored a watermark),
     /// `full` or `service`.
     #[serde(default)]
     pub kind: Option<String>,
@@ -54,21 +54,30 @@ impl sync::Progress for SyncProgress {
 }
 
 pub async fn sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
+    let result = run_sync(ctx).await;
+    if let Err(e) = &result {
+        // A run `startSync` recorded, left open by a failure before the
+        // sync itself started (which records its own end).
+        let _ = sync::close_runs_of_job(&ctx.db, ctx.job.id, &format!("failed: {e:#}")).await;
+    }
+    result
+}
+
+async fn run_sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     let params: SyncParams = serde_json::from_value(ctx.params())
         .map_err(|e| Permanent(format!("bad sync parameters: {e}")))?;
     let Some(client) = ctx.pagerduty.clone() else {
         return Err(Permanent("PagerDuty is not configured: set PAGERDUTY_TOKEN".into()).into());
     };
-    // Runs left behind by jobs that are over, or by this job's attempt on
-    // a server that died, can no longer finish.
-    let closed = sync::close_abandoned(&ctx.db, Some(ctx.job.id)).await?;
+    // Runs left behind by jobs that are over can no longer finish.
+    let closed = sync::close_abandoned(&ctx.db).await?;
     if closed > 0 {
         tracing::warn!(closed, "closed abandoned sync runs");
     }
     // One sync at a time: a tick that comes while the last sync still runs
     // (a long first sync, a slow API) steps aside instead of doubling the load.
     if let Some(other) = queue::running_other(&ctx.db, JobKind::Sync, ctx.job.id).await? {
-        sync::skip_queued(
+        sync::close_runs_of_job(
             &ctx.db,
             ctx.job.id,
             &format!("skipped: sync job {other} was still running"),
@@ -91,7 +100,7 @@ pub async fn sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
             since: params.since,
         },
         "incremental" => {
-            if sync::has_watermark(&ctx.db).await? {
+            if sync::incremental_ready(&ctx.db).await? {
                 SyncKind::Incremental
             } else {
                 SyncKind::Full {
@@ -161,13 +170,14 @@ pub async fn notify(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     })
 }
 
-/// Deletes finished jobs past `PAGERLENS_JOB_RETENTION` with their files,
-/// expired sessions, and, when `PAGERLENS_INCIDENT_RETENTION` is set,
-/// resolved incidents older than that.
 /// How long an attachment file no row refers to is kept: longer than any
 /// upload takes between storing (or touching) its file and writing its row.
 const ATTACHMENT_GRACE: std::time::Duration = std::time::Duration::from_secs(3600);
 
+/// Deletes finished jobs past `PAGERLENS_JOB_RETENTION` with their files,
+/// expired sessions, and, when `PAGERLENS_INCIDENT_RETENTION` is set,
+/// resolved incidents older than that; then the attachment files no
+/// attachment refers to any more.
 pub async fn retention(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     let now = Utc::now();
     ctx.set_progress(10, "deleting old jobs");

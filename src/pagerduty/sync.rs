@@ -193,8 +193,8 @@ fn new_run(
 ///
 /// # Errors
 /// Database errors.
-pub async fn record_queued(
-    db: &DatabaseConnection,
+pub async fn record_queued<C: sea_orm::ConnectionTrait>(
+    db: &C,
     kind: &SyncKind,
     trigger: &str,
     job_id: i32,
@@ -204,9 +204,12 @@ pub async fn record_queued(
         .await
 }
 
-/// The run recorded as `queued` for `opts.job_id`, now started: status
-/// `running`, started now, with the kind the job resolved. `None` when
-/// there is none (a scheduled sync), and [`start`] records one.
+/// The run of `opts.job_id`, now started: status `running`, started now,
+/// with the kind the job resolved. That is the run `startSync` recorded as
+/// `queued`, or else the one an earlier attempt of the job started before
+/// its server died (so the run the client was given goes on). Any other run
+/// still open for the job is closed as abandoned. `None` when the job has
+/// none (a scheduled sync), and [`start`] records one.
 ///
 /// # Errors
 /// Database errors.
@@ -217,16 +220,30 @@ pub async fn adopt(
     let Some(job) = opts.job_id else {
         return Ok(None);
     };
-    let Some(queued) = sync_run::Entity::find()
+    let open = sync_run::Entity::find()
         .filter(sync_run::Column::JobId.eq(job))
-        .filter(sync_run::Column::Status.eq("queued"))
-        .one(db)
-        .await?
+        .filter(sync_run::Column::Status.is_in(["queued", "running"]))
+        .order_by_asc(sync_run::Column::Id)
+        .all(db)
+        .await?;
+    let Some(chosen) = open
+        .iter()
+        .find(|r| r.status == "queued")
+        .or_else(|| open.first())
+        .cloned()
     else {
         return Ok(None);
     };
+    let others: Vec<i32> = open
+        .iter()
+        .map(|r| r.id)
+        .filter(|id| *id != chosen.id)
+        .collect();
+    if !others.is_empty() {
+        close_runs(db, sync_run::Column::Id.is_in(others), ABANDONED).await?;
+    }
     let started = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
-    let mut am: sync_run::ActiveModel = queued.into();
+    let mut am: sync_run::ActiveModel = chosen.into();
     am.status = Set("running".into());
     am.kind = Set(opts.kind.name().to_owned());
     am.parameters = Set(Some(format!("{:?}", opts.kind)));
@@ -235,74 +252,69 @@ pub async fn adopt(
     Ok(Some(am.update(db).await?))
 }
 
-/// Closes the run recorded as `queued` for `job`, which will not run
-/// (`reason` says why), as failed.
-///
-/// # Errors
-/// Database errors.
-pub async fn skip_queued(
+const ABANDONED: &str = "abandoned: its job ended, or started again, before this run finished";
+
+/// Marks the runs matching `which` failed, saying `reason`; how many.
+async fn close_runs(
     db: &DatabaseConnection,
-    job: i32,
+    which: impl sea_orm::sea_query::IntoCondition,
     reason: &str,
-) -> Result<(), sea_orm::DbErr> {
+) -> Result<u64, sea_orm::DbErr> {
     use sea_orm::sea_query::Expr;
     let now = Utc::now();
-    sync_run::Entity::update_many()
+    Ok(sync_run::Entity::update_many()
         .col_expr(sync_run::Column::Status, Expr::value("failed"))
         .col_expr(sync_run::Column::Error, Expr::value(reason))
         .col_expr(sync_run::Column::FinishedAt, Expr::value(now))
         .col_expr(sync_run::Column::UpdatedAt, Expr::value(now))
-        .filter(sync_run::Column::JobId.eq(job))
-        .filter(sync_run::Column::Status.eq("queued"))
+        .filter(which)
         .exec(db)
-        .await?;
-    Ok(())
+        .await?
+        .rows_affected)
 }
 
-/// Closes, as failed and saying why, the runs that can no longer finish:
-/// those still `queued` or `running` whose job is over (cancelled before it
-/// started, skipped, or its server died and the job ended), and, when
-/// `job` is given, the `running` ones of that job's earlier attempts.
-/// Returns how many it closed.
+/// Closes the runs still open for `job`, which will not run them (`reason`
+/// says why: skipped, or failed before it started), as failed.
 ///
 /// # Errors
 /// Database errors.
-pub async fn close_abandoned(
+pub async fn close_runs_of_job(
     db: &DatabaseConnection,
-    job: Option<i32>,
+    job: i32,
+    reason: &str,
 ) -> Result<u64, sea_orm::DbErr> {
+    close_runs(
+        db,
+        sea_orm::Condition::all()
+            .add(sync_run::Column::JobId.eq(job))
+            .add(sync_run::Column::Status.is_in(["queued", "running"])),
+        reason,
+    )
+    .await
+}
+
+/// Closes, as abandoned, the runs still `queued` or `running` whose job is
+/// over (cancelled before it started, or failed) and so can no longer
+/// finish them. Returns how many it closed.
+///
+/// # Errors
+/// Database errors.
+pub async fn close_abandoned(db: &DatabaseConnection) -> Result<u64, sea_orm::DbErr> {
     use crate::entities::job as jobs;
-    use sea_orm::sea_query::{Expr, Query};
-    let now = Utc::now();
+    use sea_orm::sea_query::Query;
     let over = Query::select()
         .column(jobs::Column::Id)
         .from(jobs::Entity)
         .and_where(jobs::Column::Status.is_in(["SUCCEEDED", "FAILED", "CANCELLED"]))
         .to_owned();
-    let mut which = sea_orm::Condition::any().add(
+    close_runs(
+        db,
         sea_orm::Condition::all()
             .add(sync_run::Column::Status.is_in(["queued", "running"]))
             .add(sync_run::Column::JobId.in_subquery(over)),
-    );
-    if let Some(job) = job {
-        which = which.add(
-            sea_orm::Condition::all()
-                .add(sync_run::Column::Status.eq("running"))
-                .add(sync_run::Column::JobId.eq(job)),
-        );
-    }
-    let res = sync_run::Entity::update_many()
-        .col_expr(sync_run::Column::Status, Expr::value("failed"))
-        .col_expr(
-            sync_run::Column::Error,
-            Expr::value("abandoned: its job ended, or started again, before this run finished"),
-        )
-        .col_expr(sync_run::Column::FinishedAt, Expr::value(now))
-        .col_expr(sync_run::Column::UpdatedAt, Expr::value(now))
-        .filter(which)
-        .exec(db)
-        .await?;
-    Ok(res.rows_affected)
+        ABANDONED,
+    )
+    .await
 }
 
 /// Runs a sync recorded by [`start`] and records how it ended.
@@ -1651,15 +1663,24 @@ pub async fn last_run(db: &DatabaseConnection) -> Result<Option<sync_run::Model>
         .await
 }
 
-/// True when a sync has stored a watermark, so an incremental one can run.
+/// True when an incremental sync can run: a sync has succeeded and one has
+/// stored a watermark. A first full sync that failed part-way has stored
+/// one without fetching everything (custom fields and on-call entries come
+/// last), so it is run again in full.
 ///
 /// # Errors
 /// Database errors.
-pub async fn has_watermark(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
-    Ok(sync_state::Entity::find_by_id(WATERMARK_KEY)
+pub async fn incremental_ready(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
+    let watermark = sync_state::Entity::find_by_id(WATERMARK_KEY)
         .one(db)
         .await?
-        .is_some_and(|s| s.watermark.is_some()))
+        .is_some_and(|s| s.watermark.is_some());
+    Ok(watermark
+        && sync_run::Entity::find()
+            .filter(sync_run::Column::Status.eq("succeeded"))
+            .one(db)
+            .await?
+            .is_some())
 }
 
 /// Re-reads one incident from PagerDuty (the incident, its whole log, and

@@ -704,28 +704,33 @@ async fn refresh_chunk<C: ConnectionTrait>(
             };
             let next_warning_at = c.next_warning.map(|w| w.0);
             let next_warning_share = c.next_warning.map(|w| w.1);
-            // A row that would come out as it stands is not written again
-            // (a recompute of closed targets, a paused clock): only the
-            // time it was computed would change.
-            if old.is_some_and(|o| {
-                o.policy_id == policy_id
-                    && o.policy_name == policy_name
-                    && o.target_secs == target_secs
-                    && o.calendar_id == calendar_id
-                    && o.started_at == cycle.start
-                    && o.closed_at == closed_at
-                    && o.state == c.state.as_str()
-                    && o.deadline == c.deadline
-                    && o.met_at == c.met_at
-                    && o.breached_at == c.breached_at
-                    && o.breach_notified_at == breach_notified_at
-                    && o.paused_at == c.paused_at
-                    && o.paused_secs == c.paused_secs
-                    && o.used_secs == c.used_secs
-                    && o.wall_used_secs == c.wall_used_secs
-                    && o.next_warning_at == next_warning_at
-                    && o.next_warning_share == next_warning_share
-            }) {
+            // A closed target that would come out as it stands is not
+            // written again (a recompute of closed targets): only the time
+            // it was computed would change. Open ones are always written:
+            // their `computed_at` dates the time used, and a target that
+            // stopped after it was last computed is closed by this write.
+            if closed_at.is_some()
+                && stop.is_some_and(|s| old.is_some_and(|o| s <= o.computed_at))
+                && old.is_some_and(|o| {
+                    o.policy_id == policy_id
+                        && o.policy_name == policy_name
+                        && o.target_secs == target_secs
+                        && o.calendar_id == calendar_id
+                        && o.started_at == cycle.start
+                        && o.closed_at == closed_at
+                        && o.state == c.state.as_str()
+                        && o.deadline == c.deadline
+                        && o.met_at == c.met_at
+                        && o.breached_at == c.breached_at
+                        && o.breach_notified_at == breach_notified_at
+                        && o.paused_at == c.paused_at
+                        && o.paused_secs == c.paused_secs
+                        && o.used_secs == c.used_secs
+                        && o.wall_used_secs == c.wall_used_secs
+                        && o.next_warning_at == next_warning_at
+                        && o.next_warning_share == next_warning_share
+                })
+            {
                 continue;
             }
             rows.push(incident_sla_target::ActiveModel {
@@ -901,11 +906,18 @@ async fn check_batch<C: ConnectionTrait>(
     };
     // A target past its deadline is a breach (in this batch or the next),
     // never also a warning.
+    // A share already announced never is again, so a target whose next
+    // warning a refresh did not move (its incident deleted) cannot be
+    // claimed twice, nor keep the loop of batches going.
     let crossing = || {
         Condition::all()
             .add(T::State.eq(State::Active.as_str()))
             .add(T::NextWarningAt.lte(now))
             .add(T::NextWarningShare.is_not_null())
+            .add(sea_orm::sea_query::ExprTrait::lt(
+                Expr::col(T::WarnedShare),
+                Expr::col(T::NextWarningShare),
+            ))
             .add(
                 Condition::any()
                     .add(T::Deadline.gt(now))
@@ -920,6 +932,7 @@ async fn check_batch<C: ConnectionTrait>(
             .from(incident_sla_target::Entity)
             .cond_where(condition)
             .order_by(order, sea_orm::Order::Asc)
+            .order_by(T::Id, sea_orm::Order::Asc)
             .limit(batch)
             .to_owned()
     };
