@@ -2,13 +2,12 @@
 
 use async_graphql::{Context, Enum, ID, Json, Object};
 use chrono::{DateTime, Utc};
-use sea_orm::{DatabaseConnection, TransactionTrait};
+use sea_orm::DatabaseConnection;
 
 use crate::entities::sync_run;
 use crate::graphql::connection::{Conn, connection, page_request};
 use crate::graphql::error::{ApiError, ApiResultExt};
-use crate::jobs::queue::{self, NewJob};
-use crate::jobs::{JobKind, Runner};
+use crate::jobs::Runner;
 use crate::pagerduty::sync::{self, SyncKind};
 
 /// One sync from PagerDuty.
@@ -151,39 +150,13 @@ impl SyncMutation {
             },
             (SyncRunKind::Incremental, _, None) => SyncKind::Incremental,
         };
-        let params = match &kind {
-            SyncKind::Full { days } => serde_json::json!({"kind": "full", "days": days}),
-            SyncKind::Incremental => serde_json::json!({"kind": "incremental"}),
-            SyncKind::Service { id, since } => {
-                serde_json::json!({"kind": "service", "service_id": id, "since": since})
-            }
-        };
         let caller = crate::graphql::auth::caller(ctx)?;
         let config = ctx.data_unchecked::<std::sync::Arc<crate::config::Config>>();
         let db = ctx.data_unchecked::<DatabaseConnection>();
-        // The job and its run in one transaction: a worker that claims the
-        // job at once finds the run to take over.
-        let txn = db.begin().await.api()?;
-        let job = queue::enqueue(
-            &txn,
-            NewJob {
-                kind: JobKind::Sync,
-                params,
-                trigger: "api".into(),
-                requested_by: Some(caller.account.id),
-                dedupe_key: None,
-                max_attempts: config.jobs.max_attempts,
-            },
-            Utc::now(),
-        )
-        .await
-        .api()?
-        .ok_or_else(|| ApiError::Internal("a job without a key was not inserted".into()))
-        .api()?;
-        let record = sync::record_queued(&txn, &kind, "api", job.id)
-            .await
-            .api()?;
-        txn.commit().await.api()?;
+        let record =
+            crate::jobs::request_sync(db, &kind, Some(caller.account.id), config.jobs.max_attempts)
+                .await
+                .api()?;
         ctx.data_unchecked::<Runner>().wake();
         Ok(SyncRun(record))
     }

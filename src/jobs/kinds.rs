@@ -26,6 +26,46 @@ pub struct SyncParams {
     pub since: Option<DateTime<Utc>>,
 }
 
+/// Queues a sync job for `kind` (`startSync`) and records its run as
+/// `queued`, in one transaction: a worker that claims the job at once finds
+/// the run to take over. Returns the run.
+///
+/// # Errors
+/// Database errors; nothing is queued then.
+pub async fn request_sync(
+    db: &sea_orm::DatabaseConnection,
+    kind: &SyncKind,
+    requested_by: Option<i32>,
+    max_attempts: i32,
+) -> Result<crate::entities::sync_run::Model, sea_orm::DbErr> {
+    use sea_orm::TransactionTrait;
+    let params = match kind {
+        SyncKind::Full { days } => serde_json::json!({"kind": "full", "days": days}),
+        SyncKind::Incremental => serde_json::json!({"kind": "incremental"}),
+        SyncKind::Service { id, since } => {
+            serde_json::json!({"kind": "service", "service_id": id, "since": since})
+        }
+    };
+    let txn = db.begin().await?;
+    let job = queue::enqueue(
+        &txn,
+        queue::NewJob {
+            kind: JobKind::Sync,
+            params,
+            trigger: "api".into(),
+            requested_by,
+            dedupe_key: None,
+            max_attempts,
+        },
+        Utc::now(),
+    )
+    .await?
+    .ok_or_else(|| sea_orm::DbErr::Custom("a job without a key was not inserted".into()))?;
+    let run = sync::record_queued(&txn, kind, "api", job.id).await?;
+    txn.commit().await?;
+    Ok(run)
+}
+
 /// Sync progress, turned into the job's progress and message.
 struct SyncProgress {
     ctx: JobCtx,

@@ -12,6 +12,7 @@ mod worker;
 
 use std::fmt;
 
+pub use kinds::request_sync;
 pub use worker::{JobCtx, JobOutput, Runner};
 
 /// Where a job is in its life.
