@@ -37,7 +37,13 @@ pub async fn run(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
                 settings.dir.display()
             )
         })?;
-    let removed = remove_earlier_attempts(&settings.dir, ctx.job.id).await;
+    // Only a job run again can have left a file (the directory may hold
+    // thousands of finished reports: not listed for every report).
+    let removed = if ctx.job.attempts > 1 {
+        remove_earlier_attempts(&settings.dir, ctx.job.id).await
+    } else {
+        0
+    };
     if removed > 0 {
         ctx.log(
             "info",

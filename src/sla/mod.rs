@@ -24,8 +24,8 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter,
-    QueryOrder, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
+    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 
@@ -702,64 +702,53 @@ async fn refresh_chunk<C: ConnectionTrait>(
                 State::Breached if c.reason.is_some() => stop,
                 _ => None,
             };
-            let next_warning_at = c.next_warning.map(|w| w.0);
-            let next_warning_share = c.next_warning.map(|w| w.1);
-            // A closed target that would come out as it stands is not
-            // written again (a recompute of closed targets): only the time
-            // it was computed would change. Open ones are always written:
-            // their `computed_at` dates the time used, and a target that
-            // stopped after it was last computed is closed by this write.
-            if closed_at.is_some()
-                && stop.is_some_and(|s| old.is_some_and(|o| s <= o.computed_at))
-                && old.is_some_and(|o| {
-                    o.policy_id == policy_id
-                        && o.policy_name == policy_name
-                        && o.target_secs == target_secs
-                        && o.calendar_id == calendar_id
-                        && o.started_at == cycle.start
-                        && o.closed_at == closed_at
-                        && o.state == c.state.as_str()
-                        && o.deadline == c.deadline
-                        && o.met_at == c.met_at
-                        && o.breached_at == c.breached_at
-                        && o.breach_notified_at == breach_notified_at
-                        && o.paused_at == c.paused_at
-                        && o.paused_secs == c.paused_secs
-                        && o.used_secs == c.used_secs
-                        && o.wall_used_secs == c.wall_used_secs
-                        && o.next_warning_at == next_warning_at
-                        && o.next_warning_share == next_warning_share
-                })
+            let row = incident_sla_target::Model {
+                id: old.map_or(0, |o| o.id),
+                incident_id: i.id.clone(),
+                target: target.as_str().to_owned(),
+                cycle: cycle.number,
+                policy_id,
+                policy_name,
+                target_secs,
+                calendar_id,
+                started_at: cycle.start,
+                closed_at,
+                state: c.state.as_str().to_owned(),
+                deadline: c.deadline,
+                met_at: c.met_at,
+                breached_at: c.breached_at,
+                breach_notified_at,
+                paused_at: c.paused_at,
+                paused_secs: c.paused_secs,
+                used_secs: c.used_secs,
+                wall_used_secs: c.wall_used_secs,
+                warned_share: warned,
+                next_warning_at: c.next_warning.map(|w| w.0),
+                next_warning_share: c.next_warning.map(|w| w.1),
+                computed_at: now,
+                created_at: old.map_or(now, |o| o.created_at),
+                updated_at: now,
+            };
+            // A closed target that comes out as it stands is not written
+            // again (a recompute of closed targets): only the time it was
+            // computed would change. Open ones are always written: their
+            // `computed_at` dates the time used, and a target that stopped
+            // after it was last computed is closed by this write.
+            if let Some(o) = old
+                && closed_at.is_some()
+                && stop.is_some_and(|s| s <= o.computed_at)
+                && *o
+                    == (incident_sla_target::Model {
+                        computed_at: o.computed_at,
+                        updated_at: o.updated_at,
+                        ..row.clone()
+                    })
             {
                 continue;
             }
-            rows.push(incident_sla_target::ActiveModel {
-                incident_id: Set(i.id.clone()),
-                target: Set(target.as_str().to_owned()),
-                cycle: Set(cycle.number),
-                policy_id: Set(policy_id),
-                policy_name: Set(policy_name),
-                target_secs: Set(target_secs),
-                calendar_id: Set(calendar_id),
-                started_at: Set(cycle.start),
-                closed_at: Set(closed_at),
-                state: Set(c.state.as_str().to_owned()),
-                deadline: Set(c.deadline),
-                met_at: Set(c.met_at),
-                breached_at: Set(c.breached_at),
-                breach_notified_at: Set(breach_notified_at),
-                paused_at: Set(c.paused_at),
-                paused_secs: Set(c.paused_secs),
-                used_secs: Set(c.used_secs),
-                wall_used_secs: Set(c.wall_used_secs),
-                warned_share: Set(warned),
-                next_warning_at: Set(next_warning_at),
-                next_warning_share: Set(next_warning_share),
-                computed_at: Set(now),
-                created_at: Set(old.map_or(now, |o| o.created_at)),
-                updated_at: Set(now),
-                ..Default::default()
-            });
+            let mut row = row.into_active_model();
+            row.id = sea_orm::ActiveValue::NotSet;
+            rows.push(row);
         }
     }
     let written = rows.len();
