@@ -16,6 +16,77 @@ use pagerlens::{App, db, pagerduty, telemetry};
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// SQLite's own allocations (the values it copies out for every column of
+/// every row, its page cache) go to mimalloc as well, and it stops keeping
+/// memory statistics (a process-wide mutex taken on every allocation).
+/// Through the system allocator a large report spent a quarter of its
+/// reading thread's time in glibc's `malloc_consolidate` and that mutex:
+/// the values are freed on another thread than the one that allocated
+/// them (see BENCHMARKS.md). Must run before the first SQLite connection
+/// opens; later, SQLite refuses the change and keeps its defaults.
+mod sqlite_memory {
+    use std::ffi::{c_int, c_void};
+
+    use libmimalloc_sys::{mi_free, mi_malloc, mi_realloc, mi_usable_size};
+    use libsqlite3_sys as ffi;
+
+    unsafe extern "C" fn malloc(n: c_int) -> *mut c_void {
+        // SAFETY: mi_malloc takes any size; SQLite asks for positive ones.
+        unsafe { mi_malloc(usize::try_from(n).unwrap_or(0)) }
+    }
+
+    unsafe extern "C" fn free(p: *mut c_void) {
+        // SAFETY: SQLite frees only what `malloc`/`realloc` returned.
+        unsafe { mi_free(p) }
+    }
+
+    unsafe extern "C" fn realloc(p: *mut c_void, n: c_int) -> *mut c_void {
+        // SAFETY: as above; mi_realloc keeps the contents.
+        unsafe { mi_realloc(p, usize::try_from(n).unwrap_or(0)) }
+    }
+
+    unsafe extern "C" fn size(p: *mut c_void) -> c_int {
+        // SAFETY: `p` came from `malloc`/`realloc`; SQLite may use all of
+        // the usable size, which mimalloc allows.
+        c_int::try_from(unsafe { mi_usable_size(p) }).unwrap_or(c_int::MAX)
+    }
+
+    unsafe extern "C" fn roundup(n: c_int) -> c_int {
+        (n + 7) & !7
+    }
+
+    unsafe extern "C" fn init(_: *mut c_void) -> c_int {
+        ffi::SQLITE_OK
+    }
+
+    unsafe extern "C" fn shutdown(_: *mut c_void) {}
+
+    pub fn configure() {
+        let methods = ffi::sqlite3_mem_methods {
+            xMalloc: Some(malloc),
+            xFree: Some(free),
+            xRealloc: Some(realloc),
+            xSize: Some(size),
+            xRoundup: Some(roundup),
+            xInit: Some(init),
+            xShutdown: Some(shutdown),
+            pAppData: std::ptr::null_mut(),
+        };
+        // SAFETY: called once, before any connection opens (SQLite copies
+        // `methods`); SQLite answers SQLITE_MISUSE, changing nothing, if
+        // it is already initialised.
+        let (memstatus, malloc) = unsafe {
+            (
+                ffi::sqlite3_config(ffi::SQLITE_CONFIG_MEMSTATUS, 0 as c_int),
+                ffi::sqlite3_config(ffi::SQLITE_CONFIG_MALLOC, &raw const methods),
+            )
+        };
+        if memstatus != ffi::SQLITE_OK || malloc != ffi::SQLITE_OK {
+            tracing::debug!(memstatus, malloc, "SQLite kept its default allocator");
+        }
+    }
+}
+
 #[derive(Parser)]
 #[command(name = "pagerlens", version, about = "A faithful copy of your PagerDuty data, with SLAs, analytics and reports, served over GraphQL.", long_about = None)]
 struct Cli {
@@ -219,6 +290,7 @@ enum MigrateAction {
 }
 
 fn main() -> ExitCode {
+    sqlite_memory::configure();
     let cli = Cli::parse();
     if let Command::Schema = cli.command {
         print!("{}", pagerlens::graphql::sdl());

@@ -7,7 +7,7 @@
 use calamine::{Data, Reader, Xlsx};
 use chrono::{DateTime, Utc};
 use pagerlens::auth::Role;
-use pagerlens::entities::{incident, job};
+use pagerlens::entities::{incident, job, service};
 use pagerlens::reports::{self, Filter, Format, NoProgress, ReportKind, Request};
 use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, QueryOrder, Set};
 use serde_json::{Value, json};
@@ -168,7 +168,40 @@ async fn incidents_report_matches_the_database_cell_by_cell(app: TestApp) {
         .flat_map(|r| r.iter().map(cell_str))
         .collect();
     assert!(text.contains(&"America/New_York".to_owned()), "{text:?}");
-    assert!(text.contains(&"API gateway".to_owned()));
+    // Below the `Service | Incidents` header: each service's count, most
+    // first, as the database has them.
+    let mut expected: std::collections::BTreeMap<String, i64> = Default::default();
+    let names: std::collections::HashMap<String, String> = service::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    for inc in &incidents {
+        let id = inc.service_id.clone().unwrap();
+        *expected
+            .entry(names.get(&id).cloned().unwrap_or(id))
+            .or_default() += 1;
+    }
+    let summary_rows: Vec<&[Data]> = summary.rows().collect();
+    let header_at = summary_rows
+        .iter()
+        .position(|r| r.first().map(cell_str).as_deref() == Some("Service"))
+        .expect("a Service | Incidents table");
+    let counted: Vec<(String, i64)> = summary_rows[header_at + 1..]
+        .iter()
+        .map(|r| {
+            (
+                cell_str(&r[0]),
+                cell_str(&r[1]).parse::<f64>().unwrap() as i64,
+            )
+        })
+        .collect();
+    let mut wanted: Vec<(String, i64)> = expected.into_iter().collect();
+    wanted.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    assert_eq!(counted, wanted);
+    assert!(counted.iter().any(|(name, _)| name == "API gateway"));
     let bytes = std::fs::read(&path).unwrap();
     assert!(
         bytes.windows(20).any(|w| w == b"xl/charts/chart1.xml"),

@@ -90,6 +90,33 @@ impl Source {
             Rows::Incidents(c) => c.next_page(db).await,
         }
     }
+
+    /// Incidents per service (name, count), most first, of the rows read so
+    /// far: known for an incidents report, whose rows are its incidents
+    /// (counted as they stream, so the summary needs no second pass over
+    /// them); `None` for the other kinds.
+    pub fn incidents_per_service(&self) -> Option<Vec<(String, i64)>> {
+        match &self.rows {
+            Rows::Ready(_) => None,
+            Rows::Incidents(c) => Some(ranked_services(
+                c.per_service.iter().map(|(s, n)| (s.clone(), *n)).collect(),
+                &c.names.services,
+            )),
+        }
+    }
+}
+
+/// (service name, count) from (service id, count), most first, then by name.
+fn ranked_services(
+    counts: Vec<(String, i64)>,
+    names: &HashMap<String, String>,
+) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = counts
+        .into_iter()
+        .map(|(s, n)| (names.get(&s).cloned().unwrap_or(s), n))
+        .collect();
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
 }
 
 /// The services a report may cover: those asked for, those of the teams
@@ -343,6 +370,8 @@ struct IncidentCursor {
     names: Names,
     total: u64,
     done: bool,
+    /// Rows read so far per service id.
+    per_service: HashMap<String, i64>,
 }
 
 impl IncidentCursor {
@@ -361,6 +390,7 @@ impl IncidentCursor {
             names: Names::load(db).await?,
             total,
             done: false,
+            per_service: HashMap::new(),
         })
     }
 
@@ -410,6 +440,14 @@ impl IncidentCursor {
         }
         if rows.is_empty() {
             return Ok(None);
+        }
+        for service in rows.iter().filter_map(|r| r.service_id.as_ref()) {
+            match self.per_service.get_mut(service) {
+                Some(n) => *n += 1,
+                None => {
+                    self.per_service.insert(service.clone(), 1);
+                }
+            }
         }
         let values = status_values(db, &self.mapper, rows.iter().map(|r| r.id.clone())).await?;
         let n = &self.names;
@@ -1020,10 +1058,11 @@ pub async fn incidents_per_service(
         .await?;
     let names: HashMap<String, String> =
         id_names::<service::Entity>(db, service::Column::Id, service::Column::Name).await?;
-    let mut out: Vec<(String, i64)> = counts
-        .into_iter()
-        .filter_map(|(s, n)| s.map(|s| (names.get(&s).cloned().unwrap_or(s), n)))
-        .collect();
-    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
-    Ok(out)
+    Ok(ranked_services(
+        counts
+            .into_iter()
+            .filter_map(|(s, n)| Some((s?, n)))
+            .collect(),
+        &names,
+    ))
 }
