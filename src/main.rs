@@ -552,9 +552,11 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let to = parse_date(&to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
             let app = App::build(config).await?;
             let started = std::time::Instant::now();
-            let n = pagerlens::sla::recompute_range(&app.db, &app.config.sla, from, to)
-                .await
-                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let n = pagerlens::sla::recompute_range(&app.db, &app.config.sla, from, to, |_, _| {
+                std::ops::ControlFlow::Continue(())
+            })
+            .await
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!(
                 "sla recompute: {n} target(s) written in {:.3} s",
                 started.elapsed().as_secs_f64()

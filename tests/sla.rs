@@ -718,6 +718,110 @@ async fn a_warning_is_announced_once_even_for_a_deleted_incident(app: TestApp) {
     assert_eq!(outbox(&app).await, ["sla_at_risk"]);
 }
 
+/// An admin's recompute runs as a job: a closed SLA keeps the policy it was
+/// measured by until a recompute measures it again by today's policies.
+/// Bad input queues nothing.
+async fn a_recompute_runs_as_a_job(app: TestApp) {
+    use pagerlens::entities::job;
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 12).await;
+    let ids: Vec<String> = (0..12).map(|k| format!("PI{k:04}")).collect();
+    sla::refresh(&app.db, &SlaSettings::default(), &ids, false, Utc::now())
+        .await
+        .unwrap();
+    let mut closed = None;
+    for id in &ids {
+        let s = sla_of(&app, id).await;
+        if s["resolution"]["state"] == "MET" {
+            closed = Some((id.clone(), s));
+            break;
+        }
+    }
+    let (id, before) = closed.expect("a resolved incident in the fixture");
+    let old = before["resolution"]["targetSeconds"].as_i64().unwrap();
+    let policy = sla_policy::Entity::find()
+        .filter(sla_policy::Column::Name.eq(before["response"]["policyName"].as_str().unwrap()))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    // Changed behind the API's back: nothing re-evaluates on its own.
+    let mut changed: sla_policy::ActiveModel = policy.into();
+    changed.resolution_target_secs = Set(2 * old);
+    changed.update(&app.db).await.unwrap();
+
+    let start = "mutation($from: DateTime!, $to: DateTime!) {
+        startSlaRecompute(from: $from, to: $to) { id kind status } }";
+    let range = json!({"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"});
+    let body = app
+        .gql(
+            start,
+            json!({"from": "2100-01-01T00:00:00Z", "to": "2000-01-01T00:00:00Z"}),
+        )
+        .await;
+    assert_error(&body, "BAD_USER_INPUT");
+    let (_, viewer) = app.account_with_token("v@example.com", Role::Viewer).await;
+    let (_, body) = app.gql_as(&viewer, start, range.clone()).await;
+    assert_error(&body, "FORBIDDEN");
+    let body = app
+        .gql(
+            "mutation { runJobNow(kind: SLA_RECOMPUTE) { id } }",
+            json!({}),
+        )
+        .await;
+    assert_error(&body, "BAD_USER_INPUT");
+    let queued = || {
+        job::Entity::find()
+            .filter(job::Column::Kind.eq("sla_recompute"))
+            .count(&app.db)
+    };
+    assert_eq!(queued().await.unwrap(), 0, "refused requests queue nothing");
+    assert_eq!(
+        sla_of(&app, &id).await["resolution"]["targetSeconds"],
+        old,
+        "a closed SLA keeps the policy it was measured by"
+    );
+
+    let d = app.data(start, range.clone()).await;
+    assert_eq!(d["startSlaRecompute"]["kind"], "sla_recompute");
+    assert_eq!(d["startSlaRecompute"]["status"], "QUEUED");
+    let job_id = d["startSlaRecompute"]["id"].clone();
+    app.app.jobs.run_pending().await.unwrap();
+    let d = app
+        .data(
+            "query($id: ID!) { job(id: $id) { status progress message result } }",
+            json!({"id": job_id}),
+        )
+        .await;
+    assert_eq!(d["job"]["status"], "SUCCEEDED", "{d}");
+    assert_eq!(d["job"]["progress"], 100, "{d}");
+    assert_eq!(d["job"]["result"]["incidents"], 12, "{d}");
+    assert!(
+        d["job"]["result"]["targets_written"].as_i64().unwrap() >= 1,
+        "{d}"
+    );
+    let after = sla_of(&app, &id).await;
+    assert_eq!(after["resolution"]["targetSeconds"], 2 * old, "{after}");
+    assert_eq!(after["resolution"]["state"], "MET", "{after}");
+    assert!(
+        after["timeline"].to_string().contains("policy_changed"),
+        "{after}"
+    );
+
+    // The same work inside the request, for small ranges.
+    let d = app
+        .data(
+            "mutation($from: DateTime!, $to: DateTime!) { recomputeSlas(from: $from, to: $to) }",
+            range,
+        )
+        .await;
+    assert!(d["recomputeSlas"].as_i64().unwrap() >= 0, "{d}");
+    assert_eq!(
+        sla_of(&app, &id).await["resolution"]["targetSeconds"],
+        2 * old
+    );
+}
+
 /// Fixture as for compliance: after a check, each service has 1 breached
 /// response target and 2 breached resolution targets.
 async fn breaches_are_filtered(app: TestApp) {
@@ -952,6 +1056,7 @@ async fn a_backlog_is_checked_in_batches_and_notified_once(app: TestApp) {
 
 on_both_databases!(
     a_backlog_is_checked_in_batches_and_notified_once,
+    a_recompute_runs_as_a_job,
     a_target_met_after_it_was_computed_is_closed_by_the_next_refresh,
     a_warning_is_announced_once_even_for_a_deleted_incident,
     a_reopened_incident_starts_a_new_cycle,

@@ -98,6 +98,7 @@ pub enum JobKind {
     ScheduledReports,
     Notify,
     Prewarm,
+    SlaRecompute,
 }
 
 impl From<JobKind> for DomainKind {
@@ -111,6 +112,7 @@ impl From<JobKind> for DomainKind {
             JobKind::ScheduledReports => Self::ScheduledReports,
             JobKind::Notify => Self::Notify,
             JobKind::Prewarm => Self::Prewarm,
+            JobKind::SlaRecompute => Self::SlaRecompute,
         }
     }
 }
@@ -126,6 +128,7 @@ impl From<DomainKind> for JobKind {
             DomainKind::ScheduledReports => Self::ScheduledReports,
             DomainKind::Notify => Self::Notify,
             DomainKind::Prewarm => Self::Prewarm,
+            DomainKind::SlaRecompute => Self::SlaRecompute,
         }
     }
 }
@@ -584,7 +587,7 @@ pub struct ReportScheduleInput {
 }
 
 /// Queues a job for the caller and wakes the local workers.
-async fn enqueue(
+pub(super) async fn enqueue(
     ctx: &Context<'_>,
     caller: &Caller,
     kind: DomainKind,
@@ -667,6 +670,12 @@ impl JobsMutation {
         if kind == DomainKind::Report {
             return Err(ApiError::bad_input(
                 "reports are requested with `requestReport`",
+            ))
+            .api();
+        }
+        if kind == DomainKind::SlaRecompute {
+            return Err(ApiError::bad_input(
+                "an SLA recompute needs a range: use `startSlaRecompute`",
             ))
             .api();
         }

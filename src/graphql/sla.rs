@@ -23,6 +23,7 @@ impl From<SlaError> for ApiError {
             SlaError::BadInput(m) => ApiError::BadUserInput(m),
             SlaError::NotFound(m) => ApiError::NotFound(m),
             SlaError::Db(e) => e.into(),
+            SlaError::Stopped { .. } => ApiError::BadUserInput(e.to_string()),
         }
     }
 }
@@ -760,7 +761,9 @@ impl SlaMutation {
     }
 
     /// Recomputes the SLAs of incidents created in `[from, to)`, closed ones
-    /// included, with today's policies (admins). Returns the targets written.
+    /// included, with today's policies (admins), inside this request, and
+    /// returns the targets written. For more than a few thousand incidents
+    /// use `startSlaRecompute`, which runs the same work as a job.
     #[graphql(guard = "RoleGuard(Role::Admin)")]
     async fn recompute_slas(
         &self,
@@ -768,10 +771,35 @@ impl SlaMutation {
         from: DateTime<Utc>,
         to: DateTime<Utc>,
     ) -> async_graphql::Result<i32> {
-        let n = sla::recompute_range(db(ctx), settings(ctx), from, to)
-            .await
-            .api()?;
+        let n = sla::recompute_range(db(ctx), settings(ctx), from, to, |_, _| {
+            std::ops::ControlFlow::Continue(())
+        })
+        .await
+        .api()?;
         Ok(i32::try_from(n).unwrap_or(i32::MAX))
+    }
+
+    /// Queues a recompute of the SLAs of incidents created in `[from, to)`,
+    /// closed ones included, with today's policies (admins): an
+    /// `sla_recompute` job with progress, cancellable, whose result gives
+    /// the incidents and targets written.
+    #[graphql(guard = "RoleGuard(Role::Admin)")]
+    async fn start_sla_recompute(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> async_graphql::Result<super::jobs::Job> {
+        if to <= from {
+            return Err(ApiError::bad_input("the range must end after it starts")).api();
+        }
+        super::jobs::enqueue(
+            ctx,
+            caller(ctx)?,
+            crate::jobs::JobKind::SlaRecompute,
+            serde_json::json!({"from": from, "to": to}),
+        )
+        .await
     }
 
     /// Runs the breach check now (admins; the scheduler runs it every 5 minutes).

@@ -197,6 +197,53 @@ pub async fn sla_check(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     })
 }
 
+/// Parameters of an `sla_recompute` job.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SlaRecomputeParams {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+}
+
+/// Recomputes the SLAs of the incidents created in a range with today's
+/// policies (`startSlaRecompute`), in batches that commit as they go: a
+/// cancelled or failed recompute keeps the batches done, and running it
+/// again completes the rest.
+pub async fn sla_recompute(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
+    let params: SlaRecomputeParams = serde_json::from_value(ctx.params())
+        .map_err(|e| Permanent(format!("bad sla_recompute parameters: {e}")))?;
+    if params.to <= params.from {
+        return Err(Permanent("the range must end after it starts".into()).into());
+    }
+    let mut incidents = 0;
+    let written = crate::sla::recompute_range(
+        &ctx.db,
+        &ctx.config.sla,
+        params.from,
+        params.to,
+        |done, total| {
+            incidents = total;
+            ctx.set_progress(
+                i32::try_from(done * 100 / total.max(1)).unwrap_or(100),
+                format!("{done} of {total} incidents"),
+            );
+            if ctx.is_cancelled() {
+                std::ops::ControlFlow::Break(())
+            } else {
+                std::ops::ControlFlow::Continue(())
+            }
+        },
+    )
+    .await?;
+    Ok(JobOutput {
+        result: serde_json::json!({"incidents": incidents, "targets_written": written}),
+        message: Some(format!(
+            "{incidents} incident(s) recomputed, {written} target(s) written"
+        )),
+        file: None,
+    })
+}
+
 /// Sends the due notifications of the outbox.
 pub async fn notify(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     let done = crate::notify::deliver_due(&ctx.db, &ctx.config.notify, Utc::now()).await?;

@@ -73,10 +73,12 @@ pub enum JobKind {
     Notify,
     /// Computes the standard dashboard analytics into the cache.
     Prewarm,
+    /// Recomputes the SLAs of a range of incidents (`startSlaRecompute`).
+    SlaRecompute,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 8] = [
+    pub const ALL: [JobKind; 9] = [
         JobKind::Sync,
         JobKind::SlaCheck,
         JobKind::Report,
@@ -85,6 +87,7 @@ impl JobKind {
         JobKind::ScheduledReports,
         JobKind::Notify,
         JobKind::Prewarm,
+        JobKind::SlaRecompute,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -97,6 +100,7 @@ impl JobKind {
             JobKind::ScheduledReports => "scheduled_reports",
             JobKind::Notify => "notify",
             JobKind::Prewarm => "prewarm",
+            JobKind::SlaRecompute => "sla_recompute",
         }
     }
 

@@ -475,5 +475,6 @@ async fn run_kind(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
         JobKind::ScheduledReports => crate::reports::schedules::enqueue_due(ctx).await,
         JobKind::Notify => super::kinds::notify(ctx).await,
         JobKind::Prewarm => super::kinds::prewarm(ctx).await,
+        JobKind::SlaRecompute => super::kinds::sla_recompute(ctx).await,
     }
 }

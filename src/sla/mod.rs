@@ -187,6 +187,9 @@ pub enum SlaError {
     NotFound(String),
     #[error(transparent)]
     Db(#[from] DbErr),
+    /// A recompute told to stop: the batches done before stand.
+    #[error("stopped after {done} incident(s), {written} target(s) written")]
+    Stopped { done: usize, written: usize },
 }
 
 /// A policy candidate with its parsed conditions.
@@ -1626,15 +1629,19 @@ async fn reevaluate_open<C: ConnectionTrait>(
 /// Recomputes every incident created in `[from, to)`, closed ones included,
 /// with today's policies (an admin's deliberate recompute), committing every
 /// [`RECOMPUTE_BATCH`] incidents. Returns how many target rows it wrote
-/// (rows that came out as they stood are not rewritten).
+/// (rows that came out as they stood are not rewritten). `progress(done,
+/// total)` hears of each batch before it starts and once at the end, in
+/// incidents; answering `Break` stops the recompute before the next batch.
 ///
 /// # Errors
-/// Database errors only; the batches committed before stand.
+/// A range that ends before it starts; database errors; `Stopped` when told
+/// to. The batches committed before stand.
 pub async fn recompute_range<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     settings: &SlaSettings,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    mut progress: impl FnMut(usize, usize) -> std::ops::ControlFlow<()>,
 ) -> Result<usize, SlaError> {
     use sea_orm::QuerySelect;
     if to <= from {
@@ -1657,15 +1664,21 @@ pub async fn recompute_range<C: ConnectionTrait + TransactionTrait>(
     let now = Utc::now();
     let mut written = 0;
     let mut analyzed_at = 0;
+    let mut done = 0;
     for batch in ids.chunks(RECOMPUTE_BATCH) {
+        if progress(done, ids.len()).is_break() {
+            return Err(SlaError::Stopped { done, written });
+        }
         let txn = db.begin().await?;
         written += refresh(&txn, settings, batch, true, now).await?;
         txn.commit().await?;
+        done += batch.len();
         if written >= (2 * analyzed_at).max(20_000) {
             crate::db::analyze(db, &tables).await?;
             analyzed_at = written;
         }
     }
+    let _ = progress(done, ids.len());
     Ok(written)
 }
 
