@@ -175,13 +175,17 @@ fn col(c: incident::Column) -> Expr {
     Expr::col((incident::Entity, c))
 }
 
-/// Epoch seconds of `incidents.created_at`.
+/// Epoch seconds of `incidents.created_at` (whole seconds). Cheap forms:
+/// PostgreSQL's `EXTRACT` returns `numeric`, whose arithmetic made the
+/// business-hours test half the cost of a summary; `date_part` returns a
+/// double. SQLite's `unixepoch` reads the text once; `strftime('%s')`
+/// formats a string to be parsed again.
 fn epoch(backend: DatabaseBackend) -> Expr {
     match backend {
         DatabaseBackend::Postgres => {
-            Expr::cust(r#"CAST(EXTRACT(EPOCH FROM "incidents"."created_at") AS BIGINT)"#)
+            Expr::cust(r#"CAST(date_part('epoch', "incidents"."created_at") AS BIGINT)"#)
         }
-        _ => Expr::cust(r#"CAST(strftime('%s', "incidents"."created_at") AS INTEGER)"#),
+        _ => Expr::cust(r#"unixepoch("incidents"."created_at")"#),
     }
 }
 
@@ -189,10 +193,12 @@ fn epoch(backend: DatabaseBackend) -> Expr {
 fn secs_to(backend: DatabaseBackend, to: &str) -> Expr {
     match backend {
         DatabaseBackend::Postgres => Expr::cust(format!(
-            r#"CAST(EXTRACT(EPOCH FROM ("incidents"."{to}" - "incidents"."created_at")) AS DOUBLE PRECISION)"#
+            r#"date_part('epoch', "incidents"."{to}" - "incidents"."created_at")"#
         )),
+        // Milliseconds exact: a difference of Julian days is not (a 300 s
+        // wait read as 299.99998 s).
         _ => Expr::cust(format!(
-            r#"((julianday("incidents"."{to}") - julianday("incidents"."created_at")) * 86400.0)"#
+            r#"(unixepoch("incidents"."{to}", 'subsec') - unixepoch("incidents"."created_at", 'subsec'))"#
         )),
     }
 }
@@ -669,17 +675,21 @@ impl Analytics {
         if !wanted {
             return Ok((None, None));
         }
-        let secs = secs_to(self.backend(), to);
-        let ranked = self
+        // Each duration is computed once, in the inner query (SQLite does
+        // not merge it into the windowed one), then ranked.
+        let durations = self
             .base(p, mapper)
             .and_where(Expr::col((incident::Entity, Alias::new(to))).is_not_null())
-            .expr_as(secs.clone(), Alias::new("d"))
+            .expr_as(secs_to(self.backend(), to), Alias::new("d"))
+            .to_owned();
+        let ranked = Query::select()
+            .column(Alias::new("d"))
             .expr_as(
-                // SQLite only (PostgreSQL uses percentile_disc): `?` is its placeholder.
-                Expr::cust_with_expr("ROW_NUMBER() OVER (ORDER BY ?)", secs),
+                Expr::cust(r#"ROW_NUMBER() OVER (ORDER BY "d")"#),
                 Alias::new("rn"),
             )
             .expr_as(Expr::cust("COUNT(*) OVER ()"), Alias::new("n"))
+            .from_subquery(durations, Alias::new("durations"))
             .to_owned();
         let rank = |num: i64, den: i64| {
             // max(1, ceil(n * num / den))
