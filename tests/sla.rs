@@ -697,25 +697,65 @@ async fn a_target_met_after_it_was_computed_is_closed_by_the_next_refresh(app: T
     assert_eq!(response().await.computed_at, later);
 }
 
-/// A warning is announced once even when a refresh cannot move the
-/// target's next warning (its incident was deleted), however small the
-/// batches.
-async fn a_warning_is_announced_once_even_for_a_deleted_incident(app: TestApp) {
+/// A deleted incident's SLA is no longer watched: the check neither warns
+/// nor breaches it (however small the batches, it does not keep them
+/// going) and the lists leave it out, while a live incident beside it is
+/// announced as usual.
+async fn a_deleted_incident_is_neither_warned_nor_breached(app: TestApp) {
     seed_catalog(&app.db).await;
-    seed_incidents(&app.db, 1).await;
+    seed_incidents(&app.db, 2).await;
     fresh_incident(&app, Duration::minutes(40)).await;
+    let created =
+        DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - Duration::hours(30);
+    make_triggered(&app, "PI0001", created).await;
+    sla::refresh(
+        &app.db,
+        &SlaSettings::default(),
+        &["PI0001".into()],
+        false,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let at_risk = "{ slaAtRisk { incidentId } slaBreaches { incidentId } }";
+    let before = app.data(at_risk, json!({})).await;
     edit_incident(&app, "PI0000", |m| m.deleted_at = Set(Some(Utc::now()))).await;
     let settings = SlaSettings::default();
     let now = Utc::now();
     let first = sla::check_in_batches(&app.db, &settings, now, 1)
         .await
         .unwrap();
-    assert_eq!(first.warned, 1, "{first:?}");
     let again = sla::check_in_batches(&app.db, &settings, now, 1)
         .await
         .unwrap();
-    assert_eq!(again.warned, 0, "{again:?}");
-    assert_eq!(outbox(&app).await, ["sla_at_risk"]);
+    assert_eq!(again.warned + again.breached, 0, "{again:?}");
+    let notes = outbox(&app).await;
+    assert!(
+        !notes.is_empty(),
+        "the live incident is announced: {first:?}"
+    );
+    let live: Vec<String> = notification::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|n| n.payload.to_string())
+        .collect();
+    assert!(
+        live.iter()
+            .all(|p| p.contains("PI0001") && !p.contains("PI0000")),
+        "{live:?}"
+    );
+    let d = app.data(at_risk, json!({})).await;
+    assert!(
+        before.to_string().contains("PI0000"),
+        "listed while live: {before}"
+    );
+    assert!(
+        !d.to_string().contains("PI0000"),
+        "not listed once deleted: {d}"
+    );
+    assert!(d.to_string().contains("PI0001"), "{d}");
 }
 
 /// An admin's recompute runs as a job: a closed SLA keeps the policy it was
@@ -1058,7 +1098,7 @@ on_both_databases!(
     a_backlog_is_checked_in_batches_and_notified_once,
     a_recompute_runs_as_a_job,
     a_target_met_after_it_was_computed_is_closed_by_the_next_refresh,
-    a_warning_is_announced_once_even_for_a_deleted_incident,
+    a_deleted_incident_is_neither_warned_nor_breached,
     a_reopened_incident_starts_a_new_cycle,
     breaches_are_filtered,
     concurrent_refreshes_of_one_incident_both_succeed,

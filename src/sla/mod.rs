@@ -882,6 +882,27 @@ pub async fn check_in_batches<C: ConnectionTrait + TransactionTrait>(
     }
 }
 
+/// Targets whose incident is not deleted. A deleted incident's SLA is no
+/// longer watched: the check neither breaches nor warns it and the lists
+/// leave it out (compliance already counts only incidents not deleted).
+/// Its targets keep the state they had, should the incident come back.
+fn of_live_incidents() -> Expr {
+    use incident_sla_target::Column as T;
+    use sea_orm::sea_query::ExprTrait;
+    Expr::exists(
+        Query::select()
+            .expr(Expr::val(1))
+            .from(incident::Entity)
+            .and_where(
+                Expr::col((incident::Entity, incident::Column::Id))
+                    .equals((incident_sla_target::Entity, T::IncidentId)),
+            )
+            .and_where(Expr::col((incident::Entity, incident::Column::DeletedAt)).is_not_null())
+            .to_owned(),
+    )
+    .not()
+}
+
 /// One transaction of [`check`]: claims up to `batch` overdue targets and
 /// as many warning crossings, earliest first.
 async fn check_batch<C: ConnectionTrait>(
@@ -895,12 +916,13 @@ async fn check_batch<C: ConnectionTrait>(
         Condition::all()
             .add(T::State.eq(State::Active.as_str()))
             .add(T::Deadline.lte(now))
+            .add(of_live_incidents())
     };
     // A target past its deadline is a breach (in this batch or the next),
     // never also a warning.
     // A share already announced never is again, so a target whose next
-    // warning a refresh did not move (its incident deleted) cannot be
-    // claimed twice, nor keep the loop of batches going.
+    // warning a refresh did not move cannot be claimed twice, nor keep the
+    // loop of batches going.
     let crossing = || {
         Condition::all()
             .add(T::State.eq(State::Active.as_str()))
@@ -915,6 +937,7 @@ async fn check_batch<C: ConnectionTrait>(
                     .add(T::Deadline.gt(now))
                     .add(T::Deadline.is_null()),
             )
+            .add(of_live_incidents())
     };
     // The claim repeats its condition outside the sub-select: a row another
     // check took meanwhile no longer matches and is skipped.
@@ -1322,7 +1345,8 @@ pub async fn list_targets<C: ConnectionTrait>(
     use sea_orm::QuerySelect;
     let mut select = incident_sla_target::Entity::find()
         .filter(incident_sla_target::Column::State.is_in(states.iter().map(|s| s.as_str())))
-        .filter(filter.condition());
+        .filter(filter.condition())
+        .filter(of_live_incidents());
     if let Some(c) = scope.incident_ids_condition(incident_sla_target::Column::IncidentId) {
         select = select.filter(c);
     }
