@@ -916,7 +916,6 @@ async fn check_batch<C: ConnectionTrait>(
         Condition::all()
             .add(T::State.eq(State::Active.as_str()))
             .add(T::Deadline.lte(now))
-            .add(of_live_incidents())
     };
     // A target past its deadline is a breach (in this batch or the next),
     // never also a warning.
@@ -937,15 +936,17 @@ async fn check_batch<C: ConnectionTrait>(
                     .add(T::Deadline.gt(now))
                     .add(T::Deadline.is_null()),
             )
-            .add(of_live_incidents())
     };
     // The claim repeats its condition outside the sub-select: a row another
-    // check took meanwhile no longer matches and is skipped.
+    // check took meanwhile no longer matches and is skipped. Only the
+    // sub-select leaves out deleted incidents: repeated outside, that
+    // look-up ran for every overdue row of a backlog in every batch (a
+    // backlog check of 250,000 targets took twice as long).
     let first = |condition: Condition, order: T| {
         Query::select()
             .column(T::Id)
             .from(incident_sla_target::Entity)
-            .cond_where(condition)
+            .cond_where(condition.add(of_live_incidents()))
             .order_by(order, sea_orm::Order::Asc)
             .order_by(T::Id, sea_orm::Order::Asc)
             .limit(batch)
