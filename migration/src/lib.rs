@@ -16,6 +16,7 @@ mod m20261123_000006_analytics;
 mod m20261125_000007_attachments;
 mod m20261125_000008_sla_cycles;
 mod m20261126_000009_sync_run_jobs;
+mod m20261126_000010_deleted_incidents;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000007_attachments::Migration),
             Box::new(m20261125_000008_sla_cycles::Migration),
             Box::new(m20261126_000009_sync_run_jobs::Migration),
+            Box::new(m20261126_000010_deleted_incidents::Migration),
         ]
     }
 }

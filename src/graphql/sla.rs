@@ -23,7 +23,7 @@ impl From<SlaError> for ApiError {
             SlaError::BadInput(m) => ApiError::BadUserInput(m),
             SlaError::NotFound(m) => ApiError::NotFound(m),
             SlaError::Db(e) => e.into(),
-            SlaError::Stopped { .. } => ApiError::BadUserInput(e.to_string()),
+            SlaError::Stopped { .. } => ApiError::Internal(e.to_string().into()),
         }
     }
 }

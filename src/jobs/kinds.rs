@@ -207,8 +207,8 @@ pub struct SlaRecomputeParams {
 
 /// Recomputes the SLAs of the incidents created in a range with today's
 /// policies (`startSlaRecompute`), in batches that commit as they go: a
-/// cancelled or failed recompute keeps the batches done, and running it
-/// again completes the rest.
+/// cancelled or failed recompute keeps the batches done (its log says how
+/// far it got), and running it again redoes the range.
 pub async fn sla_recompute(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     let params: SlaRecomputeParams = serde_json::from_value(ctx.params())
         .map_err(|e| Permanent(format!("bad sla_recompute parameters: {e}")))?;
@@ -216,7 +216,7 @@ pub async fn sla_recompute(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
         return Err(Permanent("the range must end after it starts".into()).into());
     }
     let mut incidents = 0;
-    let written = crate::sla::recompute_range(
+    let recomputed = crate::sla::recompute_range(
         &ctx.db,
         &ctx.config.sla,
         params.from,
@@ -234,7 +234,16 @@ pub async fn sla_recompute(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
             }
         },
     )
-    .await?;
+    .await;
+    let written = match recomputed {
+        Ok(written) => written,
+        Err(e) => {
+            if matches!(e, crate::sla::SlaError::Stopped { .. }) {
+                ctx.log("info", &e.to_string()).await;
+            }
+            return Err(e.into());
+        }
+    };
     Ok(JobOutput {
         result: serde_json::json!({"incidents": incidents, "targets_written": written}),
         message: Some(format!(

@@ -436,13 +436,15 @@ async fn write(
     let summary = writer::Summary {
         title: format!("pagerlens — {}", req.kind.title()),
         facts,
-        incidents_per_service: match (req.format, source.incidents_per_service()) {
+        incidents_per_service: match req.format {
             // A CSV file has no summary sheet.
-            (Format::Csv, _) => Vec::new(),
-            (Format::Xlsx, Some(counted)) => counted,
-            (Format::Xlsx, None) => {
-                sources::incidents_per_service(db, &req.filter, &scope, status_field).await?
-            }
+            Format::Csv => Vec::new(),
+            Format::Xlsx => match source.incidents_per_service() {
+                Some(counted) => counted,
+                None => {
+                    sources::incidents_per_service(db, &req.filter, &scope, status_field).await?
+                }
+            },
         },
     };
     tokio::task::spawn_blocking(move || sink.finish(&summary))
