@@ -663,7 +663,7 @@ impl Analytics {
     /// Every time to acknowledge and every time to resolve (seconds) of the
     /// incidents that have one, for SQLite's percentiles (`None` when not
     /// `wanted`). One scan hands both lists over as two JSON arrays (a
-    /// value per incident, 4–12 bytes each): SQLite's sorter and window
+    /// value per incident, 4–18 bytes each): SQLite's sorter and window
     /// functions took twice as long to rank them, in two statements.
     async fn durations(
         &self,
@@ -675,13 +675,16 @@ impl Analytics {
             return Ok(None);
         }
         let b = self.backend();
-        // Rounded to the millisecond (what `subsec` reads): short text. A
-        // time SQLite cannot read gives no duration and is left out.
+        // A time SQLite cannot read gives a null, dropped below (a filter
+        // on the duration itself would compute it twice per incident).
         let list = |to: &str| {
             // SQLite only: `?` is its placeholder.
             Expr::cust_with_exprs(
-                "json_group_array(round(?, 3)) FILTER (WHERE ? IS NOT NULL)",
-                [secs_to(b, to), secs_to(b, to)],
+                "json_group_array(?) FILTER (WHERE ?)",
+                [
+                    secs_to(b, to),
+                    Expr::col((incident::Entity, Alias::new(to))).is_not_null(),
+                ],
             )
         };
         let stmt = self
@@ -697,8 +700,10 @@ impl Analytics {
         let parse = |name: &str| -> Result<Vec<f64>, AnalyticsError> {
             let text: Option<String> = row.try_get("", name)?;
             let text = text.unwrap_or_else(|| "[]".to_owned());
-            serde_json::from_str(&text)
-                .map_err(|e| AnalyticsError::from(DbErr::Custom(format!("durations as JSON: {e}"))))
+            let values: Vec<Option<f64>> = serde_json::from_str(&text).map_err(|e| {
+                AnalyticsError::from(DbErr::Custom(format!("durations as JSON: {e}")))
+            })?;
+            Ok(values.into_iter().flatten().collect())
         };
         Ok(Some((parse("ack")?, parse("resolve")?)))
     }
