@@ -32,12 +32,18 @@ fn at(v: &Value) -> DateTime<Utc> {
 /// Makes PI0000 (PS_API, priority P1, high urgency) a fresh triggered
 /// incident created `age` ago, and computes its SLA as a sync would.
 async fn fresh_incident(app: &TestApp, age: Duration) -> DateTime<Utc> {
+    triggered_with_sla(app, "PI0000", age).await
+}
+
+/// Makes incident `id` a triggered one created `age` ago (whole seconds),
+/// and computes its SLA as a sync would.
+async fn triggered_with_sla(app: &TestApp, id: &str, age: Duration) -> DateTime<Utc> {
     let created = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - age;
-    make_triggered(app, "PI0000", created).await;
+    make_triggered(app, id, created).await;
     sla::refresh(
         &app.db,
         &SlaSettings::default(),
-        &["PI0000".into()],
+        &[id.into()],
         false,
         Utc::now(),
     )
@@ -705,18 +711,7 @@ async fn a_deleted_incident_is_neither_warned_nor_breached(app: TestApp) {
     seed_catalog(&app.db).await;
     seed_incidents(&app.db, 2).await;
     fresh_incident(&app, Duration::minutes(40)).await;
-    let created =
-        DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - Duration::hours(30);
-    make_triggered(&app, "PI0001", created).await;
-    sla::refresh(
-        &app.db,
-        &SlaSettings::default(),
-        &["PI0001".into()],
-        false,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
+    triggered_with_sla(&app, "PI0001", Duration::hours(30)).await;
     let at_risk = "{ slaAtRisk { incidentId } slaBreaches { incidentId } }";
     let before = app.data(at_risk, json!({})).await;
     edit_incident(&app, "PI0000", |m| m.deleted_at = Set(Some(Utc::now()))).await;
