@@ -167,6 +167,21 @@ async fn snapshot(db: &DatabaseConnection) -> Vec<String> {
     }
     links.sort();
     out.extend(links);
+    // SLAs: what the data decides (states and times used depend on when
+    // they were computed).
+    for t in incident_sla_target::Entity::find()
+        .order_by_asc(incident_sla_target::Column::IncidentId)
+        .order_by_asc(incident_sla_target::Column::Target)
+        .order_by_asc(incident_sla_target::Column::Cycle)
+        .all(db)
+        .await
+        .unwrap()
+    {
+        out.push(format!(
+            "sla {} {} {} {:?} {:?} {:?} {:?}",
+            t.incident_id, t.target, t.cycle, t.policy_name, t.started_at, t.deadline, t.met_at
+        ));
+    }
     out
 }
 

@@ -428,12 +428,20 @@ struct WindowPager {
     current: Option<(DateTime<Utc>, DateTime<Utc>, u64)>,
 }
 
-/// Pages on their way from [`WindowPager::prefetch`].
-struct Prefetched(tokio::sync::mpsc::Receiver<Result<Option<WindowPage>, Error>>);
+/// Pages on their way from [`WindowPager::prefetch`], read as `T`.
+struct Prefetched<T>(tokio::sync::mpsc::Receiver<Result<Option<Decoded<T>>, Error>>);
 
-impl Prefetched {
+/// A page whose items were read as `T` (by the task that fetched it, off
+/// the task that writes): what could not be read is in `skipped`.
+struct Decoded<T> {
+    items: Vec<T>,
+    skipped: Vec<String>,
+    completes: Option<DateTime<Utc>>,
+}
+
+impl<T> Prefetched<T> {
     /// The next page; `None` at the end.
-    async fn next(&mut self) -> Result<Option<WindowPage>, Error> {
+    async fn next(&mut self) -> Result<Option<Decoded<T>>, Error> {
         self.0
             .recv()
             .await
@@ -441,10 +449,14 @@ impl Prefetched {
     }
 }
 
+/// One incident's custom field values, read, and the ids of those that
+/// could not be read.
+type FieldAnswer = (String, Vec<wire::FieldValue>, Vec<String>);
+
 /// Custom field answers on their way: the receiving end of the task that
 /// fetches them.
 struct FieldAnswers {
-    rx: tokio::sync::mpsc::Receiver<Result<(String, Vec<Value>), Error>>,
+    rx: tokio::sync::mpsc::Receiver<Result<FieldAnswer, Error>>,
     total: u64,
     written: u64,
 }
@@ -480,16 +492,30 @@ impl WindowPager {
         }
     }
 
-    /// Fetches the pages ahead in a task of their own, a few at most, so
-    /// the next pages are on their way while one is written. Dropping the
-    /// receiver stops the task. The last item sent is an error or `None`
-    /// (the end), so a task that dies is told apart from one that finished.
-    fn prefetch(mut self, client: &Client) -> Prefetched {
+    /// Fetches the pages ahead in a task of their own, a few at most, and
+    /// reads their items as `kind`s there, so the next pages are on their
+    /// way while one is written. Dropping the receiver stops the task. The
+    /// last item sent is an error or `None` (the end), so a task that dies
+    /// is told apart from one that finished.
+    fn prefetch<T: serde::de::DeserializeOwned + Send + 'static>(
+        mut self,
+        client: &Client,
+        kind: &'static str,
+    ) -> Prefetched<T> {
         let (tx, rx) = tokio::sync::mpsc::channel(PREFETCH_PAGES);
         let client = client.clone();
         tokio::spawn(async move {
             loop {
-                let next = self.next(&client).await;
+                let next = self.next(&client).await.map(|page| {
+                    page.map(|p| {
+                        let (items, skipped) = decode_items(kind, p.items);
+                        Decoded {
+                            items,
+                            skipped,
+                            completes: p.completes,
+                        }
+                    })
+                });
                 let last = !matches!(next, Ok(Some(_)));
                 if tx.send(next).await.is_err() || last {
                     break;
@@ -1111,13 +1137,12 @@ impl Run<'_> {
         ]);
         query.extend(q(filter));
         let pager = WindowPager::new("/incidents", "incidents", query, since, until);
-        let mut pages = pager.prefetch(self.client);
+        let mut pages = pager.prefetch::<wire::Incident>(self.client, "incident");
         let mut seen = Vec::new();
         while let Some(page) = pages.next().await? {
             self.check_cancel()?;
-            let (incidents, skipped): (Vec<wire::Incident>, _) =
-                decode_items("incident", page.items);
-            self.skipped.extend(skipped);
+            let incidents = page.items;
+            self.skipped.extend(page.skipped);
             let n = incidents.len() as u64;
             let services: HashMap<String, Option<String>> = incidents
                 .iter()
@@ -1269,13 +1294,12 @@ impl Run<'_> {
             ("include[]", "incidents".into()),
         ]);
         let pager = WindowPager::new("/log_entries", "log_entries", query, since, until);
-        let mut pages = pager.prefetch(self.client);
+        let mut pages = pager.prefetch::<wire::LogEntry>(self.client, "log_entry");
         let mut wanted = Vec::new();
         while let Some(page) = pages.next().await? {
             self.check_cancel()?;
-            let (entries, skipped): (Vec<wire::LogEntry>, _) =
-                decode_items("log_entry", page.items);
-            self.skipped.extend(skipped);
+            let entries = page.items;
+            self.skipped.extend(page.skipped);
             let n = entries.len() as u64;
             let services: HashMap<String, Option<String>> = entries
                 .iter()
@@ -1357,15 +1381,16 @@ impl Run<'_> {
                             .get(&format!("/incidents/{id}/custom_fields/values"), &[])
                             .await;
                         match body {
-                            Ok(mut v) => Ok((
-                                id,
-                                match v.get_mut("custom_fields").map(Value::take) {
+                            Ok(mut v) => {
+                                let items = match v.get_mut("custom_fields").map(Value::take) {
                                     Some(Value::Array(a)) => a,
                                     _ => Vec::new(),
-                                },
-                            )),
+                                };
+                                let (values, skipped) = decode_items("custom_field_value", items);
+                                Ok((id, values, skipped))
+                            }
                             // The incident is gone upstream: nothing to store.
-                            Err(Error::Api { status: 404, .. }) => Ok((id, Vec::new())),
+                            Err(Error::Api { status: 404, .. }) => Ok((id, Vec::new(), Vec::new())),
                             Err(e) => Err(e),
                         }
                     }
@@ -1428,9 +1453,7 @@ impl Run<'_> {
         self.check_cancel()?;
         let mut per_incident = Vec::with_capacity(batch.len());
         for r in batch {
-            let (id, items) = r?;
-            let (values, skipped): (Vec<wire::FieldValue>, _) =
-                decode_items("custom_field_value", items);
+            let (id, values, skipped) = r?;
             self.skipped.extend(skipped);
             per_incident.push((id, values));
         }
@@ -1769,14 +1792,14 @@ mod tests {
     #[tokio::test]
     async fn a_page_fetcher_that_dies_is_an_error_not_the_end() {
         let (tx, rx) = tokio::sync::mpsc::channel(1);
-        let mut pages = Prefetched(rx);
+        let mut pages = Prefetched::<()>(rx);
         drop(tx); // as when the task panics: no end marker
         assert!(matches!(
             pages.next().await,
             Err(Error::FetcherStopped("page"))
         ));
         let (tx, rx) = tokio::sync::mpsc::channel(1);
-        let mut pages = Prefetched(rx);
+        let mut pages = Prefetched::<()>(rx);
         tx.send(Ok(None)).await.unwrap();
         drop(tx);
         assert!(matches!(pages.next().await, Ok(None)));
