@@ -1116,8 +1116,163 @@ async fn a_backlog_is_checked_in_batches_and_notified_once(app: TestApp) {
     }
 }
 
+/// A recompute in several batches (each read while the one before is
+/// written) writes what one batch writes, reports each batch, and a stop
+/// between batches keeps exactly the batches done: the oldest incidents.
+async fn a_recompute_in_batches_equals_one_batch(app: TestApp) {
+    use pagerlens::entities::incident_sla_target as t;
+    use std::ops::ControlFlow;
+    seed_twelve_with_slas(&app.db).await;
+    let (from, to): (DateTime<Utc>, DateTime<Utc>) = (
+        "2000-01-01T00:00:00Z".parse().unwrap(),
+        "2100-01-01T00:00:00Z".parse().unwrap(),
+    );
+    async fn scale(db: &sea_orm::DatabaseConnection, factor: i64) {
+        for p in sla_policy::Entity::find().all(db).await.unwrap() {
+            let (response, resolution) = (p.response_target_secs, p.resolution_target_secs);
+            let mut m: sla_policy::ActiveModel = p.into();
+            m.response_target_secs = Set(response * factor);
+            m.resolution_target_secs = Set(resolution * factor);
+            m.update(db).await.unwrap();
+        }
+    }
+    type Row = (
+        String,
+        String,
+        i32,
+        String,
+        i64,
+        String,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+        Option<DateTime<Utc>>,
+    );
+    // What a target was measured as, without the times it was computed.
+    async fn snapshot(db: &sea_orm::DatabaseConnection) -> Vec<Row> {
+        let mut rows: Vec<Row> = t::Entity::find()
+            .all(db)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| {
+                (
+                    r.incident_id,
+                    r.target,
+                    r.cycle,
+                    r.policy_name,
+                    r.target_secs,
+                    r.state,
+                    r.deadline,
+                    r.met_at,
+                    r.breached_at,
+                    r.closed_at,
+                )
+            })
+            .collect();
+        rows.sort();
+        rows
+    }
+    scale(&app.db, 2).await;
+    let mut heard = Vec::new();
+    let written = sla::recompute_range_in_batches(
+        &app.db,
+        &SlaSettings::default(),
+        from,
+        to,
+        5,
+        |done, total| {
+            heard.push((done, total));
+            ControlFlow::Continue(())
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(heard, [(0, 12), (5, 12), (10, 12), (12, 12)]);
+    assert_eq!(written, 24, "every target was measured by a doubled policy");
+    let in_batches = snapshot(&app.db).await;
+    assert!(in_batches.iter().all(|r| r.4 % 2 == 0), "{in_batches:?}");
+    let written =
+        sla::recompute_range_in_batches(&app.db, &SlaSettings::default(), from, to, 100, |_, _| {
+            ControlFlow::Continue(())
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        snapshot(&app.db).await,
+        in_batches,
+        "one batch measures the same"
+    );
+    assert!(
+        written < 24,
+        "closed targets that stand are not rewritten: {written}"
+    );
+
+    // Stopped once the first batch is done: its five incidents, the
+    // oldest, are measured by the tripled policies, the rest are not.
+    scale(&app.db, 3).await;
+    let stopped = sla::recompute_range_in_batches(
+        &app.db,
+        &SlaSettings::default(),
+        from,
+        to,
+        5,
+        |done, _| {
+            if done >= 5 {
+                ControlFlow::Break(())
+            } else {
+                ControlFlow::Continue(())
+            }
+        },
+    )
+    .await;
+    assert!(
+        matches!(
+            stopped,
+            Err(sla::SlaError::Stopped {
+                done: 5,
+                written: 10
+            })
+        ),
+        "{stopped:?}"
+    );
+    let mut oldest: Vec<(DateTime<Utc>, String)> = incident::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.created_at, i.id))
+        .collect();
+    oldest.sort();
+    let first: Vec<&String> = oldest.iter().take(5).map(|(_, id)| id).collect();
+    let tripled = snapshot(&app.db).await;
+    for row in &tripled {
+        let was = in_batches
+            .iter()
+            .find(|r| (&r.0, &r.1) == (&row.0, &row.1))
+            .unwrap();
+        if first.contains(&&row.0) {
+            assert_eq!(row.4, was.4 * 3, "recomputed: {row:?}");
+        } else {
+            assert_eq!(row, was, "not reached before the stop");
+        }
+    }
+    let bad =
+        sla::recompute_range_in_batches(&app.db, &SlaSettings::default(), from, to, 0, |_, _| {
+            ControlFlow::Continue(())
+        })
+        .await;
+    assert!(matches!(bad, Err(sla::SlaError::BadInput(_))), "{bad:?}");
+    assert_eq!(
+        snapshot(&app.db).await,
+        tripled,
+        "a refused recompute changes nothing"
+    );
+}
+
 on_both_databases!(
     a_backlog_is_checked_in_batches_and_notified_once,
+    a_recompute_in_batches_equals_one_batch,
     a_recompute_runs_as_a_job,
     a_target_met_after_it_was_computed_is_closed_by_the_next_refresh,
     a_deleted_incident_is_neither_warned_nor_breached,

@@ -17,6 +17,7 @@ mod m20261125_000007_attachments;
 mod m20261125_000008_sla_cycles;
 mod m20261126_000009_sync_run_jobs;
 mod m20261126_000010_deleted_incidents;
+mod m20261126_000011_open_sla_indexes;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000008_sla_cycles::Migration),
             Box::new(m20261126_000009_sync_run_jobs::Migration),
             Box::new(m20261126_000010_deleted_incidents::Migration),
+            Box::new(m20261126_000011_open_sla_indexes::Migration),
         ]
     }
 }

@@ -24,8 +24,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, IntoActiveModel,
-    QueryFilter, QueryOrder, Set, TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
+    DerivePartialModel, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
+    TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 
@@ -51,6 +52,18 @@ impl Target {
         match self {
             Target::Response => "response",
             Target::Resolution => "resolution",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == s)
+    }
+
+    /// The target's place in [`Target::ALL`].
+    pub fn index(self) -> usize {
+        match self {
+            Target::Response => 0,
+            Target::Resolution => 1,
         }
     }
 }
@@ -108,48 +121,35 @@ pub const WAITING_REASON: &str = "waiting: ";
 /// Pauses the clocks of incidents whose mapped status is in the `WAITING`
 /// category (see `analytics::status`), and resumes an automatic pause once
 /// the incident no longer waits. A pause someone made by hand is left
-/// alone. Returns the events to annotate with their reason.
+/// alone. `pauses` (what was read of each incident's pauses) is kept up to
+/// date with what this writes. Returns the events to annotate with their
+/// reason.
 async fn auto_pauses<C: ConnectionTrait>(
     db: &C,
-    settings: &SlaSettings,
-    incidents: &[incident::Model],
+    mapper: &crate::analytics::status::Mapper,
+    l: &mut Loaded,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, &'static str, String)>, DbErr> {
-    use crate::entities::incident_custom_field_value as cf;
-    let mapper =
-        crate::analytics::status::Mapper::load(db, settings.status_field.as_deref()).await?;
-    let ids: Vec<String> = incidents.iter().map(|i| i.id.clone()).collect();
-    let mut values: HashMap<String, String> = HashMap::new();
-    if let Some(field) = &settings.status_field {
-        for v in cf::Entity::find()
-            .filter(cf::Column::IncidentId.is_in(ids.clone()))
-            .filter(cf::Column::Name.eq(field.as_str()))
-            .all(db)
-            .await?
-        {
-            if let Some(text) = v.value_text {
-                values.insert(v.incident_id, text);
-            }
-        }
-    }
-    let open: HashMap<String, sla_pause::Model> = sla_pause::Entity::find()
-        .filter(sla_pause::Column::IncidentId.is_in(ids))
-        .filter(sla_pause::Column::EndedAt.is_null())
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.incident_id.clone(), p))
-        .collect();
     let mut notes = Vec::new();
-    for i in incidents {
+    for i in &l.incidents {
         let waiting = (i.status != "resolved")
-            .then(|| mapper.map(&i.source, &i.status, values.get(&i.id).map(String::as_str)))
+            .then(|| {
+                mapper.map(
+                    &i.source,
+                    &i.status,
+                    l.status_values.get(&i.id).map(String::as_str),
+                )
+            })
             .flatten()
             .filter(|m| m.category == "WAITING");
-        match (waiting, open.get(&i.id)) {
+        let open = l
+            .pauses
+            .get(&i.id)
+            .and_then(|v| v.iter().rposition(|p| p.ended_at.is_none()));
+        match (waiting, open) {
             (Some(m), None) => {
                 let reason = format!("{WAITING_REASON}{}", m.name);
-                sla_pause::ActiveModel {
+                let p = sla_pause::ActiveModel {
                     incident_id: Set(i.id.clone()),
                     started_at: Set(now),
                     ended_at: Set(None),
@@ -162,15 +162,18 @@ async fn auto_pauses<C: ConnectionTrait>(
                 }
                 .insert(db)
                 .await?;
+                l.pauses.entry(i.id.clone()).or_default().push(p);
                 notes.push((i.id.clone(), "paused", reason));
             }
-            (None, Some(p))
-                if p.paused_by_account_id.is_none() && p.reason.starts_with(WAITING_REASON) =>
-            {
+            (None, Some(k)) => {
+                let p = &mut l.pauses.get_mut(&i.id).expect("read above")[k];
+                if p.paused_by_account_id.is_some() || !p.reason.starts_with(WAITING_REASON) {
+                    continue;
+                }
                 let mut m: sla_pause::ActiveModel = p.clone().into();
                 m.ended_at = Set(Some(now));
                 m.updated_at = Set(now);
-                m.update(db).await?;
+                *p = m.update(db).await?;
                 notes.push((i.id.clone(), "resumed", "no longer waiting".to_owned()));
             }
             _ => {}
@@ -211,7 +214,7 @@ impl Policy {
         .count()
     }
 
-    fn matches(&self, i: &incident::Model, priority: Option<&str>, teams: &[String]) -> bool {
+    fn matches(&self, i: &SlaIncident, priority: Option<&str>, teams: &[String]) -> bool {
         self.priorities
             .as_ref()
             .is_none_or(|p| priority.is_some_and(|name| p.iter().any(|x| x == name)))
@@ -232,7 +235,7 @@ impl Policy {
 /// The most specific matching policy; ties go to the lowest id.
 fn choose<'a>(
     policies: &'a [Policy],
-    i: &incident::Model,
+    i: &SlaIncident,
     priority: Option<&str>,
     teams: &[String],
 ) -> Option<&'a Policy> {
@@ -395,6 +398,150 @@ async fn load_clocks<C: ConnectionTrait>(db: &C) -> Result<HashMap<i32, Clock>, 
     Ok(out)
 }
 
+/// The columns of an incident the engine reads.
+#[derive(Clone, Debug, DerivePartialModel)]
+#[sea_orm(entity = "incident::Entity")]
+struct SlaIncident {
+    id: String,
+    status: String,
+    urgency: String,
+    priority_id: Option<String>,
+    service_id: Option<String>,
+    source: String,
+    last_status_change_at: Option<DateTime<Utc>>,
+    acknowledged_at: Option<DateTime<Utc>>,
+    resolved_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+/// What every incident of a refresh is measured against, read once.
+struct Context {
+    policies: Vec<Policy>,
+    clocks: HashMap<i32, Clock>,
+    mapper: crate::analytics::status::Mapper,
+    priority_names: HashMap<String, String>,
+    /// Service → its teams.
+    teams: HashMap<String, Vec<String>>,
+}
+
+impl Context {
+    async fn load<C: ConnectionTrait>(db: &C, settings: &SlaSettings) -> Result<Self, DbErr> {
+        let mut teams: HashMap<String, Vec<String>> = HashMap::new();
+        for st in service_team::Entity::find().all(db).await? {
+            teams.entry(st.service_id).or_default().push(st.team_id);
+        }
+        Ok(Self {
+            policies: load_policies(db).await?,
+            clocks: load_clocks(db).await?,
+            mapper: crate::analytics::status::Mapper::load(db, settings.status_field.as_deref())
+                .await?,
+            priority_names: priority::Entity::find()
+                .all(db)
+                .await?
+                .into_iter()
+                .map(|p| (p.id, p.name))
+                .collect(),
+            teams,
+        })
+    }
+}
+
+/// What a refresh reads of some incidents before it computes their targets.
+#[derive(Default)]
+struct Loaded {
+    incidents: Vec<SlaIncident>,
+    /// The value of the status field (automatic pauses), by incident.
+    status_values: HashMap<String, String>,
+    /// Every pause, by incident.
+    pauses: HashMap<String, Vec<sla_pause::Model>>,
+    /// The latest cycle of each target (indexed by [`Target::index`]), by
+    /// incident; earlier cycles are closed history and never rewritten.
+    latest: HashMap<String, [Option<incident_sla_target::Model>; 2]>,
+    /// The logged acknowledgements of the incidents in a later cycle.
+    acks: HashMap<String, Vec<DateTime<Utc>>>,
+}
+
+/// `IN` lists of at most this many incident ids.
+const LOAD_CHUNK: usize = 500;
+
+/// Reads what a refresh of `ids` needs (missing and deleted incidents are
+/// left out).
+async fn load<C: ConnectionTrait>(
+    db: &C,
+    status_field: Option<&str>,
+    ids: &[String],
+) -> Result<Loaded, DbErr> {
+    use crate::entities::incident_custom_field_value as cf;
+    let mut l = Loaded::default();
+    for chunk in ids.chunks(LOAD_CHUNK) {
+        let incidents: Vec<SlaIncident> = incident::Entity::find()
+            .filter(incident::Column::Id.is_in(chunk.iter().cloned()))
+            .filter(incident::Column::DeletedAt.is_null())
+            .into_partial_model()
+            .all(db)
+            .await?;
+        if let Some(field) = status_field {
+            for v in cf::Entity::find()
+                .filter(cf::Column::IncidentId.is_in(chunk.iter().cloned()))
+                .filter(cf::Column::Name.eq(field))
+                .all(db)
+                .await?
+            {
+                if let Some(text) = v.value_text {
+                    l.status_values.insert(v.incident_id, text);
+                }
+            }
+        }
+        for p in sla_pause::Entity::find()
+            .filter(sla_pause::Column::IncidentId.is_in(chunk.iter().cloned()))
+            .order_by_asc(sla_pause::Column::Id)
+            .all(db)
+            .await?
+        {
+            l.pauses.entry(p.incident_id.clone()).or_default().push(p);
+        }
+        for t in incident_sla_target::Entity::find()
+            .filter(incident_sla_target::Column::IncidentId.is_in(chunk.iter().cloned()))
+            .all(db)
+            .await?
+        {
+            let Some(target) = Target::parse(&t.target) else {
+                continue;
+            };
+            let slot = &mut l.latest.entry(t.incident_id.clone()).or_default()[target.index()];
+            if slot.as_ref().is_none_or(|o| o.cycle < t.cycle) {
+                *slot = Some(t);
+            }
+        }
+        let later: Vec<String> = incidents
+            .iter()
+            .filter(|i| cycle_start(i, l.resolution_of(&i.id)).0 > 1)
+            .map(|i| i.id.clone())
+            .collect();
+        if !later.is_empty() {
+            for e in incident_log_entry::Entity::find()
+                .filter(incident_log_entry::Column::IncidentId.is_in(later))
+                .filter(incident_log_entry::Column::Kind.eq("acknowledge_log_entry"))
+                .all(db)
+                .await?
+            {
+                l.acks.entry(e.incident_id).or_default().push(e.created_at);
+            }
+        }
+        l.incidents.extend(incidents);
+    }
+    Ok(l)
+}
+
+impl Loaded {
+    fn resolution_of(&self, id: &str) -> Option<&incident_sla_target::Model> {
+        self.latest
+            .get(id)
+            .and_then(|t| t[Target::Resolution.index()].as_ref())
+    }
+}
+
 /// Recomputes the SLA targets of `ids` (missing or deleted incidents are
 /// skipped). With `rematch`, closed targets are measured again by today's
 /// matching policy (an admin's deliberate recompute); otherwise they keep
@@ -412,16 +559,11 @@ pub async fn refresh<C: ConnectionTrait>(
     if ids.is_empty() {
         return Ok(0);
     }
-    let policies = load_policies(db).await?;
-    let clocks = load_clocks(db).await?;
+    let cx = Context::load(db, settings).await?;
     let mut written = 0;
-    for chunk in ids.chunks(500) {
-        let (n, notes) =
-            refresh_chunk(db, settings, &policies, &clocks, chunk, rematch, now).await?;
-        written += n;
-        for (id, kind, reason) in notes {
-            note(db, &id, kind, now, &reason).await?;
-        }
+    for chunk in ids.chunks(LOAD_CHUNK) {
+        let loaded = load(db, settings.status_field.as_deref(), chunk).await?;
+        written += apply(db, settings, &cx, loaded, rematch, now).await?;
     }
     Ok(written)
 }
@@ -446,158 +588,108 @@ impl Cycle {
     }
 }
 
-/// Each incident's current cycle. The first starts at creation. An incident
-/// that is not resolved although its latest cycle's resolution target was
-/// closed (resolved) has been reopened: a new cycle starts when it left
-/// `resolved`, and the earlier one stays as it was measured. Within a later
-/// cycle only an acknowledgement logged after its start meets the response
-/// target (or, with no log entry yet, the incident's acknowledged status).
-async fn cycles_of<C: ConnectionTrait>(
-    db: &C,
-    incidents: &[incident::Model],
-    existing: &HashMap<(String, String), incident_sla_target::Model>,
-) -> Result<HashMap<String, Cycle>, DbErr> {
-    let mut out = HashMap::new();
-    let mut later = Vec::new();
-    for i in incidents {
-        let resolved = (i.status == "resolved")
-            .then(|| i.resolved_at.or(i.last_status_change_at))
-            .flatten();
-        let latest = existing.get(&(i.id.clone(), Target::Resolution.as_str().to_owned()));
-        let (number, start) = match latest {
-            Some(r) if i.status != "resolved" && r.closed_at.is_some() => {
-                let closed = r.closed_at.unwrap_or(r.started_at);
-                let reopened = i
-                    .last_status_change_at
-                    .filter(|t| *t > closed)
-                    .unwrap_or(i.updated_at.max(closed));
-                (r.cycle + 1, reopened)
-            }
-            // The first cycle follows the incident's creation time (a sync
-            // may correct it); later ones keep when they started.
-            Some(r) if r.cycle > 1 => (r.cycle, r.started_at),
-            _ => (1, i.created_at),
-        };
-        if number > 1 {
-            later.push(i.id.clone());
+/// The number and start of an incident's current cycle, given the latest
+/// resolution target it has. The first starts at creation. An incident that
+/// is not resolved although its latest cycle's resolution target was closed
+/// (resolved) has been reopened: a new cycle starts when it left
+/// `resolved`, and the earlier one stays as it was measured.
+fn cycle_start(
+    i: &SlaIncident,
+    latest: Option<&incident_sla_target::Model>,
+) -> (i32, DateTime<Utc>) {
+    match latest {
+        Some(r) if i.status != "resolved" && r.closed_at.is_some() => {
+            let closed = r.closed_at.unwrap_or(r.started_at);
+            let reopened = i
+                .last_status_change_at
+                .filter(|t| *t > closed)
+                .unwrap_or(i.updated_at.max(closed));
+            (r.cycle + 1, reopened)
         }
-        out.insert(
-            i.id.clone(),
-            Cycle {
-                number,
-                start,
-                acknowledged: if number == 1 { i.acknowledged_at } else { None },
-                resolved: if number == 1 {
-                    resolved
-                } else {
-                    resolved.filter(|r| *r >= start)
-                },
-            },
-        );
+        // The first cycle follows the incident's creation time (a sync may
+        // correct it); later ones keep when they started.
+        Some(r) if r.cycle > 1 => (r.cycle, r.started_at),
+        _ => (1, i.created_at),
     }
-    if !later.is_empty() {
-        let mut acks: HashMap<String, Vec<DateTime<Utc>>> = HashMap::new();
-        for e in incident_log_entry::Entity::find()
-            .filter(incident_log_entry::Column::IncidentId.is_in(later.clone()))
-            .filter(incident_log_entry::Column::Kind.eq("acknowledge_log_entry"))
-            .all(db)
-            .await?
-        {
-            acks.entry(e.incident_id).or_default().push(e.created_at);
-        }
-        for i in incidents.iter().filter(|i| later.contains(&i.id)) {
-            let c = out.get_mut(&i.id).expect("every incident has a cycle");
-            let logged = acks
-                .get(&i.id)
-                .and_then(|v| v.iter().filter(|t| **t >= c.start).min().copied());
-            c.acknowledged = logged.or_else(|| {
-                (i.status == "acknowledged")
-                    .then(|| i.last_status_change_at.map_or(c.start, |t| t.max(c.start)))
-            });
-        }
-    }
-    Ok(out)
 }
 
+/// An incident's current cycle. Within a later cycle only an
+/// acknowledgement logged after its start meets the response target (or,
+/// with no log entry yet, the incident's acknowledged status).
+fn cycle_of(
+    i: &SlaIncident,
+    latest: Option<&incident_sla_target::Model>,
+    acks: Option<&Vec<DateTime<Utc>>>,
+) -> Cycle {
+    let resolved = (i.status == "resolved")
+        .then(|| i.resolved_at.or(i.last_status_change_at))
+        .flatten();
+    let (number, start) = cycle_start(i, latest);
+    if number == 1 {
+        return Cycle {
+            number,
+            start,
+            acknowledged: i.acknowledged_at,
+            resolved,
+        };
+    }
+    let logged = acks.and_then(|v| v.iter().filter(|t| **t >= start).min().copied());
+    Cycle {
+        number,
+        start,
+        acknowledged: logged.or_else(|| {
+            (i.status == "acknowledged")
+                .then(|| i.last_status_change_at.map_or(start, |t| t.max(start)))
+        }),
+        resolved: resolved.filter(|r| *r >= start),
+    }
+}
+
+/// Computes and writes the targets of what [`load`] read.
 #[allow(clippy::too_many_lines)]
-async fn refresh_chunk<C: ConnectionTrait>(
+async fn apply<C: ConnectionTrait>(
     db: &C,
     settings: &SlaSettings,
-    policies: &[Policy],
-    clocks: &HashMap<i32, Clock>,
-    ids: &[String],
+    cx: &Context,
+    mut l: Loaded,
     rematch: bool,
     now: DateTime<Utc>,
-) -> Result<(usize, Vec<(String, &'static str, String)>), DbErr> {
-    let incidents = incident::Entity::find()
-        .filter(incident::Column::Id.is_in(ids.to_vec()))
-        .filter(incident::Column::DeletedAt.is_null())
-        .all(db)
-        .await?;
-    let notes = auto_pauses(db, settings, &incidents, now).await?;
-    let priority_names: HashMap<String, String> = priority::Entity::find()
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|p| (p.id, p.name))
-        .collect();
-    let service_ids: Vec<String> = incidents
-        .iter()
-        .filter_map(|i| i.service_id.clone())
-        .collect();
-    let mut teams: HashMap<String, Vec<String>> = HashMap::new();
-    if !service_ids.is_empty() {
-        for st in service_team::Entity::find()
-            .filter(service_team::Column::ServiceId.is_in(service_ids))
-            .all(db)
-            .await?
-        {
-            teams.entry(st.service_id).or_default().push(st.team_id);
-        }
-    }
-    let mut pauses: HashMap<String, Vec<Pause>> = HashMap::new();
-    for p in sla_pause::Entity::find()
-        .filter(sla_pause::Column::IncidentId.is_in(ids.to_vec()))
-        .all(db)
-        .await?
-    {
-        pauses.entry(p.incident_id).or_default().push(Pause {
-            start: p.started_at,
-            end: p.ended_at,
-        });
-    }
-    // The latest cycle of each incident and target; earlier cycles are
-    // closed history and never rewritten.
-    let mut existing: HashMap<(String, String), incident_sla_target::Model> = HashMap::new();
-    for t in incident_sla_target::Entity::find()
-        .filter(incident_sla_target::Column::IncidentId.is_in(ids.to_vec()))
-        .all(db)
-        .await?
-    {
-        let key = (t.incident_id.clone(), t.target.clone());
-        if existing.get(&key).is_none_or(|o| o.cycle < t.cycle) {
-            existing.insert(key, t);
-        }
-    }
-    let cycles = cycles_of(db, &incidents, &existing).await?;
+) -> Result<usize, DbErr> {
+    let notes = auto_pauses(db, &cx.mapper, &mut l, now).await?;
     let around = Clock::AroundTheClock;
+    let no_teams = Vec::new();
     let mut events = Vec::new();
-    let mut rows = Vec::with_capacity(incidents.len() * 2);
-    for i in &incidents {
-        let priority = i.priority_id.as_ref().and_then(|p| priority_names.get(p));
-        let no_teams = Vec::new();
+    let mut rows = Vec::with_capacity(l.incidents.len() * 2);
+    for i in &l.incidents {
+        let priority = i
+            .priority_id
+            .as_ref()
+            .and_then(|p| cx.priority_names.get(p));
         let its_teams = i
             .service_id
             .as_ref()
-            .and_then(|s| teams.get(s))
+            .and_then(|s| cx.teams.get(s))
             .unwrap_or(&no_teams);
-        let chosen = choose(policies, i, priority.map(String::as_str), its_teams);
-        let its_pauses = pauses.get(&i.id).map_or(&[][..], Vec::as_slice);
-        let cycle = &cycles[&i.id];
+        let chosen = choose(&cx.policies, i, priority.map(String::as_str), its_teams);
+        let its_pauses: Vec<Pause> = l.pauses.get(&i.id).map_or_else(Vec::new, |v| {
+            v.iter()
+                .map(|p| Pause {
+                    start: p.started_at,
+                    end: p.ended_at,
+                })
+                .collect()
+        });
+        let latest = l.latest.get(&i.id);
+        let cycle = cycle_of(
+            i,
+            latest.and_then(|t| t[Target::Resolution.index()].as_ref()),
+            l.acks.get(&i.id),
+        );
         let resolved = cycle.resolved;
+        let mut policy_changed = Vec::new();
         for target in Target::ALL {
-            let old = existing
-                .get(&(i.id.clone(), target.as_str().to_owned()))
+            let old = latest
+                .and_then(|t| t[target.index()].as_ref())
                 .filter(|o| o.cycle == cycle.number);
             // Closed: it had already stopped (acknowledged or resolved) when
             // it was last computed.
@@ -634,7 +726,9 @@ async fn refresh_chunk<C: ConnectionTrait>(
                 ),
                 (None, None) => continue,
             };
-            let clock = calendar_id.and_then(|c| clocks.get(&c)).unwrap_or(&around);
+            let clock = calendar_id
+                .and_then(|c| cx.clocks.get(&c))
+                .unwrap_or(&around);
             let warned = old.map_or(0.0, |o| o.warned_share);
             let mut c = compute(
                 clock,
@@ -643,7 +737,7 @@ async fn refresh_chunk<C: ConnectionTrait>(
                 cycle.start,
                 cycle.acknowledged,
                 resolved,
-                its_pauses,
+                &its_pauses,
                 warned,
                 &settings.warning_shares,
                 now,
@@ -692,13 +786,7 @@ async fn refresh_chunk<C: ConnectionTrait>(
                 events.push((i.id.clone(), Some(target), kind, at, reason));
             } else if old.is_some_and(|o| o.policy_id != policy_id || o.target_secs != target_secs)
             {
-                events.push((
-                    i.id.clone(),
-                    Some(target),
-                    "policy_changed",
-                    now,
-                    format!("now measured by {policy_name}"),
-                ));
+                policy_changed.push((target, format!("now measured by {policy_name}")));
             }
             let closed_at = match c.state {
                 State::Met => c.met_at,
@@ -753,11 +841,24 @@ async fn refresh_chunk<C: ConnectionTrait>(
             row.id = sea_orm::ActiveValue::NotSet;
             rows.push(row);
         }
+        // Both targets moved to one policy: one event for the incident.
+        if let [(_, a), (_, b)] = &policy_changed[..]
+            && a == b
+        {
+            events.push((i.id.clone(), None, "policy_changed", now, a.clone()));
+        } else {
+            for (target, reason) in policy_changed {
+                events.push((i.id.clone(), Some(target), "policy_changed", now, reason));
+            }
+        }
     }
     let written = rows.len();
     upsert_targets(db, rows).await?;
-    if !events.is_empty() {
-        sla_event::Entity::insert_many(events.into_iter().map(
+    // 7 bound values a row: 4,000 rows stay under SQLite's 32,766
+    // parameters.
+    let mut events = events.into_iter().peekable();
+    while events.peek().is_some() {
+        sla_event::Entity::insert_many(events.by_ref().take(4_000).map(
             |(incident_id, target, kind, at, reason)| sla_event::ActiveModel {
                 incident_id: Set(incident_id),
                 target: Set(target.map(|t| t.as_str().to_owned())),
@@ -769,10 +870,13 @@ async fn refresh_chunk<C: ConnectionTrait>(
                 ..Default::default()
             },
         ))
-        .exec(db)
+        .exec_without_returning(db)
         .await?;
     }
-    Ok((written, notes))
+    for (id, kind, reason) in notes {
+        note(db, &id, kind, now, &reason).await?;
+    }
+    Ok(written)
 }
 
 /// Writes computed targets in multi-row statements: one
@@ -903,6 +1007,18 @@ fn of_live_incidents() -> Expr {
     .not()
 }
 
+/// `state = '…'`, the state written into the SQL rather than bound: the
+/// partial indexes on open and on breached targets are only usable when the
+/// planner sees the value (PostgreSQL's generic plans never do).
+fn state_is(s: State) -> Expr {
+    use sea_orm::sea_query::ExprTrait;
+    Expr::col((
+        incident_sla_target::Entity,
+        incident_sla_target::Column::State,
+    ))
+    .eq(Expr::cust(format!("'{}'", s.as_str())))
+}
+
 /// One transaction of [`check`]: claims up to `batch` overdue targets and
 /// as many warning crossings, earliest first.
 async fn check_batch<C: ConnectionTrait>(
@@ -914,7 +1030,7 @@ async fn check_batch<C: ConnectionTrait>(
     use incident_sla_target::Column as T;
     let overdue = || {
         Condition::all()
-            .add(T::State.eq(State::Active.as_str()))
+            .add(state_is(State::Active))
             .add(T::Deadline.lte(now))
     };
     // A target past its deadline is a breach (in this batch or the next),
@@ -924,7 +1040,7 @@ async fn check_batch<C: ConnectionTrait>(
     // loop of batches going.
     let crossing = || {
         Condition::all()
-            .add(T::State.eq(State::Active.as_str()))
+            .add(state_is(State::Active))
             .add(T::NextWarningAt.lte(now))
             .add(T::NextWarningShare.is_not_null())
             .add(sea_orm::sea_query::ExprTrait::lt(
@@ -1345,7 +1461,11 @@ pub async fn list_targets<C: ConnectionTrait>(
 ) -> Result<Vec<incident_sla_target::Model>, DbErr> {
     use sea_orm::QuerySelect;
     let mut select = incident_sla_target::Entity::find()
-        .filter(incident_sla_target::Column::State.is_in(states.iter().map(|s| s.as_str())))
+        .filter(
+            states
+                .iter()
+                .fold(Condition::any(), |c, s| c.add(state_is(*s))),
+        )
         .filter(filter.condition())
         .filter(of_live_incidents());
     if let Some(c) = scope.incident_ids_condition(incident_sla_target::Column::IncidentId) {
@@ -1652,23 +1772,47 @@ async fn reevaluate_open<C: ConnectionTrait>(
 }
 
 /// Recomputes every incident created in `[from, to)`, closed ones included,
-/// with today's policies (an admin's deliberate recompute), committing every
-/// [`RECOMPUTE_BATCH`] incidents. Returns how many target rows it wrote
+/// with today's policies (an admin's deliberate recompute), oldest first,
+/// committing every [`RECOMPUTE_BATCH`] incidents. Returns how many target rows it wrote
 /// (rows that came out as they stood are not rewritten). `progress(done,
 /// total)` hears of each batch before it starts and once at the end, in
 /// incidents; answering `Break` stops the recompute before the next batch.
 ///
+/// While one batch is computed and written, the next is read on another
+/// connection of the pool (a spawned task), so the database's reading and
+/// the process's own work overlap with the writing.
+///
 /// # Errors
 /// A range that ends before it starts; database errors; `Stopped` when told
 /// to. The batches committed before stand.
-pub async fn recompute_range<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn recompute_range(
+    db: &DatabaseConnection,
     settings: &SlaSettings,
     from: DateTime<Utc>,
     to: DateTime<Utc>,
+    progress: impl FnMut(usize, usize) -> std::ops::ControlFlow<()>,
+) -> Result<usize, SlaError> {
+    recompute_range_in_batches(db, settings, from, to, RECOMPUTE_BATCH, progress).await
+}
+
+/// [`recompute_range`] with `batch` incidents per transaction.
+///
+/// # Errors
+/// As [`recompute_range`]; a batch of no incidents is bad input.
+pub async fn recompute_range_in_batches(
+    db: &DatabaseConnection,
+    settings: &SlaSettings,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+    batch: usize,
     mut progress: impl FnMut(usize, usize) -> std::ops::ControlFlow<()>,
 ) -> Result<usize, SlaError> {
     use sea_orm::QuerySelect;
+    if batch == 0 {
+        return Err(SlaError::BadInput(
+            "a batch needs at least one incident".into(),
+        ));
+    }
     if to <= from {
         return Err(SlaError::BadInput(
             "the range must end after it starts".into(),
@@ -1679,6 +1823,8 @@ pub async fn recompute_range<C: ConnectionTrait + TransactionTrait>(
         .column(incident::Column::Id)
         .filter(incident::Column::CreatedAt.gte(from))
         .filter(incident::Column::CreatedAt.lt(to))
+        .order_by_asc(incident::Column::CreatedAt)
+        .order_by_asc(incident::Column::Id)
         .into_tuple()
         .all(db)
         .await?;
@@ -1687,17 +1833,30 @@ pub async fn recompute_range<C: ConnectionTrait + TransactionTrait>(
     let tables = ["incident_sla_targets", "sla_events"];
     crate::db::analyze(db, &tables).await?;
     let now = Utc::now();
+    let cx = Context::load(db, settings).await?;
+    let read = |ids: &[String]| {
+        let (db, field, ids) = (db.clone(), settings.status_field.clone(), ids.to_vec());
+        let n = ids.len();
+        let task = tokio::spawn(async move { load(&db, field.as_deref(), &ids).await });
+        (n, AbortOnDrop(task))
+    };
+    let mut batches = ids.chunks(batch);
+    let mut next = batches.next().map(read);
     let mut written = 0;
     let mut analyzed_at = 0;
     let mut done = 0;
-    for batch in ids.chunks(RECOMPUTE_BATCH) {
+    while let Some((n, mut reading)) = next.take() {
         if progress(done, ids.len()).is_break() {
             return Err(SlaError::Stopped { done, written });
         }
+        let loaded = (&mut reading.0)
+            .await
+            .map_err(|e| DbErr::Custom(format!("reading a batch failed: {e}")))??;
+        next = batches.next().map(read);
         let txn = db.begin().await?;
-        written += refresh(&txn, settings, batch, true, now).await?;
+        written += apply(&txn, settings, &cx, loaded, true, now).await?;
         txn.commit().await?;
-        done += batch.len();
+        done += n;
         if written >= (2 * analyzed_at).max(20_000) {
             crate::db::analyze(db, &tables).await?;
             analyzed_at = written;
@@ -1705,6 +1864,16 @@ pub async fn recompute_range<C: ConnectionTrait + TransactionTrait>(
     }
     let _ = progress(done, ids.len());
     Ok(written)
+}
+
+/// A spawned task that stops when its handle goes (a recompute that fails
+/// or is stopped does not leave its read-ahead running).
+struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
+
+impl<T> Drop for AbortOnDrop<T> {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
 }
 
 /// Incidents per transaction of [`recompute_range`]: a recompute of a year
