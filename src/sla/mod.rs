@@ -1773,8 +1773,9 @@ async fn reevaluate_open<C: ConnectionTrait>(
 
 /// Recomputes every incident created in `[from, to)`, closed ones included,
 /// with today's policies (an admin's deliberate recompute), oldest first,
-/// committing every [`RECOMPUTE_BATCH`] incidents. Returns how many target rows it wrote
-/// (rows that came out as they stood are not rewritten). `progress(done,
+/// committing every [`RECOMPUTE_BATCH`] incidents. Returns how many target
+/// rows it wrote (rows that came out as they stood are not rewritten).
+/// `progress(done,
 /// total)` hears of each batch before it starts and once at the end, in
 /// incidents; answering `Break` stops the recompute before the next batch.
 ///
@@ -1838,18 +1839,19 @@ pub async fn recompute_range_in_batches(
         let (db, field, ids) = (db.clone(), settings.status_field.clone(), ids.to_vec());
         let n = ids.len();
         let task = tokio::spawn(async move { load(&db, field.as_deref(), &ids).await });
-        (n, AbortOnDrop(task))
+        // Dropped (a recompute that fails or is stopped), the read stops.
+        (n, tokio_util::task::AbortOnDropHandle::new(task))
     };
     let mut batches = ids.chunks(batch);
     let mut next = batches.next().map(read);
     let mut written = 0;
     let mut analyzed_at = 0;
     let mut done = 0;
-    while let Some((n, mut reading)) = next.take() {
+    while let Some((n, reading)) = next.take() {
         if progress(done, ids.len()).is_break() {
             return Err(SlaError::Stopped { done, written });
         }
-        let loaded = (&mut reading.0)
+        let loaded = reading
             .await
             .map_err(|e| DbErr::Custom(format!("reading a batch failed: {e}")))??;
         next = batches.next().map(read);
@@ -1864,16 +1866,6 @@ pub async fn recompute_range_in_batches(
     }
     let _ = progress(done, ids.len());
     Ok(written)
-}
-
-/// A spawned task that stops when its handle goes (a recompute that fails
-/// or is stopped does not leave its read-ahead running).
-struct AbortOnDrop<T>(tokio::task::JoinHandle<T>);
-
-impl<T> Drop for AbortOnDrop<T> {
-    fn drop(&mut self) {
-        self.0.abort();
-    }
 }
 
 /// Incidents per transaction of [`recompute_range`]: a recompute of a year
