@@ -97,10 +97,67 @@ async fn timestamps_are_stored_in_utc(app: TestApp) {
     }
 }
 
+/// A writing transaction that reads first, while another connection commits
+/// before its first write (a job's heartbeat during a sync page, say): on
+/// SQLite a plain deferred BEGIN would fail that write at once with
+/// "database is locked" (`SQLITE_BUSY_SNAPSHOT`, which no busy timeout
+/// waits out). `begin_write` takes the lock first, so the other writer
+/// waits and both commit.
+async fn a_writer_that_reads_first_is_not_failed_by_a_concurrent_commit(app: TestApp) {
+    use pagerlens::entities::team;
+    use sea_orm::{EntityTrait, PaginatorTrait};
+    let now = chrono::Utc::now();
+    let row = |id: &str| team::ActiveModel {
+        id: sea_orm::Set(id.to_owned()),
+        name: sea_orm::Set(id.to_owned()),
+        description: sea_orm::Set(None),
+        html_url: sea_orm::Set(None),
+        deleted_at: sea_orm::Set(None),
+        created_at: sea_orm::Set(now),
+        updated_at: sea_orm::Set(now),
+    };
+    let before = team::Entity::find().count(&app.db).await.unwrap();
+
+    let txn = pagerlens::db::begin_write(&app.db).await.unwrap();
+    // The first statement is a read: a deferred transaction's snapshot.
+    assert_eq!(team::Entity::find().count(&txn).await.unwrap(), before);
+    // Another connection writes meanwhile (on SQLite it waits for the lock).
+    let other = {
+        let db = app.db.clone();
+        let row = row("PTWRITER2");
+        tokio::spawn(async move { team::Entity::insert(row).exec(&db).await })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    team::Entity::insert(row("PTWRITER1"))
+        .exec(&txn)
+        .await
+        .expect("the first write of a transaction that read first");
+    txn.commit().await.unwrap();
+    other.await.unwrap().expect("the concurrent writer");
+    assert_eq!(
+        team::Entity::find().count(&app.db).await.unwrap(),
+        before + 2
+    );
+    // Savepoints inside it still work.
+    let outer = pagerlens::db::begin_write(&app.db).await.unwrap();
+    let inner = pagerlens::db::begin_write(&outer).await.unwrap();
+    team::Entity::insert(row("PTWRITER3"))
+        .exec(&inner)
+        .await
+        .unwrap();
+    inner.rollback().await.unwrap();
+    outer.commit().await.unwrap();
+    assert_eq!(
+        team::Entity::find().count(&app.db).await.unwrap(),
+        before + 2
+    );
+}
+
 on_both_databases!(
     migrations_roll_back_and_reapply,
     foreign_keys_are_enforced,
-    timestamps_are_stored_in_utc
+    timestamps_are_stored_in_utc,
+    a_writer_that_reads_first_is_not_failed_by_a_concurrent_commit
 );
 
 #[tokio::test]

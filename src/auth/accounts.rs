@@ -5,7 +5,7 @@ use chrono::Utc;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 
 use super::{AuthError, Role, normalize_email};
@@ -103,7 +103,7 @@ pub async fn set_role(
     id: i32,
     role: Role,
 ) -> Result<account::Model, AuthError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = get(&txn, id).await?;
     if Role::of(&current) == Role::Admin
         && role != Role::Admin
@@ -132,7 +132,7 @@ pub async fn set_active(
     id: i32,
     active: bool,
 ) -> Result<account::Model, AuthError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let current = get(&txn, id).await?;
     if !active
         && current.active

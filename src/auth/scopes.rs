@@ -116,7 +116,7 @@ pub async fn set_account_teams<C: ConnectionTrait + TransactionTrait>(
     }
     accounts::get(db, account_id).await?;
     let teams = validate_teams(db, team_ids.unwrap_or_default()).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     account_team::Entity::delete_many()
         .filter(account_team::Column::AccountId.eq(account_id))
         .exec(&txn)

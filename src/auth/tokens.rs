@@ -74,7 +74,7 @@ pub async fn create<C: ConnectionTrait + TransactionTrait>(
     }
     let teams = super::scopes::token_teams(db, by, &new.team_ids).await?;
     let secret = format!("{TOKEN_PREFIX}{}", random_secret(20));
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let model = api_token::ActiveModel {
         account_id: Set(owner.id),
         name: Set(name.to_owned()),

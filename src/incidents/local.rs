@@ -14,7 +14,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait,
-    QueryFilter, Set, TransactionTrait,
+    QueryFilter, Set,
 };
 use serde_json::json;
 
@@ -294,7 +294,7 @@ pub async fn create(
     }
     let at = now();
     let id = new_id("L");
-    let txn = ctx.db.begin().await?;
+    let txn = crate::db::begin_write(ctx.db).await?;
     let policy = service::Entity::find_by_id(input.service_id.clone())
         .one(&txn)
         .await?
@@ -446,7 +446,7 @@ pub async fn update(
     }
     let at = now();
     m.updated_at = Set(at);
-    let txn = ctx.db.begin().await?;
+    let txn = crate::db::begin_write(ctx.db).await?;
     let model = m.update(&txn).await?;
     if let Some(u) = c.assignee_id {
         assign(&txn, id, u, actor, at).await?;
@@ -586,7 +586,7 @@ async fn transition(
     status: Status,
 ) -> Result<incident::Model, LocalError> {
     let at = now();
-    let txn = ctx.db.begin().await?;
+    let txn = crate::db::begin_write(ctx.db).await?;
     let mut m: incident::ActiveModel = i.clone().into();
     m.status = Set(status.as_str().into());
     let (kind, verb) = match status {
@@ -626,7 +626,7 @@ pub async fn delete(
     let i = visible(ctx.db, scope, id).await?;
     local_only(&i, "delete")?;
     let at = now();
-    let txn = ctx.db.begin().await?;
+    let txn = crate::db::begin_write(ctx.db).await?;
     let mut m: incident::ActiveModel = i.clone().into();
     m.deleted_at = Set(Some(at));
     m.updated_at = Set(at);
@@ -701,7 +701,7 @@ pub async fn add_note(
     }
     let at = now();
     let entry_id = new_id("LE");
-    let txn = ctx.db.begin().await?;
+    let txn = crate::db::begin_write(ctx.db).await?;
     let entry = incident_log_entry::ActiveModel {
         id: Set(entry_id),
         incident_id: Set(id.to_owned()),

@@ -352,9 +352,8 @@ pub async fn delete_resolved_before(
     db: &sea_orm::DatabaseConnection,
     cutoff: DateTime<Utc>,
 ) -> Result<u64, DbErr> {
-    use sea_orm::TransactionTrait;
     use sea_orm::sea_query::Condition;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let condition = Condition::all()
         .add(incident::Column::Status.eq(Status::Resolved.as_str()))
         .add(

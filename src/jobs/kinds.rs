@@ -38,7 +38,6 @@ pub async fn request_sync(
     requested_by: Option<i32>,
     max_attempts: i32,
 ) -> Result<crate::entities::sync_run::Model, sea_orm::DbErr> {
-    use sea_orm::TransactionTrait;
     let params = match kind {
         SyncKind::Full { days } => serde_json::json!({"kind": "full", "days": days}),
         SyncKind::Incremental => serde_json::json!({"kind": "incremental"}),
@@ -46,7 +45,7 @@ pub async fn request_sync(
             serde_json::json!({"kind": "service", "service_id": id, "since": since})
         }
     };
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let job = queue::enqueue(
         &txn,
         queue::NewJob {

@@ -25,7 +25,7 @@ use futures_util::StreamExt;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, IntoActiveModel, QueryFilter,
-    QueryOrder, Set, TransactionTrait,
+    QueryOrder, Set,
 };
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
@@ -732,7 +732,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(self.db).await?;
         let c = store::upsert(&txn, rows, now).await?;
         store::mark_missing_deleted::<priority::Entity, _>(
             &txn,
@@ -761,7 +761,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(self.db).await?;
         let c = store::upsert(&txn, rows, now).await?;
         store::mark_missing_deleted::<team::Entity, _>(
             &txn,
@@ -794,7 +794,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(self.db).await?;
         let c = store::upsert(&txn, rows, now).await?;
         store::mark_missing_deleted::<user::Entity, _>(
             &txn,
@@ -823,7 +823,7 @@ impl Run<'_> {
                 entry.insert(id, m.role);
             }
         }
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(self.db).await?;
         store::ensure_users(&txn, &member_refs, now).await?;
         store::replace_team_members(&txn, &members, now).await?;
         txn.commit().await?;
@@ -859,7 +859,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(self.db).await?;
         let c = store::upsert(&txn, rows, now).await?;
         store::mark_missing_deleted::<schedule::Entity, _>(
             &txn,
@@ -934,7 +934,7 @@ impl Run<'_> {
             }
         }
         let seen: HashSet<String> = ep_rows.iter().map(|r| r.id.clone()).collect();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(self.db).await?;
         let c = store::upsert(&txn, ep_rows, now).await?;
         store::mark_missing_deleted::<escalation_policy::Entity, _>(
             &txn,
@@ -999,7 +999,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(self.db).await?;
         store::ensure_escalation_policies(&txn, &ep_refs, now).await?;
         store::ensure_teams(&txn, &team_refs, now).await?;
         let c = store::upsert(&txn, rows, now).await?;
@@ -1149,7 +1149,7 @@ impl Run<'_> {
                 .map(|i| (i.id.clone(), i.service.as_ref().map(|s| s.id.clone())))
                 .collect();
             seen.extend(incidents.iter().map(|i| i.id.clone()));
-            let txn = self.db.begin().await?;
+            let txn = crate::db::begin_write(self.db).await?;
             let changed = self.write_incidents(&txn, incidents).await?;
             txn.commit().await?;
             self.announce(&changed, &services);
@@ -1309,7 +1309,7 @@ impl Run<'_> {
                     Some((id, service.map(str::to_owned)))
                 })
                 .collect();
-            let txn = self.db.begin().await?;
+            let txn = crate::db::begin_write(self.db).await?;
             let (changed, fields_wanted) =
                 self.write_log_entries(&txn, entries, incremental).await?;
             if let Some(end) = page.completes {
@@ -1349,7 +1349,7 @@ impl Run<'_> {
                     e.incident = serde_json::json!({"id": id, "type": "incident_reference"});
                 }
             }
-            let txn = self.db.begin().await?;
+            let txn = crate::db::begin_write(self.db).await?;
             self.write_log_entries(&txn, entries, false).await?;
             txn.commit().await?;
             self.opts.progress.advance(1);
@@ -1459,7 +1459,7 @@ impl Run<'_> {
         }
         let n = per_incident.len() as u64;
         let now = self.now;
-        let txn = self.db.begin().await?;
+        let txn = crate::db::begin_write(self.db).await?;
         let (counts, changed) = replace_custom_fields(&txn, per_incident, now).await?;
         if self.opts.sla.status_field.is_some() {
             // The status field may pause or resume their clocks.
@@ -1523,7 +1523,7 @@ impl Run<'_> {
                     })
                 })
                 .collect();
-            let txn = self.db.begin().await?;
+            let txn = crate::db::begin_write(self.db).await?;
             store::ensure_users(&txn, &users, now).await?;
             let c = store::upsert(&txn, rows, now).await?;
             txn.commit().await?;
@@ -1738,7 +1738,7 @@ pub async fn refresh_incident(
         message: e.to_string(),
     })?;
     let service = incident.service.as_ref().map(|s| s.id.clone());
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let changed = run.write_incidents(&txn, vec![incident]).await?;
     txn.commit().await?;
     run.incident_log_entries(&[id.to_owned()]).await?;
@@ -1774,7 +1774,7 @@ pub async fn write_incident(
     };
     let id = incident.id.clone();
     let service = incident.service.as_ref().map(|s| s.id.clone());
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let changed = run.write_incidents(&txn, vec![incident]).await?;
     store::derive_incident_timing(&txn, std::slice::from_ref(&id), now).await?;
     crate::sla::refresh(&txn, &opts.sla, std::slice::from_ref(&id), false, now).await?;

@@ -972,7 +972,7 @@ pub async fn check_in_batches<C: ConnectionTrait + TransactionTrait>(
     let batch_size = batch.max(1);
     let mut report = CheckReport::default();
     loop {
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         let batch = check_batch(&txn, settings, now, batch_size).await?;
         txn.commit().await?;
         metrics::counter!(crate::telemetry::metrics::SLA_BREACHES).increment(batch.breached as u64);
@@ -1214,7 +1214,7 @@ pub async fn pause<C: ConnectionTrait + TransactionTrait>(
             "incident {incident_id} is resolved: its clocks have stopped"
         )));
     }
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let open = sla_pause::Entity::find()
         .filter(sla_pause::Column::IncidentId.eq(&i.id))
         .filter(sla_pause::Column::EndedAt.is_null())
@@ -1257,7 +1257,7 @@ pub async fn resume<C: ConnectionTrait + TransactionTrait>(
     incident_id: &str,
 ) -> Result<(), SlaError> {
     let i = visible_incident(db, scope, incident_id).await?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let Some(open) = sla_pause::Entity::find()
         .filter(sla_pause::Column::IncidentId.eq(&i.id))
         .filter(sla_pause::Column::EndedAt.is_null())
@@ -1561,7 +1561,7 @@ pub async fn save_policy<C: ConnectionTrait + TransactionTrait>(
         )));
     }
     let now = Utc::now();
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     if let Some(id) = id
         && sla_policy::Entity::find_by_id(id)
             .one(&txn)
@@ -1619,7 +1619,7 @@ pub async fn delete_policy<C: ConnectionTrait + TransactionTrait>(
     settings: &SlaSettings,
     id: i32,
 ) -> Result<(), SlaError> {
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let res = sla_policy::Entity::delete_by_id(id).exec(&txn).await?;
     if res.rows_affected == 0 {
         return Err(SlaError::NotFound(format!("No SLA policy with id {id}")));
@@ -1691,7 +1691,7 @@ pub async fn save_calendar<C: ConnectionTrait + TransactionTrait>(
     };
     // The same parser the engine uses: what is saved can be used.
     parse_calendar(&model)?;
-    let txn = db.begin().await?;
+    let txn = crate::db::begin_write(db).await?;
     let taken = business_calendar::Entity::find()
         .filter(business_calendar::Column::Name.eq(name.as_str()))
         .one(&txn)
@@ -1855,7 +1855,7 @@ pub async fn recompute_range_in_batches(
             .await
             .map_err(|e| DbErr::Custom(format!("reading a batch failed: {e}")))??;
         next = batches.next().map(read);
-        let txn = db.begin().await?;
+        let txn = crate::db::begin_write(db).await?;
         written += apply(&txn, settings, &cx, loaded, true, now).await?;
         txn.commit().await?;
         done += n;
