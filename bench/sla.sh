@@ -5,7 +5,9 @@
 #     SLAs computed (`pagerlens sla-recompute` over every incident: the first
 #     run inserts every target), recomputed with nothing changed (only the
 #     running clocks are written), then every policy's targets are doubled
-#     and all are re-evaluated by today's policies (every target rewritten).
+#     and the open SLAs re-evaluated as a policy change does
+#     (`sla-recompute --open`, one transaction), then doubled again and all
+#     are re-evaluated by today's policies (every target rewritten).
 #  2. Breach check: M incidents (default 400,000, so 200,000 open ones) with
 #     the open ones moved into the last 8 days (half high urgency: 4 h / 24 h,
 #     half low: 24 h / 7 days; half acknowledged 5 minutes in), SLAs computed,
@@ -77,6 +79,8 @@ one_backend() { # kind url-all url-check
   local kind="$1" all="$2" check="$3"
   recompute "$kind-compute-$N_ALL" "$all"
   recompute "$kind-unchanged-$N_ALL" "$all"
+  change_policies "$all"
+  timed "$kind-policy-change-$N_ALL" "$all" sla-recompute --open
   change_policies "$all"
   recompute "$kind-reevaluate-$N_ALL" "$all"
   recompute "$kind-compute-$M" "$check"

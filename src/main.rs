@@ -131,14 +131,20 @@ enum Command {
     /// warned, queueing their notifications.
     SlaCheck,
     /// Re-measure the SLAs of the incidents created in a range by today's
-    /// policies (also closed ones; an admin's deliberate recompute).
+    /// policies (also closed ones; an admin's deliberate recompute), or with
+    /// `--open` every open SLA, as a policy change does.
     SlaRecompute {
         /// Start (YYYY-MM-DD or RFC 3339), inclusive.
-        #[arg(long)]
-        from: String,
+        #[arg(long, required_unless_present = "open")]
+        from: Option<String>,
         /// End (YYYY-MM-DD or RFC 3339), exclusive.
-        #[arg(long)]
-        to: String,
+        #[arg(long, required_unless_present = "open")]
+        to: Option<String>,
+        /// Re-evaluate the SLAs of every open incident by today's policies in
+        /// one transaction, as saving or deleting a policy does; closed
+        /// targets keep the policy they were measured by.
+        #[arg(long, conflicts_with_all = ["from", "to"])]
+        open: bool,
     },
     /// Run a fake PagerDuty API with generated data (for tests, benchmarks, demos).
     SimulatePagerduty {
@@ -547,7 +553,22 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             );
             Ok(())
         }
-        Command::SlaRecompute { from, to } => {
+        Command::SlaRecompute { open: true, .. } => {
+            let app = App::build(config).await?;
+            let started = std::time::Instant::now();
+            let n = pagerlens::sla::reevaluate_open_slas(&app.db, &app.config.sla)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!(
+                "sla re-evaluation of open incidents: {n} target(s) written in {:.3} s",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
+        Command::SlaRecompute { from, to, .. } => {
+            let (Some(from), Some(to)) = (from, to) else {
+                anyhow::bail!("sla-recompute needs --from and --to, or --open");
+            };
             let from = parse_date(&from).map_err(|e| anyhow::anyhow!("--from: {e}"))?;
             let to = parse_date(&to).map_err(|e| anyhow::anyhow!("--to: {e}"))?;
             let app = App::build(config).await?;

@@ -341,6 +341,70 @@ async fn sync_and_cleanup_commands_work_against_the_simulator() {
     .unwrap();
     assert!(!ok && stderr.contains("--older-than"), "{stderr}");
 
+    // SLAs from the command line: the open ones re-evaluated as a policy
+    // change does, a range recomputed, and bad arguments refused.
+    let (open, range, both, neither, bad_date) = tokio::task::spawn_blocking({
+        let run = run.clone();
+        move || {
+            (
+                run(&["sla-recompute", "--open"]),
+                run(&[
+                    "sla-recompute",
+                    "--from",
+                    "2020-01-01",
+                    "--to",
+                    "2100-01-01",
+                ]),
+                run(&["sla-recompute", "--open", "--from", "2020-01-01"]),
+                run(&["sla-recompute"]),
+                run(&["sla-recompute", "--from", "yesterday", "--to", "2100-01-01"]),
+            )
+        }
+    })
+    .await
+    .unwrap();
+    let written = |out: &str| -> u64 {
+        out.split(": ")
+            .nth(1)
+            .and_then(|r| r.split_whitespace().next())
+            .and_then(|n| n.parse().ok())
+            .unwrap_or_else(|| panic!("{out}"))
+    };
+    let open_incidents = sim
+        .sim
+        .org
+        .read()
+        .await
+        .incidents
+        .iter()
+        .filter(|i| i.status != "resolved")
+        .count() as u64;
+    assert!(open.0, "{}", open.2);
+    assert!(
+        open.1.starts_with("sla re-evaluation of open incidents"),
+        "{}",
+        open.1
+    );
+    // Every open incident has a running resolution clock, rewritten now.
+    assert!(
+        written(&open.1) >= open_incidents && open_incidents > 0,
+        "{}",
+        open.1
+    );
+    assert!(
+        range.0 && range.1.starts_with("sla recompute"),
+        "{}",
+        range.2
+    );
+    assert!(written(&range.1) >= written(&open.1), "{}", range.1);
+    assert!(!both.0 && both.2.contains("--open"), "{}", both.2);
+    assert!(!neither.0 && neither.2.contains("--from"), "{}", neither.2);
+    assert!(
+        !bad_date.0 && bad_date.2.contains("--from"),
+        "{}",
+        bad_date.2
+    );
+
     // Reports from the command line: the same code as `requestReport`.
     let (csv, xlsx, bad_kind, bad_status) = tokio::task::spawn_blocking({
         let run = run.clone();

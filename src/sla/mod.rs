@@ -1754,6 +1754,23 @@ pub async fn delete_calendar<C: ConnectionTrait>(db: &C, id: i32) -> Result<(), 
 }
 
 /// Re-evaluates every incident with an open target (after a policy change).
+/// Re-evaluates the SLAs of every open incident by today's policies in one
+/// transaction, as saving or deleting a policy does (`sla-recompute
+/// --open`); closed targets keep the policy they were measured by. Returns
+/// how many target rows were written.
+///
+/// # Errors
+/// Database errors; nothing changes then.
+pub async fn reevaluate_open_slas<C: ConnectionTrait + TransactionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+) -> Result<usize, SlaError> {
+    let txn = crate::db::begin_write(db).await?;
+    let n = reevaluate_open(&txn, settings, Utc::now()).await?;
+    txn.commit().await?;
+    Ok(n)
+}
+
 async fn reevaluate_open<C: ConnectionTrait>(
     db: &C,
     settings: &SlaSettings,
