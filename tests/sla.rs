@@ -1273,6 +1273,7 @@ async fn a_recompute_in_batches_equals_one_batch(app: TestApp) {
 on_both_databases!(
     a_backlog_is_checked_in_batches_and_notified_once,
     a_recompute_in_batches_equals_one_batch,
+    a_recompute_keeps_a_pause_made_while_it_reads_ahead,
     a_recompute_runs_as_a_job,
     a_target_met_after_it_was_computed_is_closed_by_the_next_refresh,
     a_deleted_incident_is_neither_warned_nor_breached,
@@ -1286,6 +1287,94 @@ on_both_databases!(
     pause_and_resume,
     policy_changes_reevaluate_open_slas,
 );
+
+/// A recompute reads each batch ahead, on another connection, while it
+/// writes the one before. A pause made in between (after the batch was read,
+/// before it is written) is not overwritten by the older read: the incident
+/// is read again inside the writing transaction, and measured by the new
+/// policies with its pause.
+async fn a_recompute_keeps_a_pause_made_while_it_reads_ahead(app: TestApp) {
+    use pagerlens::entities::incident_sla_target as t;
+    use pagerlens::scope::Scope;
+    use std::ops::ControlFlow;
+    seed_twelve_with_slas(&app.db).await;
+    for p in sla_policy::Entity::find().all(&app.db).await.unwrap() {
+        let (response, resolution) = (p.response_target_secs, p.resolution_target_secs);
+        let mut m: sla_policy::ActiveModel = p.into();
+        m.response_target_secs = Set(response * 2);
+        m.resolution_target_secs = Set(resolution * 2);
+        m.update(&app.db).await.unwrap();
+    }
+    let mut oldest: Vec<(DateTime<Utc>, String, String)> = incident::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|i| (i.created_at, i.id, i.status))
+        .collect();
+    oldest.sort();
+    // An acknowledged incident of the second batch of five: its response
+    // target is closed (met), its resolution target open.
+    let (_, victim, _) = oldest[5..10]
+        .iter()
+        .find(|(_, _, status)| status == "acknowledged")
+        .cloned()
+        .expect("an acknowledged incident in the second batch");
+    let before = t::Entity::find()
+        .filter(t::Column::IncidentId.eq(&victim))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let settings = SlaSettings::default();
+    let (db, handle) = (app.db.clone(), tokio::runtime::Handle::current());
+    sla::recompute_range_in_batches(
+        &app.db,
+        &settings,
+        "2000-01-01T00:00:00Z".parse().unwrap(),
+        "2100-01-01T00:00:00Z".parse().unwrap(),
+        5,
+        |done, _| {
+            if done == 5 {
+                // The second batch is being read: let the read finish, then
+                // pause one of its incidents before the batch is written.
+                tokio::task::block_in_place(|| {
+                    handle.block_on(async {
+                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+                        sla::pause(&db, &settings, &Scope::All, None, &victim, "customer call")
+                            .await
+                            .unwrap();
+                    })
+                });
+            }
+            ControlFlow::Continue(())
+        },
+    )
+    .await
+    .unwrap();
+    let after = t::Entity::find()
+        .filter(t::Column::IncidentId.eq(&victim))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 2, "{after:?}");
+    for t in &after {
+        if t.closed_at.is_none() {
+            assert_eq!(t.state, "PAUSED", "the pause stands: {after:?}");
+            assert!(t.paused_at.is_some(), "{t:?}");
+        } else {
+            assert_eq!(t.state, "MET", "{t:?}");
+        }
+        // The closed one too: the pause's own refresh keeps a closed
+        // target's policy, so only the recompute, redone, doubles it.
+        let was = before.iter().find(|b| b.target == t.target).unwrap();
+        assert_eq!(
+            t.target_secs,
+            was.target_secs * 2,
+            "measured by the doubled policy: {t:?}"
+        );
+    }
+    assert!(after.iter().any(|t| t.closed_at.is_none()), "{after:?}");
+}
 
 /// The compliance fixture: the catalogue and twelve incidents, their SLAs
 /// computed now.

@@ -646,15 +646,32 @@ fn cycle_of(
 }
 
 /// Computes and writes the targets of what [`load`] read.
-#[allow(clippy::too_many_lines)]
 async fn apply<C: ConnectionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    cx: &Context,
+    l: Loaded,
+    rematch: bool,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    Ok(apply_guarded(db, settings, cx, l, rematch, now, false)
+        .await?
+        .unwrap_or_default())
+}
+
+/// [`apply`]; `guarded`, a target that changed after `l` was read is not
+/// overwritten, and `None` says so before anything else is written (the
+/// caller rolls back what was).
+#[allow(clippy::too_many_arguments, clippy::too_many_lines)]
+async fn apply_guarded<C: ConnectionTrait>(
     db: &C,
     settings: &SlaSettings,
     cx: &Context,
     mut l: Loaded,
     rematch: bool,
     now: DateTime<Utc>,
-) -> Result<usize, DbErr> {
+    guarded: bool,
+) -> Result<Option<usize>, DbErr> {
     let notes = auto_pauses(db, &cx.mapper, &mut l, now).await?;
     let around = Clock::AroundTheClock;
     let no_teams = Vec::new();
@@ -839,6 +856,12 @@ async fn apply<C: ConnectionTrait>(
             }
             let mut row = row.into_active_model();
             row.id = sea_orm::ActiveValue::NotSet;
+            if guarded && let Some(o) = old {
+                // An update never writes `created_at`: in a guarded write it
+                // carries the `updated_at` the target was read with, which
+                // the update requires of the row (see `upsert_targets`).
+                row.created_at = Set(o.updated_at);
+            }
             rows.push(row);
         }
         // Both targets moved to one policy: one event for the incident.
@@ -853,7 +876,9 @@ async fn apply<C: ConnectionTrait>(
         }
     }
     let written = rows.len();
-    upsert_targets(db, rows).await?;
+    if upsert_targets(db, rows, guarded).await? < written as u64 {
+        return Ok(None);
+    }
     // 7 bound values a row: 4,000 rows stay under SQLite's 32,766
     // parameters.
     let mut events = events.into_iter().peekable();
@@ -876,7 +901,7 @@ async fn apply<C: ConnectionTrait>(
     for (id, kind, reason) in notes {
         note(db, &id, kind, now, &reason).await?;
     }
-    Ok(written)
+    Ok(Some(written))
 }
 
 /// Writes computed targets in multi-row statements: one
@@ -884,18 +909,26 @@ async fn apply<C: ConnectionTrait>(
 /// so a refresh costs a few statements per chunk rather than one per target,
 /// and two refreshes of one incident at the same moment (a webhook racing
 /// the sync) both succeed, the later one standing.
+///
+/// `guarded`, an existing row is only updated while its `updated_at` is
+/// still the one it was read with, which the caller passes in the row's
+/// `created_at` (an update never writes that column; a row that is new
+/// keeps its own). Returns how many rows were inserted or updated: fewer
+/// than given means some changed since they were read.
 async fn upsert_targets<C: ConnectionTrait>(
     db: &C,
     rows: Vec<incident_sla_target::ActiveModel>,
-) -> Result<(), DbErr> {
+    guarded: bool,
+) -> Result<u64, DbErr> {
     use incident_sla_target::Column as T;
     // 23 bound values a row: 1,000 rows stay under SQLite's 32,766
     // parameters and PostgreSQL's 65,535.
     const BATCH: usize = 1_000;
+    let mut written = 0;
     let mut rows = rows.into_iter().peekable();
     while rows.peek().is_some() {
         let batch: Vec<_> = rows.by_ref().take(BATCH).collect();
-        incident_sla_target::Entity::insert_many(batch)
+        written += incident_sla_target::Entity::insert_many(batch)
             .on_conflict(
                 sea_orm::sea_query::OnConflict::columns([T::IncidentId, T::Target, T::Cycle])
                     .update_columns([
@@ -920,12 +953,17 @@ async fn upsert_targets<C: ConnectionTrait>(
                         T::ClosedAt,
                         T::UpdatedAt,
                     ])
+                    .action_and_where_option(guarded.then(|| {
+                        sea_orm::sea_query::Expr::cust(
+                            "incident_sla_targets.updated_at = excluded.created_at",
+                        )
+                    }))
                     .to_owned(),
             )
             .exec_without_returning(db)
             .await?;
     }
-    Ok(())
+    Ok(written)
 }
 
 /// What one breach check did.
@@ -1798,7 +1836,10 @@ async fn reevaluate_open<C: ConnectionTrait>(
 ///
 /// While one batch is computed and written, the next is read on another
 /// connection of the pool (a spawned task), so the database's reading and
-/// the process's own work overlap with the writing.
+/// the process's own work overlap with the writing. The write is guarded:
+/// should another writer have refreshed an incident of the batch after it
+/// was read, the batch is read again inside the writing transaction. Each
+/// batch is measured at the moment it is written.
 ///
 /// # Errors
 /// A range that ends before it starts; database errors; `Stopped` when told
@@ -1850,32 +1891,52 @@ pub async fn recompute_range_in_batches(
     // one has doubled what it wrote (PostgreSQL; see `db::analyze`).
     let tables = ["incident_sla_targets", "sla_events"];
     crate::db::analyze(db, &tables).await?;
-    let now = Utc::now();
     let cx = Context::load(db, settings).await?;
     let read = |ids: &[String]| {
         let (db, field, ids) = (db.clone(), settings.status_field.clone(), ids.to_vec());
-        let n = ids.len();
-        let task = tokio::spawn(async move { load(&db, field.as_deref(), &ids).await });
+        let task = tokio::spawn(async move {
+            let loaded = load(&db, field.as_deref(), &ids).await?;
+            Ok::<_, DbErr>((loaded, ids))
+        });
         // Dropped (a recompute that fails or is stopped), the read stops.
-        (n, tokio_util::task::AbortOnDropHandle::new(task))
+        tokio_util::task::AbortOnDropHandle::new(task)
     };
     let mut batches = ids.chunks(batch);
     let mut next = batches.next().map(read);
     let mut written = 0;
     let mut analyzed_at = 0;
     let mut done = 0;
-    while let Some((n, reading)) = next.take() {
+    while let Some(reading) = next.take() {
         if progress(done, ids.len()).is_break() {
             return Err(SlaError::Stopped { done, written });
         }
-        let loaded = reading
+        let (loaded, batch_ids) = reading
             .await
             .map_err(|e| DbErr::Custom(format!("reading a batch failed: {e}")))??;
         next = batches.next().map(read);
         let txn = crate::db::begin_write(db).await?;
-        written += apply(&txn, settings, &cx, loaded, true, now).await?;
+        // The batch was read on another connection before this transaction
+        // began. Should another writer (a sync page, a webhook, a pause)
+        // have refreshed one of its incidents meanwhile, the guarded write
+        // finds a target changed since it was read and is rolled back, and
+        // the batch is read again inside this transaction and written from
+        // there: fresher targets are never overwritten from the older read.
+        // Measured now, not when the recompute began: a pause or an
+        // acknowledgement read with the batch is never in the future.
+        let attempt = crate::db::begin_write(&txn).await?;
+        match apply_guarded(&attempt, settings, &cx, loaded, true, Utc::now(), true).await? {
+            Some(n) => {
+                attempt.commit().await?;
+                written += n;
+            }
+            None => {
+                attempt.rollback().await?;
+                let loaded = load(&txn, settings.status_field.as_deref(), &batch_ids).await?;
+                written += apply(&txn, settings, &cx, loaded, true, Utc::now()).await?;
+            }
+        }
         txn.commit().await?;
-        done += n;
+        done += batch_ids.len();
         if written >= (2 * analyzed_at).max(20_000) {
             crate::db::analyze(db, &tables).await?;
             analyzed_at = written;
