@@ -32,7 +32,7 @@ pub struct Config {
     /// `DATABASE_URL`: `sqlite://path?mode=rwc` (default `sqlite://data/pagerlens.db?mode=rwc`)
     /// or `postgres://user:pass@host/db`.
     pub database_url: SecretString,
-    /// `PAGERLENS_DB_MAX_CONNECTIONS`: pool size (default 10).
+    /// `PAGERLENS_DB_MAX_CONNECTIONS`: pool size (default 10, at least 2).
     pub db_max_connections: u32,
     /// `PAGERLENS_BIND`: listen address for `serve` (default 127.0.0.1:8080).
     pub bind: SocketAddr,
@@ -235,8 +235,10 @@ impl Config {
                 &get,
                 "PAGERLENS_DB_MAX_CONNECTIONS",
                 10,
-                "a whole number from 1 to 1000",
-                |v: &u32| (1..=1000).contains(v),
+                // Two at least: an SLA re-evaluation reads the next batch on
+                // a second connection while its transaction holds the first.
+                "a whole number from 2 to 1000",
+                |v: &u32| (2..=1000).contains(v),
             )?,
             bind: parse(
                 &get,
@@ -1045,13 +1047,17 @@ mod tests {
             e.contains("PAGERLENS_BIND") && e.contains("127.0.0.1:8080"),
             "{e}"
         );
-        let e = with(&[("PAGERLENS_DB_MAX_CONNECTIONS", "0")])
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("PAGERLENS_DB_MAX_CONNECTIONS") && e.contains("out of range"),
-            "{e}"
-        );
+        for bad in ["0", "1"] {
+            let e = with(&[("PAGERLENS_DB_MAX_CONNECTIONS", bad)])
+                .unwrap_err()
+                .to_string();
+            assert!(
+                e.contains("PAGERLENS_DB_MAX_CONNECTIONS")
+                    && e.contains("out of range")
+                    && e.contains("from 2 to 1000"),
+                "{e}"
+            );
+        }
         let e = with(&[("PAGERLENS_LOG_FORMAT", "xml")])
             .unwrap_err()
             .to_string();

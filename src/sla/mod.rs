@@ -24,9 +24,9 @@ use std::collections::HashMap;
 use chrono::{DateTime, NaiveDate, Utc, Weekday};
 use sea_orm::sea_query::{Expr, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr,
-    DerivePartialModel, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set,
-    TransactionSession, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection,
+    DatabaseTransaction, DbErr, DerivePartialModel, EntityTrait, IntoActiveModel, QueryFilter,
+    QueryOrder, Set, TransactionSession, TransactionTrait,
 };
 use serde_json::json;
 
@@ -1581,8 +1581,8 @@ fn validate(p: &PolicyInput) -> Result<(), SlaError> {
 /// # Errors
 /// Invalid input, an unknown policy or calendar, a duplicate name; nothing
 /// changes then.
-pub async fn save_policy<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn save_policy(
+    db: &DatabaseConnection,
     settings: &SlaSettings,
     id: Option<i32>,
     input: PolicyInput,
@@ -1642,7 +1642,7 @@ pub async fn save_policy<C: ConnectionTrait + TransactionTrait>(
             m.insert(&txn).await?
         }
     };
-    reevaluate_open(&txn, settings, now).await?;
+    reevaluate_open(db, &txn, settings).await?;
     txn.commit().await?;
     Ok(saved)
 }
@@ -1652,8 +1652,8 @@ pub async fn save_policy<C: ConnectionTrait + TransactionTrait>(
 ///
 /// # Errors
 /// An unknown policy.
-pub async fn delete_policy<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn delete_policy(
+    db: &DatabaseConnection,
     settings: &SlaSettings,
     id: i32,
 ) -> Result<(), SlaError> {
@@ -1662,7 +1662,7 @@ pub async fn delete_policy<C: ConnectionTrait + TransactionTrait>(
     if res.rows_affected == 0 {
         return Err(SlaError::NotFound(format!("No SLA policy with id {id}")));
     }
-    reevaluate_open(&txn, settings, Utc::now()).await?;
+    reevaluate_open(db, &txn, settings).await?;
     txn.commit().await?;
     Ok(())
 }
@@ -1698,8 +1698,8 @@ pub async fn list_calendars<C: ConnectionTrait>(
 /// # Errors
 /// `BadInput` for an empty or taken name, an unknown time zone or weekday,
 /// or a malformed window; `NotFound` for an unknown id.
-pub async fn save_calendar<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn save_calendar(
+    db: &DatabaseConnection,
     settings: &SlaSettings,
     id: Option<i32>,
     input: CalendarInput,
@@ -1759,7 +1759,7 @@ pub async fn save_calendar<C: ConnectionTrait + TransactionTrait>(
             a.holidays = Set(model.holidays.clone());
             a.updated_at = Set(now);
             let saved = a.update(&txn).await?;
-            reevaluate_open(&txn, settings, now).await?;
+            reevaluate_open(db, &txn, settings).await?;
             saved
         }
     };
@@ -1799,20 +1799,20 @@ pub async fn delete_calendar<C: ConnectionTrait>(db: &C, id: i32) -> Result<(), 
 ///
 /// # Errors
 /// Database errors; nothing changes then.
-pub async fn reevaluate_open_slas<C: ConnectionTrait + TransactionTrait>(
-    db: &C,
+pub async fn reevaluate_open_slas(
+    db: &DatabaseConnection,
     settings: &SlaSettings,
 ) -> Result<usize, SlaError> {
     let txn = crate::db::begin_write(db).await?;
-    let n = reevaluate_open(&txn, settings, Utc::now()).await?;
+    let n = reevaluate_open(db, &txn, settings).await?;
     txn.commit().await?;
     Ok(n)
 }
 
-async fn reevaluate_open<C: ConnectionTrait>(
-    db: &C,
+async fn reevaluate_open(
+    pool: &DatabaseConnection,
+    txn: &DatabaseTransaction,
     settings: &SlaSettings,
-    now: DateTime<Utc>,
 ) -> Result<usize, DbErr> {
     use sea_orm::QuerySelect;
     let ids: Vec<String> = incident::Entity::find()
@@ -1821,9 +1821,23 @@ async fn reevaluate_open<C: ConnectionTrait>(
         .filter(incident::Column::DeletedAt.is_null())
         .filter(incident::Column::Status.ne("resolved"))
         .into_tuple()
-        .all(db)
+        .all(txn)
         .await?;
-    refresh(db, settings, &ids, false, now).await
+    // Today's policies as this transaction sees them (the one being saved
+    // included); the incidents themselves are read ahead on another
+    // connection while the batch before is written.
+    let cx = Context::load(txn, settings).await?;
+    let mut batches = ids.chunks(RECOMPUTE_BATCH);
+    let mut next = batches.next().map(|b| read_ahead(pool, settings, b));
+    let mut written = 0;
+    while let Some(reading) = next.take() {
+        let read = reading
+            .await
+            .map_err(|e| DbErr::Custom(format!("reading a batch failed: {e}")))??;
+        next = batches.next().map(|b| read_ahead(pool, settings, b));
+        written += write_read_ahead(txn, settings, &cx, read, false).await?;
+    }
+    Ok(written)
 }
 
 /// Recomputes every incident created in `[from, to)`, closed ones included,
@@ -1892,17 +1906,8 @@ pub async fn recompute_range_in_batches(
     let tables = ["incident_sla_targets", "sla_events"];
     crate::db::analyze(db, &tables).await?;
     let cx = Context::load(db, settings).await?;
-    let read = |ids: &[String]| {
-        let (db, field, ids) = (db.clone(), settings.status_field.clone(), ids.to_vec());
-        let task = tokio::spawn(async move {
-            let loaded = load(&db, field.as_deref(), &ids).await?;
-            Ok::<_, DbErr>((loaded, ids))
-        });
-        // Dropped (a recompute that fails or is stopped), the read stops.
-        tokio_util::task::AbortOnDropHandle::new(task)
-    };
     let mut batches = ids.chunks(batch);
-    let mut next = batches.next().map(read);
+    let mut next = batches.next().map(|b| read_ahead(db, settings, b));
     let mut written = 0;
     let mut analyzed_at = 0;
     let mut done = 0;
@@ -1910,33 +1915,14 @@ pub async fn recompute_range_in_batches(
         if progress(done, ids.len()).is_break() {
             return Err(SlaError::Stopped { done, written });
         }
-        let (loaded, batch_ids) = reading
+        let read = reading
             .await
             .map_err(|e| DbErr::Custom(format!("reading a batch failed: {e}")))??;
-        next = batches.next().map(read);
+        next = batches.next().map(|b| read_ahead(db, settings, b));
+        done += read.1.len();
         let txn = crate::db::begin_write(db).await?;
-        // The batch was read on another connection before this transaction
-        // began. Should another writer (a sync page, a webhook, a pause)
-        // have refreshed one of its incidents meanwhile, the guarded write
-        // finds a target changed since it was read and is rolled back, and
-        // the batch is read again inside this transaction and written from
-        // there: fresher targets are never overwritten from the older read.
-        // Measured now, not when the recompute began: a pause or an
-        // acknowledgement read with the batch is never in the future.
-        let attempt = crate::db::begin_write(&txn).await?;
-        match apply_guarded(&attempt, settings, &cx, loaded, true, Utc::now(), true).await? {
-            Some(n) => {
-                attempt.commit().await?;
-                written += n;
-            }
-            None => {
-                attempt.rollback().await?;
-                let loaded = load(&txn, settings.status_field.as_deref(), &batch_ids).await?;
-                written += apply(&txn, settings, &cx, loaded, true, Utc::now()).await?;
-            }
-        }
+        written += write_read_ahead(&txn, settings, &cx, read, true).await?;
         txn.commit().await?;
-        done += batch_ids.len();
         if written >= (2 * analyzed_at).max(20_000) {
             crate::db::analyze(db, &tables).await?;
             analyzed_at = written;
@@ -1944,6 +1930,50 @@ pub async fn recompute_range_in_batches(
     }
     let _ = progress(done, ids.len());
     Ok(written)
+}
+
+/// Reads what a refresh of `ids` needs in a spawned task, on a connection
+/// of its own, while the caller writes the batch before. Dropped (a
+/// recompute that fails or is stopped), the read stops.
+fn read_ahead(
+    pool: &DatabaseConnection,
+    settings: &SlaSettings,
+    ids: &[String],
+) -> tokio_util::task::AbortOnDropHandle<Result<(Loaded, Vec<String>), DbErr>> {
+    let (db, field, ids) = (pool.clone(), settings.status_field.clone(), ids.to_vec());
+    tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+        let loaded = load(&db, field.as_deref(), &ids).await?;
+        Ok((loaded, ids))
+    }))
+}
+
+/// Computes and writes, inside `txn`, a batch [`read_ahead`] read.
+///
+/// The batch was read on another connection, before or outside this
+/// transaction. Should another writer (a sync page, a webhook, a pause) have
+/// refreshed one of its incidents since, the guarded write finds a target
+/// changed since it was read and is rolled back to a savepoint, and the batch
+/// is read again inside `txn` and written from there: fresher targets are
+/// never overwritten from the older read. Measured now, not when the caller
+/// began: a pause or an acknowledgement read with the batch is never in the
+/// future.
+async fn write_read_ahead(
+    txn: &DatabaseTransaction,
+    settings: &SlaSettings,
+    cx: &Context,
+    (loaded, ids): (Loaded, Vec<String>),
+    rematch: bool,
+) -> Result<usize, DbErr> {
+    let attempt = crate::db::begin_write(txn).await?;
+    if let Some(n) =
+        apply_guarded(&attempt, settings, cx, loaded, rematch, Utc::now(), true).await?
+    {
+        attempt.commit().await?;
+        return Ok(n);
+    }
+    attempt.rollback().await?;
+    let loaded = load(txn, settings.status_field.as_deref(), &ids).await?;
+    apply(txn, settings, cx, loaded, rematch, Utc::now()).await
 }
 
 /// Incidents per transaction of [`recompute_range`]: a recompute of a year
