@@ -1919,10 +1919,11 @@ pub async fn recompute_range_in_batches(
             .await
             .map_err(|e| DbErr::Custom(format!("reading a batch failed: {e}")))??;
         next = batches.next().map(|b| read_ahead(db, settings, b));
-        done += read.1.len();
+        let n = read.1.len();
         let txn = crate::db::begin_write(db).await?;
         written += write_read_ahead(&txn, settings, &cx, read, true).await?;
         txn.commit().await?;
+        done += n;
         if written >= (2 * analyzed_at).max(20_000) {
             crate::db::analyze(db, &tables).await?;
             analyzed_at = written;
@@ -1972,6 +1973,10 @@ async fn write_read_ahead(
         return Ok(n);
     }
     attempt.rollback().await?;
+    tracing::debug!(
+        incidents = ids.len(),
+        "SLA targets changed since their batch was read ahead; reading it again"
+    );
     let loaded = load(txn, settings.status_field.as_deref(), &ids).await?;
     apply(txn, settings, cx, loaded, rematch, Utc::now()).await
 }
