@@ -1127,15 +1127,6 @@ async fn a_recompute_in_batches_equals_one_batch(app: TestApp) {
         "2000-01-01T00:00:00Z".parse().unwrap(),
         "2100-01-01T00:00:00Z".parse().unwrap(),
     );
-    async fn scale(db: &sea_orm::DatabaseConnection, factor: i64) {
-        for p in sla_policy::Entity::find().all(db).await.unwrap() {
-            let (response, resolution) = (p.response_target_secs, p.resolution_target_secs);
-            let mut m: sla_policy::ActiveModel = p.into();
-            m.response_target_secs = Set(response * factor);
-            m.resolution_target_secs = Set(resolution * factor);
-            m.update(db).await.unwrap();
-        }
-    }
     type Row = (
         String,
         String,
@@ -1173,7 +1164,7 @@ async fn a_recompute_in_batches_equals_one_batch(app: TestApp) {
         rows.sort();
         rows
     }
-    scale(&app.db, 2).await;
+    scale_policies(&app.db, 2).await;
     let mut heard = Vec::new();
     let written = sla::recompute_range_in_batches(
         &app.db,
@@ -1210,7 +1201,7 @@ async fn a_recompute_in_batches_equals_one_batch(app: TestApp) {
 
     // Stopped once the first batch is done: its five incidents, the
     // oldest, are measured by the tripled policies, the rest are not.
-    scale(&app.db, 3).await;
+    scale_policies(&app.db, 3).await;
     let stopped = sla::recompute_range_in_batches(
         &app.db,
         &SlaSettings::default(),
@@ -1298,13 +1289,7 @@ async fn a_recompute_keeps_a_pause_made_while_it_reads_ahead(app: TestApp) {
     use pagerlens::scope::Scope;
     use std::ops::ControlFlow;
     seed_twelve_with_slas(&app.db).await;
-    for p in sla_policy::Entity::find().all(&app.db).await.unwrap() {
-        let (response, resolution) = (p.response_target_secs, p.resolution_target_secs);
-        let mut m: sla_policy::ActiveModel = p.into();
-        m.response_target_secs = Set(response * 2);
-        m.resolution_target_secs = Set(resolution * 2);
-        m.update(&app.db).await.unwrap();
-    }
+    scale_policies(&app.db, 2).await;
     let mut oldest: Vec<(DateTime<Utc>, String, String)> = incident::Entity::find()
         .all(&app.db)
         .await
@@ -1374,6 +1359,18 @@ async fn a_recompute_keeps_a_pause_made_while_it_reads_ahead(app: TestApp) {
         );
     }
     assert!(after.iter().any(|t| t.closed_at.is_none()), "{after:?}");
+}
+
+/// Multiplies every policy's targets by `factor`, as an admin's change
+/// would, straight in the table (no re-evaluation).
+async fn scale_policies(db: &sea_orm::DatabaseConnection, factor: i64) {
+    for p in sla_policy::Entity::find().all(db).await.unwrap() {
+        let (response, resolution) = (p.response_target_secs, p.resolution_target_secs);
+        let mut m: sla_policy::ActiveModel = p.into();
+        m.response_target_secs = Set(response * factor);
+        m.resolution_target_secs = Set(resolution * factor);
+        m.update(db).await.unwrap();
+    }
 }
 
 /// The compliance fixture: the catalogue and twelve incidents, their SLAs
