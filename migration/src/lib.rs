@@ -18,6 +18,7 @@ mod m20261125_000008_sla_cycles;
 mod m20261126_000009_sync_run_jobs;
 mod m20261126_000010_deleted_incidents;
 mod m20261126_000011_open_sla_indexes;
+mod m20261126_000012_redundant_incident_index;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000009_sync_run_jobs::Migration),
             Box::new(m20261126_000010_deleted_incidents::Migration),
             Box::new(m20261126_000011_open_sla_indexes::Migration),
+            Box::new(m20261126_000012_redundant_incident_index::Migration),
         ]
     }
 }
