@@ -19,7 +19,7 @@ use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    QuerySelect, Set,
+    Set,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -37,25 +37,27 @@ pub async fn invalidate_incidents<C: ConnectionTrait>(
     db: &C,
     ids: &[String],
 ) -> Result<u64, DbErr> {
-    if ids.is_empty() {
-        return Ok(0);
-    }
-    let mut services = BTreeSet::new();
+    let mut deleted = 0;
+    // One statement per 500 incidents: their services are looked up in a
+    // subquery.
     for chunk in ids.chunks(500) {
-        services.extend(
-            incident::Entity::find()
-                .select_only()
-                .column(incident::Column::ServiceId)
-                .distinct()
-                .filter(incident::Column::Id.is_in(chunk.to_vec()))
-                .into_tuple::<Option<String>>()
-                .all(db)
-                .await?
-                .into_iter()
-                .flatten(),
-        );
+        let services = sea_orm::sea_query::Query::select()
+            .column(incident::Column::ServiceId)
+            .from(incident::Entity)
+            .and_where(incident::Column::Id.is_in(chunk.to_vec()))
+            .to_owned();
+        deleted += row::Entity::delete_many()
+            .filter(
+                Condition::any()
+                    .add(row::Column::ServiceId.is_null())
+                    .add(row::Column::ServiceId.in_subquery(services)),
+            )
+            .filter(row::Column::Query.not_like("live:%"))
+            .exec(db)
+            .await?
+            .rows_affected;
     }
-    invalidate_services(db, &services).await
+    Ok(deleted)
 }
 
 /// Deletes the entries of these services and every entry that depends on
