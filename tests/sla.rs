@@ -349,6 +349,73 @@ async fn policy_changes_reevaluate_open_slas(app: TestApp) {
     );
 }
 
+/// One sync page's refresh of incident `id` with a kept context.
+async fn page(app: &TestApp, settings: &SlaSettings, cache: &mut sla::ContextCache, id: &str) {
+    sla::refresh_with(
+        &app.db,
+        settings,
+        cache,
+        &[id.to_owned()],
+        false,
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+}
+
+/// A sync keeps the policies between pages (`refresh_with` and a
+/// `ContextCache`); a policy saved meanwhile counts from the next page on.
+async fn a_kept_sla_context_sees_a_policy_saved_meanwhile(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 2).await;
+    let created =
+        DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap() - Duration::minutes(10);
+    let p1 = incident::Entity::find_by_id("PI0000")
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .priority_id;
+    for id in ["PI0000", "PI0001"] {
+        make_triggered(&app, id, created).await;
+        let p1 = p1.clone();
+        edit_incident(&app, id, move |m| m.priority_id = Set(p1)).await;
+    }
+    let settings = SlaSettings::default();
+    let mut cache = sla::ContextCache::default();
+    page(&app, &settings, &mut cache, "PI0000").await;
+    let s = sla_of(&app, "PI0000").await;
+    assert_eq!(s["resolution"]["targetSeconds"], 4 * 3600, "{s}");
+    // The kept context answers while nothing changed.
+    page(&app, &settings, &mut cache, "PI0000").await;
+
+    let critical = sla_policy::Entity::find()
+        .filter(sla_policy::Column::Name.eq("critical"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap();
+    app.data(
+        "mutation($id: ID!, $in: SlaPolicyInput!) { updateSlaPolicy(id: $id, input: $in) { id } }",
+        json!({"id": critical.id.to_string(), "in": {"name": "critical", "priorityNames": ["P1"],
+            "responseTargetSeconds": 3600, "resolutionTargetSeconds": 8 * 3600}}),
+    )
+    .await;
+    // The save measured the open incidents by the new policy; the next page
+    // measures PI0001 again and must not put the kept, older policy back.
+    assert_eq!(
+        sla_of(&app, "PI0001").await["resolution"]["targetSeconds"],
+        8 * 3600
+    );
+    page(&app, &settings, &mut cache, "PI0001").await;
+    let s = sla_of(&app, "PI0001").await;
+    assert_eq!(s["resolution"]["targetSeconds"], 8 * 3600, "{s}");
+    assert_eq!(
+        at(&s["resolution"]["deadline"]),
+        created + Duration::hours(8)
+    );
+}
+
 /// Admins manage business-hours calendars; bad input changes nothing; a
 /// calendar in use cannot be deleted.
 async fn business_calendars_are_managed_in_graphql(app: TestApp) {
@@ -1263,6 +1330,7 @@ async fn a_recompute_in_batches_equals_one_batch(app: TestApp) {
 
 on_both_databases!(
     a_backlog_is_checked_in_batches_and_notified_once,
+    a_kept_sla_context_sees_a_policy_saved_meanwhile,
     a_recompute_in_batches_equals_one_batch,
     a_recompute_keeps_a_pause_made_while_it_reads_ahead,
     a_recompute_runs_as_a_job,

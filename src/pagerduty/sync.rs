@@ -133,6 +133,8 @@ struct Run<'a> {
     now: DateTime<Utc>,
     counts: BTreeMap<String, Counts>,
     skipped: Vec<String>,
+    /// SLA policies and what else a refresh reads, kept across pages.
+    sla: crate::sla::ContextCache,
 }
 
 /// Runs one sync and records it in `sync_runs` (also when it fails).
@@ -336,6 +338,7 @@ pub async fn run_started(
         now: started,
         counts: BTreeMap::new(),
         skipped: Vec::new(),
+        sla: crate::sla::ContextCache::default(),
     };
     let result = run.execute().await;
     let after = client.stats.snapshot();
@@ -1107,7 +1110,8 @@ impl Run<'_> {
         store::replace_incident_assignees(db, &assignees, now).await?;
         self.count("incidents", c);
         let changed = written.all();
-        crate::sla::refresh(db, &self.opts.sla, &changed, false, self.now).await?;
+        crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &changed, false, self.now)
+            .await?;
         crate::cache::invalidate_incidents(db, &changed).await?;
         Ok(changed)
     }
@@ -1266,7 +1270,7 @@ impl Run<'_> {
         timing.extend(changed.iter().cloned());
         let timing: Vec<String> = timing.into_iter().collect();
         store::derive_incident_timing(db, &timing, now).await?;
-        crate::sla::refresh(db, &self.opts.sla, &timing, false, now).await?;
+        crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &timing, false, now).await?;
         changed.extend(touched);
         changed.sort();
         changed.dedup();
@@ -1463,7 +1467,8 @@ impl Run<'_> {
         let (counts, changed) = replace_custom_fields(&txn, per_incident, now).await?;
         if self.opts.sla.status_field.is_some() {
             // The status field may pause or resume their clocks.
-            crate::sla::refresh(&txn, &self.opts.sla, &changed, false, now).await?;
+            crate::sla::refresh_with(&txn, &self.opts.sla, &mut self.sla, &changed, false, now)
+                .await?;
         }
         crate::cache::invalidate_incidents(&txn, &changed).await?;
         txn.commit().await?;
@@ -1728,6 +1733,7 @@ pub async fn refresh_incident(
         now,
         counts: BTreeMap::new(),
         skipped: Vec::new(),
+        sla: crate::sla::ContextCache::default(),
     };
     let body = client.get(&format!("/incidents/{id}"), &[]).await?;
     let incident: wire::Incident = serde_json::from_value(
@@ -1771,6 +1777,7 @@ pub async fn write_incident(
         now,
         counts: BTreeMap::new(),
         skipped: Vec::new(),
+        sla: crate::sla::ContextCache::default(),
     };
     let id = incident.id.clone();
     let service = incident.service.as_ref().map(|s| s.id.clone());

@@ -416,7 +416,7 @@ struct SlaIncident {
 }
 
 /// What every incident of a refresh is measured against, read once.
-struct Context {
+pub struct Context {
     policies: Vec<Policy>,
     clocks: HashMap<i32, Clock>,
     mapper: crate::analytics::status::Mapper,
@@ -560,12 +560,100 @@ pub async fn refresh<C: ConnectionTrait>(
         return Ok(0);
     }
     let cx = Context::load(db, settings).await?;
+    refresh_in(db, settings, &cx, ids, rematch, now).await
+}
+
+/// [`refresh`] with the policies, calendars, status mappings, priorities and
+/// service teams kept in `cache` between calls (a sync refreshes once per
+/// page). Each call still reads one fingerprint of those tables and reads
+/// them again when it changed, so a policy saved during a sync counts from
+/// the next page on.
+///
+/// # Errors
+/// Database errors only.
+pub async fn refresh_with<C: ConnectionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    cache: &mut ContextCache,
+    ids: &[String],
+    rematch: bool,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    let cx = cache.get(db, settings).await?;
+    refresh_in(db, settings, &cx, ids, rematch, now).await
+}
+
+async fn refresh_in<C: ConnectionTrait>(
+    db: &C,
+    settings: &SlaSettings,
+    cx: &Context,
+    ids: &[String],
+    rematch: bool,
+    now: DateTime<Utc>,
+) -> Result<usize, DbErr> {
     let mut written = 0;
     for chunk in ids.chunks(LOAD_CHUNK) {
         let loaded = load(db, settings.status_field.as_deref(), chunk).await?;
-        written += apply(db, settings, &cx, loaded, rematch, now).await?;
+        written += apply(db, settings, cx, loaded, rematch, now).await?;
     }
     Ok(written)
+}
+
+/// The tables an SLA [`Context`] is read from.
+const CONTEXT_TABLES: [&str; 5] = [
+    "sla_policies",
+    "business_calendars",
+    "status_mappings",
+    "priorities",
+    "service_teams",
+];
+
+/// A [`Context`] kept between refreshes with the fingerprint of the tables
+/// it was read from: their row counts and latest `updated_at`. Every writer
+/// of those tables stamps `updated_at`; a deletion changes the count.
+#[derive(Default)]
+pub struct ContextCache {
+    held: Option<(String, std::sync::Arc<Context>)>,
+}
+
+impl ContextCache {
+    async fn get<C: ConnectionTrait>(
+        &mut self,
+        db: &C,
+        settings: &SlaSettings,
+    ) -> Result<std::sync::Arc<Context>, DbErr> {
+        let parts: Vec<String> = CONTEXT_TABLES
+            .iter()
+            .map(|t| {
+                format!(
+                    "(SELECT CAST(COUNT(*) AS TEXT) || '/' || \
+                     COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM {t})"
+                )
+            })
+            .collect();
+        let sql = format!("SELECT {} AS f", parts.join(" || ';' || "));
+        let fingerprint: String = db
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await?
+            .ok_or_else(|| DbErr::RecordNotFound("the SLA context fingerprint".into()))?
+            .try_get("", "f")?;
+        if let Some((held, cx)) = &self.held
+            && *held == fingerprint
+        {
+            return Ok(cx.clone());
+        }
+        // Read after the fingerprint: a change committed in between makes
+        // the next fingerprint differ, and the context is read again.
+        let cx = std::sync::Arc::new(Context::load(db, settings).await?);
+        self.held = Some((fingerprint, cx.clone()));
+        Ok(cx)
+    }
 }
 
 /// The SLA cycle an incident is measured in now.
