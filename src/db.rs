@@ -12,6 +12,9 @@ use sea_orm::{
 
 use crate::config::{Config, redact_url};
 
+/// Rows buffered between a SQLite connection's worker thread and its reader.
+const SQLITE_ROW_BUFFER: usize = 1024;
+
 /// Opens the pool. For SQLite the file's directory is created, WAL journal,
 /// foreign keys and a busy timeout are switched on for every connection.
 ///
@@ -40,6 +43,10 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 // map was tried: hardly faster, and it counts the mapped file
                 // in the process's memory.)
                 .pragma("cache_size", "-8192")
+                // The worker thread hands rows over a channel of this many;
+                // with sqlx's 50, a larger result set made the worker and
+                // the reader wake each other for every row past the 50th.
+                .row_buffer_size(SQLITE_ROW_BUFFER)
         });
     if !config.is_sqlite() {
         let port = postgres_tcp_port(url);
