@@ -3,14 +3,13 @@
 //!
 //! - [`Cache::get_or_compute`] answers from a fresh entry or computes,
 //!   stores and answers. A failing store never fails the answer.
-//! - [`Cache::invalidate_services`]: a sync deletes the entries of the
-//!   services it changed and every entry that spans several services.
+//! - [`invalidate_incidents`]: a sync deletes the entries of the services
+//!   it changed and every entry that spans several services.
 //! - [`Cache::fetch_or_cached`] is for live PagerDuty look-ups: a fresh
 //!   entry answers; otherwise PagerDuty is asked; when it is down (5xx,
 //!   timeouts) the last good value answers, marked stale, and after a 503
 //!   nobody asks again until a cooldown has passed.
 
-use std::collections::BTreeSet;
 use std::future::Future;
 use std::sync::Mutex;
 use std::time::Instant;
@@ -58,27 +57,6 @@ pub async fn invalidate_incidents<C: ConnectionTrait>(
             .rows_affected;
     }
     Ok(deleted)
-}
-
-/// Deletes the entries of these services and every entry that depends on
-/// several services (live look-ups are kept). Returns the number deleted.
-///
-/// # Errors
-/// Database errors.
-pub async fn invalidate_services<C: ConnectionTrait>(
-    db: &C,
-    services: &BTreeSet<String>,
-) -> Result<u64, DbErr> {
-    let mut any = Condition::any().add(row::Column::ServiceId.is_null());
-    for chunk in services.iter().cloned().collect::<Vec<_>>().chunks(500) {
-        any = any.add(row::Column::ServiceId.is_in(chunk.to_vec()));
-    }
-    Ok(row::Entity::delete_many()
-        .filter(any)
-        .filter(row::Column::Query.not_like("live:%"))
-        .exec(db)
-        .await?
-        .rows_affected)
 }
 
 /// An answer and where it came from.
