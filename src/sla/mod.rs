@@ -583,7 +583,7 @@ pub async fn refresh_with<C: ConnectionTrait>(
         return Ok(0);
     }
     let cx = cache.get(db, settings).await?;
-    refresh_in(db, settings, &cx, ids, rematch, now).await
+    refresh_in(db, settings, cx, ids, rematch, now).await
 }
 
 async fn refresh_in<C: ConnectionTrait>(
@@ -611,12 +611,27 @@ const CONTEXT_TABLES: [&str; 5] = [
     "service_teams",
 ];
 
+/// One statement: the row count and latest `updated_at` of each of
+/// [`CONTEXT_TABLES`], as text.
+static FINGERPRINT_SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    let parts: Vec<String> = CONTEXT_TABLES
+        .iter()
+        .map(|t| {
+            format!(
+                "(SELECT CAST(COUNT(*) AS TEXT) || '/' || \
+                 COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM {t})"
+            )
+        })
+        .collect();
+    format!("SELECT {} AS f", parts.join(" || ';' || "))
+});
+
 /// A [`Context`] kept between refreshes with the fingerprint of the tables
 /// it was read from: their row counts and latest `updated_at`. Every writer
 /// of those tables stamps `updated_at`; a deletion changes the count.
 #[derive(Default)]
 pub struct ContextCache {
-    held: Option<(String, std::sync::Arc<Context>)>,
+    held: Option<(String, Context)>,
 }
 
 impl ContextCache {
@@ -624,35 +639,23 @@ impl ContextCache {
         &mut self,
         db: &C,
         settings: &SlaSettings,
-    ) -> Result<std::sync::Arc<Context>, DbErr> {
-        let parts: Vec<String> = CONTEXT_TABLES
-            .iter()
-            .map(|t| {
-                format!(
-                    "(SELECT CAST(COUNT(*) AS TEXT) || '/' || \
-                     COALESCE(CAST(MAX(updated_at) AS TEXT), '') FROM {t})"
-                )
-            })
-            .collect();
-        let sql = format!("SELECT {} AS f", parts.join(" || ';' || "));
+    ) -> Result<&Context, DbErr> {
         let fingerprint: String = db
             .query_one_raw(sea_orm::Statement::from_string(
                 db.get_database_backend(),
-                sql,
+                FINGERPRINT_SQL.as_str(),
             ))
             .await?
             .ok_or_else(|| DbErr::RecordNotFound("the SLA context fingerprint".into()))?
             .try_get("", "f")?;
-        if let Some((held, cx)) = &self.held
-            && *held == fingerprint
-        {
-            return Ok(cx.clone());
-        }
-        // Read after the fingerprint: a change committed in between makes
-        // the next fingerprint differ, and the context is read again.
-        let cx = std::sync::Arc::new(Context::load(db, settings).await?);
-        self.held = Some((fingerprint, cx.clone()));
-        Ok(cx)
+        let held = match self.held.take() {
+            Some((held, cx)) if held == fingerprint => (held, cx),
+            // Read after the fingerprint: a change committed in between
+            // makes the next fingerprint differ, and the context is read
+            // again.
+            _ => (fingerprint, Context::load(db, settings).await?),
+        };
+        Ok(&self.held.insert(held).1)
     }
 }
 
