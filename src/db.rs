@@ -43,6 +43,16 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 // map was tried: hardly faster, and it counts the mapped file
                 // in the process's memory.)
                 .pragma("cache_size", "-8192")
+                // Statement journals and temporary b-trees in memory: a
+                // multi-row write inside a transaction keeps the pages it may
+                // have to roll back in a statement journal, which on the
+                // default spilled to a temporary file past 64 KiB (one file
+                // created, written and deleted per sync page).
+                .pragma("temp_store", "memory")
+                // Copy the WAL back into the database every 16,000 pages
+                // (64 MiB) rather than every 1,000: a page rewritten by
+                // many commits is copied once per checkpoint.
+                .pragma("wal_autocheckpoint", "16000")
                 // The worker thread hands rows over a channel of this many;
                 // with sqlx's 50, a larger result set made the worker and
                 // the reader wake each other for every row past the 50th.
@@ -66,6 +76,47 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
             scrub(&e.to_string(), url)
         ))
     })
+}
+
+/// A connection of its own for a long run of writing transactions (a
+/// sync), on SQLite; `None` on PostgreSQL, where the shared pool serves.
+///
+/// SQLite keeps a page cache per connection and empties it whenever another
+/// connection has written since. The pool hands out its idle connections in
+/// turn, so consecutive transactions of one sync landed on different
+/// connections and each began with an empty cache, reading back the pages
+/// its predecessor had just written. One connection keeps them. It has the
+/// pool's settings (pragmas, busy timeout); close it with [`close_writer`].
+///
+/// # Errors
+/// The connection cannot be opened.
+pub async fn dedicated_writer(
+    db: &DatabaseConnection,
+) -> Result<Option<DatabaseConnection>, DbErr> {
+    if db.get_database_backend() != sea_orm::DbBackend::Sqlite {
+        return Ok(None);
+    }
+    let pool = db.get_sqlite_connection_pool();
+    let options = (*pool.connect_options()).clone();
+    let writer = sea_orm::sqlx::sqlite::SqlitePoolOptions::new()
+        .max_connections(1)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(30))
+        .connect_with(options)
+        .await
+        .map_err(|e| DbErr::Custom(format!("cannot open a writing connection: {e}")))?;
+    Ok(Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(
+        writer,
+    )))
+}
+
+/// Closes a connection from [`dedicated_writer`], waiting for it to finish.
+pub async fn close_writer(writer: Option<DatabaseConnection>) {
+    if let Some(w) = writer
+        && let Err(e) = w.close().await
+    {
+        tracing::warn!(error = %e, "closing the writing connection failed");
+    }
 }
 
 /// Begins a transaction that will write. Every writing transaction starts

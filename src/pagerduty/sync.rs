@@ -128,6 +128,9 @@ pub struct SyncReport {
 
 struct Run<'a> {
     db: &'a DatabaseConnection,
+    /// Where the page transactions go: on SQLite a connection of the sync's
+    /// own, so its page cache stays warm (see `db::dedicated_writer`).
+    writer: &'a DatabaseConnection,
     client: &'a Client,
     opts: &'a SyncOptions,
     now: DateTime<Utc>,
@@ -331,8 +334,13 @@ pub async fn run_started(
 ) -> Result<SyncReport, Error> {
     let started = record.started_at;
     let before = client.stats.snapshot();
+    let own = crate::db::dedicated_writer(db).await.unwrap_or_else(|e| {
+        tracing::warn!(error = %e, "syncing through the shared pool");
+        None
+    });
     let mut run = Run {
         db,
+        writer: own.as_ref().unwrap_or(db),
         client,
         opts,
         now: started,
@@ -341,6 +349,8 @@ pub async fn run_started(
         sla: crate::sla::ContextCache::default(),
     };
     let result = run.execute().await;
+    let (counts, skipped) = (run.counts, run.skipped);
+    crate::db::close_writer(own).await;
     let after = client.stats.snapshot();
     let api = super::client::StatsSnapshot {
         api_calls: after.api_calls - before.api_calls,
@@ -357,14 +367,14 @@ pub async fn run_started(
     }
     .into());
     am.finished_at = Set(Some(finished));
-    am.counts = Set(Some(serde_json::to_string(&run.counts).unwrap_or_default()));
+    am.counts = Set(Some(serde_json::to_string(&counts).unwrap_or_default()));
     am.api_calls = Set(api.api_calls as i64);
     am.retries = Set(api.retries as i64);
     am.rate_limited = Set(api.rate_limited as i64);
     am.rate_limit_wait_ms = Set(api.rate_limit_wait_ms as i64);
-    am.skipped = Set(run.skipped.len() as i64);
-    am.skipped_ids = Set((!run.skipped.is_empty()).then(|| {
-        run.skipped
+    am.skipped = Set(skipped.len() as i64);
+    am.skipped_ids = Set((!skipped.is_empty()).then(|| {
+        skipped
             .iter()
             .take(1000)
             .cloned()
@@ -388,8 +398,8 @@ pub async fn run_started(
     }
     result.map(|()| SyncReport {
         run_id: record.id,
-        counts: run.counts,
-        skipped_ids: run.skipped,
+        counts,
+        skipped_ids: skipped,
         api,
     })
 }
@@ -735,7 +745,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = crate::db::begin_write(self.db).await?;
+        let txn = crate::db::begin_write(self.writer).await?;
         let c = store::upsert(&txn, rows, now).await?;
         store::mark_missing_deleted::<priority::Entity, _>(
             &txn,
@@ -764,7 +774,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = crate::db::begin_write(self.db).await?;
+        let txn = crate::db::begin_write(self.writer).await?;
         let c = store::upsert(&txn, rows, now).await?;
         store::mark_missing_deleted::<team::Entity, _>(
             &txn,
@@ -797,7 +807,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = crate::db::begin_write(self.db).await?;
+        let txn = crate::db::begin_write(self.writer).await?;
         let c = store::upsert(&txn, rows, now).await?;
         store::mark_missing_deleted::<user::Entity, _>(
             &txn,
@@ -826,7 +836,7 @@ impl Run<'_> {
                 entry.insert(id, m.role);
             }
         }
-        let txn = crate::db::begin_write(self.db).await?;
+        let txn = crate::db::begin_write(self.writer).await?;
         store::ensure_users(&txn, &member_refs, now).await?;
         store::replace_team_members(&txn, &members, now).await?;
         txn.commit().await?;
@@ -862,7 +872,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = crate::db::begin_write(self.db).await?;
+        let txn = crate::db::begin_write(self.writer).await?;
         let c = store::upsert(&txn, rows, now).await?;
         store::mark_missing_deleted::<schedule::Entity, _>(
             &txn,
@@ -937,7 +947,7 @@ impl Run<'_> {
             }
         }
         let seen: HashSet<String> = ep_rows.iter().map(|r| r.id.clone()).collect();
-        let txn = crate::db::begin_write(self.db).await?;
+        let txn = crate::db::begin_write(self.writer).await?;
         let c = store::upsert(&txn, ep_rows, now).await?;
         store::mark_missing_deleted::<escalation_policy::Entity, _>(
             &txn,
@@ -1002,7 +1012,7 @@ impl Run<'_> {
             })
             .collect();
         let seen: HashSet<String> = rows.iter().map(|r| r.id.clone()).collect();
-        let txn = crate::db::begin_write(self.db).await?;
+        let txn = crate::db::begin_write(self.writer).await?;
         store::ensure_escalation_policies(&txn, &ep_refs, now).await?;
         store::ensure_teams(&txn, &team_refs, now).await?;
         let c = store::upsert(&txn, rows, now).await?;
@@ -1153,7 +1163,7 @@ impl Run<'_> {
                 .map(|i| (i.id.clone(), i.service.as_ref().map(|s| s.id.clone())))
                 .collect();
             seen.extend(incidents.iter().map(|i| i.id.clone()));
-            let txn = crate::db::begin_write(self.db).await?;
+            let txn = crate::db::begin_write(self.writer).await?;
             let changed = self.write_incidents(&txn, incidents).await?;
             txn.commit().await?;
             self.announce(&changed, &services);
@@ -1313,7 +1323,7 @@ impl Run<'_> {
                     Some((id, service.map(str::to_owned)))
                 })
                 .collect();
-            let txn = crate::db::begin_write(self.db).await?;
+            let txn = crate::db::begin_write(self.writer).await?;
             let (changed, fields_wanted) =
                 self.write_log_entries(&txn, entries, incremental).await?;
             if let Some(end) = page.completes {
@@ -1353,7 +1363,7 @@ impl Run<'_> {
                     e.incident = serde_json::json!({"id": id, "type": "incident_reference"});
                 }
             }
-            let txn = crate::db::begin_write(self.db).await?;
+            let txn = crate::db::begin_write(self.writer).await?;
             self.write_log_entries(&txn, entries, false).await?;
             txn.commit().await?;
             self.opts.progress.advance(1);
@@ -1463,7 +1473,7 @@ impl Run<'_> {
         }
         let n = per_incident.len() as u64;
         let now = self.now;
-        let txn = crate::db::begin_write(self.db).await?;
+        let txn = crate::db::begin_write(self.writer).await?;
         let (counts, changed) = replace_custom_fields(&txn, per_incident, now).await?;
         if self.opts.sla.status_field.is_some() {
             // The status field may pause or resume their clocks.
@@ -1528,7 +1538,7 @@ impl Run<'_> {
                     })
                 })
                 .collect();
-            let txn = crate::db::begin_write(self.db).await?;
+            let txn = crate::db::begin_write(self.writer).await?;
             store::ensure_users(&txn, &users, now).await?;
             let c = store::upsert(&txn, rows, now).await?;
             txn.commit().await?;
@@ -1728,6 +1738,7 @@ pub async fn refresh_incident(
     let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
     let mut run = Run {
         db,
+        writer: db,
         client,
         opts: &opts,
         now,
@@ -1772,6 +1783,7 @@ pub async fn write_incident(
     let now = DateTime::from_timestamp(Utc::now().timestamp(), 0).unwrap_or_else(Utc::now);
     let mut run = Run {
         db,
+        writer: db,
         client: &Client::new(super::ClientConfig::new("http://127.0.0.1:9", "unused"))?,
         opts: &opts,
         now,
