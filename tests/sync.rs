@@ -537,6 +537,8 @@ async fn a_service_sync_fetches_one_service(app: TestApp) {
             .unwrap()
             > 0
     );
+    // Each incident was copied before its log: measured once, after it.
+    assert!(assert_each_outcome_once(&app.db, &org).await > 0);
 }
 
 /// A full sync writes custom fields after the log entries have computed the
@@ -596,8 +598,75 @@ async fn a_waiting_status_field_pauses_clocks_in_a_full_sync(app: TestApp) {
     );
 }
 
+/// An incident copied before its log (a full sync writes the incident pages
+/// first) is measured once its log has caught up with its status: its
+/// timeline never shows a breach that its acknowledgement, still on its
+/// way, contradicts ("resolved without an acknowledgement", then "met").
+async fn a_full_sync_records_each_sla_outcome_once(app: TestApp) {
+    let sim = start_sim(Faults::default(), now()).await;
+    sync::run(&app.db, &client(&sim, 3), &full()).await.unwrap();
+    let org = sim.sim.org.read().await.clone();
+    let checked = assert_each_outcome_once(&app.db, &org).await;
+    assert!(checked > 10, "acknowledged, resolved incidents: {checked}");
+}
+
+/// Every SLA target has at most one outcome (met or breached) per cycle,
+/// and the response target of a resolved incident that was acknowledged is
+/// met, with that one outcome. Returns how many such incidents were seen.
+async fn assert_each_outcome_once(db: &DatabaseConnection, org: &simulator::Org) -> usize {
+    use sea_orm::{ColumnTrait, QueryFilter};
+    let targets = incident_sla_target::Entity::find().all(db).await.unwrap();
+    let stored: std::collections::HashSet<&str> =
+        targets.iter().map(|t| t.incident_id.as_str()).collect();
+    let acked_then_resolved: Vec<&str> = org
+        .incidents
+        .iter()
+        .filter(|i| i.status == "resolved" && stored.contains(i.id.as_str()))
+        .filter(|i| {
+            org.log_entries.iter().any(|e| {
+                e.incident_id() == Some(i.id.as_str()) && e.kind == "acknowledge_log_entry"
+            })
+        })
+        .map(|i| i.id.as_str())
+        .collect();
+    let events = sla_event::Entity::find()
+        .filter(sla_event::Column::Kind.is_in(["met", "breached"]))
+        .all(db)
+        .await
+        .unwrap();
+    let mut outcomes: std::collections::HashMap<(String, String), Vec<String>> =
+        std::collections::HashMap::new();
+    for e in events {
+        if let Some(target) = e.target {
+            outcomes
+                .entry((e.incident_id, target))
+                .or_default()
+                .push(e.kind);
+        }
+    }
+    for t in &targets {
+        let kinds = outcomes
+            .get(&(t.incident_id.clone(), t.target.clone()))
+            .cloned()
+            .unwrap_or_default();
+        assert!(
+            kinds.len() <= t.cycle as usize,
+            "{} {}: outcomes {kinds:?} in {} cycle(s)",
+            t.incident_id,
+            t.target,
+            t.cycle
+        );
+        if acked_then_resolved.contains(&t.incident_id.as_str()) && t.target == "response" {
+            assert_eq!(t.state, "MET", "{t:?}");
+            assert_eq!(kinds, ["met"], "{}", t.incident_id);
+        }
+    }
+    acked_then_resolved.len()
+}
+
 on_both_databases!(
     a_waiting_status_field_pauses_clocks_in_a_full_sync,
+    a_full_sync_records_each_sla_outcome_once,
     full_sync_copies_everything_and_is_idempotent,
     faults_in_many_requests_end_in_the_same_content,
     a_killed_sync_converges_when_run_again,

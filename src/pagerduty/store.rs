@@ -455,7 +455,10 @@ ensure_stubs!(/// Placeholder teams.
 /// Recomputes what is derived from log entries for these incidents: first
 /// acknowledgement (time and user), escalation count (escalate entries, not
 /// status), and who resolved it. Only changed rows are written, in one
-/// statement per chunk; returns how many.
+/// statement per chunk. Returns how many, and the incidents whose log does
+/// not show their status yet: resolved without a resolve entry, or
+/// acknowledged without an acknowledgement (their entries are on their way,
+/// or missing upstream).
 ///
 /// # Errors
 /// Database errors only.
@@ -463,9 +466,10 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
     db: &C,
     ids: &[String],
     now: DateTime<Utc>,
-) -> Result<u64, DbErr> {
+) -> Result<(u64, HashSet<String>), DbErr> {
     use sea_orm::QuerySelect;
     let mut changed = 0;
+    let mut unsettled = HashSet::new();
     for chunk in ids.chunks(500) {
         // Every entry of these incidents through the incident index; the
         // kinds are picked here (a kind filter in SQL lets SQLite choose the
@@ -524,6 +528,11 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
         for mut inc in incidents {
             let list = by_incident.remove(inc.id.as_str()).unwrap_or_default();
             let timing = Timing::from_entries(&list);
+            if (inc.status == "resolved" && timing.last_resolve_at.is_none())
+                || (inc.status == "acknowledged" && timing.acknowledged_at.is_none())
+            {
+                unsettled.insert(inc.id.clone());
+            }
             let resolved_at = inc.resolved_at.or(if inc.status == "resolved" {
                 timing.last_resolve_at
             } else {
@@ -571,7 +580,7 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
             .await?;
         }
     }
-    Ok(changed)
+    Ok((changed, unsettled))
 }
 
 /// The columns of a log entry that timing is derived from.

@@ -138,6 +138,16 @@ struct Run<'a> {
     skipped: Vec<String>,
     /// SLA policies and what else a refresh reads, kept across pages.
     sla: crate::sla::ContextCache,
+    /// Incidents whose SLA waits for their log (`None`: measured at once).
+    /// An incident copied before its log entries (the incident pages come
+    /// first; an incident embedded in its first log entry carries its
+    /// latest state) already says `resolved` or `acknowledged` while the
+    /// entries that say when and by whom are still on their way: measured
+    /// then, an acknowledged incident would first breach its response
+    /// target ("resolved without an acknowledgement") and meet it a page
+    /// later, and its timeline would keep both. It is measured once its log
+    /// shows its status, or when the run has read all it will read.
+    deferred: Option<BTreeSet<String>>,
 }
 
 /// Runs one sync and records it in `sync_runs` (also when it fails).
@@ -347,6 +357,7 @@ pub async fn run_started(
         counts: BTreeMap::new(),
         skipped: Vec::new(),
         sla: crate::sla::ContextCache::default(),
+        deferred: Some(BTreeSet::new()),
     };
     let result = run.execute().await;
     let (counts, skipped) = (run.counts, run.skipped);
@@ -655,7 +666,7 @@ impl Run<'_> {
                 }
             }
         }
-        Ok(())
+        self.measure_deferred().await
     }
 
     async fn watermark(&self) -> Result<Option<DateTime<Utc>>, Error> {
@@ -1042,11 +1053,14 @@ impl Run<'_> {
 
     /// Turns wire incidents into rows and writes them (with placeholders for
     /// unknown references and the assignees) in one transaction. Returns the
-    /// ids that were new or changed.
+    /// ids that were new or changed. New incidents past `triggered` wait for
+    /// their log (see `deferred`); the SLAs of the others are refreshed when
+    /// `refresh` (else the caller does it).
     async fn write_incidents<C: sea_orm::ConnectionTrait>(
         &mut self,
         db: &C,
         incidents: Vec<wire::Incident>,
+        refresh: bool,
     ) -> Result<Vec<String>, Error> {
         let now = self.now;
         let mut services = HashMap::new();
@@ -1055,6 +1069,7 @@ impl Run<'_> {
         let mut users = HashMap::new();
         let mut assignees: Links = HashMap::new();
         let mut rows = Vec::with_capacity(incidents.len());
+        let mut past_triggered = HashSet::new();
         for i in incidents {
             let (Some(status), urgency) = (
                 crate::incidents::Status::parse(&i.status),
@@ -1075,6 +1090,9 @@ impl Run<'_> {
                     r.id.clone()
                 })
             };
+            if status != crate::incidents::Status::Triggered {
+                past_triggered.insert(i.id.clone());
+            }
             let service_id = r(&i.service, &mut services);
             let ep_id = r(&i.escalation_policy, &mut eps);
             let priority_id = r(&i.priority, &mut priorities);
@@ -1120,10 +1138,73 @@ impl Run<'_> {
         store::replace_incident_assignees(db, &assignees, now).await?;
         self.count("incidents", c);
         let changed = written.all();
-        crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &changed, false, self.now)
-            .await?;
+        if let Some(deferred) = &mut self.deferred {
+            deferred.extend(
+                written
+                    .inserted
+                    .iter()
+                    .filter(|id| past_triggered.contains(*id))
+                    .cloned(),
+            );
+        }
+        if refresh {
+            let measure = self.not_deferred(&changed);
+            crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &measure, false, self.now)
+                .await?;
+        }
         crate::cache::invalidate_incidents(db, &changed).await?;
         Ok(changed)
+    }
+
+    /// These incidents but the deferred.
+    fn not_deferred(&self, ids: &[String]) -> Vec<String> {
+        ids.iter()
+            .filter(|id| !self.deferred.as_ref().is_some_and(|d| d.contains(*id)))
+            .cloned()
+            .collect()
+    }
+
+    /// Of these incidents, those whose SLA can be measured now: all but the
+    /// deferred whose log does not show their status yet (`unsettled`);
+    /// the deferred among them are deferred no more.
+    fn measurable(&mut self, ids: Vec<String>, unsettled: &HashSet<String>) -> Vec<String> {
+        let Some(deferred) = &mut self.deferred else {
+            return ids;
+        };
+        ids.into_iter()
+            .filter(|id| {
+                if !deferred.contains(id) {
+                    return true;
+                }
+                if unsettled.contains(id) {
+                    return false;
+                }
+                deferred.remove(id);
+                true
+            })
+            .collect()
+    }
+
+    /// Measures the incidents still deferred when the run has read all the
+    /// log it will read (their log never showed their status), a chunk per
+    /// transaction.
+    async fn measure_deferred(&mut self) -> Result<(), Error> {
+        let ids: Vec<String> = self
+            .deferred
+            .as_mut()
+            .map(std::mem::take)
+            .unwrap_or_default()
+            .into_iter()
+            .collect();
+        for chunk in ids.chunks(CUSTOM_FIELD_BATCH) {
+            self.check_cancel()?;
+            let txn = crate::db::begin_write(self.writer).await?;
+            crate::sla::refresh_with(&txn, &self.opts.sla, &mut self.sla, chunk, false, self.now)
+                .await?;
+            crate::cache::invalidate_incidents(&txn, chunk).await?;
+            txn.commit().await?;
+        }
+        Ok(())
     }
 
     fn announce(&self, ids: &[String], services: &HashMap<String, Option<String>>) {
@@ -1164,7 +1245,7 @@ impl Run<'_> {
                 .collect();
             seen.extend(incidents.iter().map(|i| i.id.clone()));
             let txn = crate::db::begin_write(self.writer).await?;
-            let changed = self.write_incidents(&txn, incidents).await?;
+            let changed = self.write_incidents(&txn, incidents, true).await?;
             txn.commit().await?;
             self.announce(&changed, &services);
             self.opts.progress.advance(n);
@@ -1229,7 +1310,7 @@ impl Run<'_> {
         let mut changed = if to_write.is_empty() {
             Vec::new()
         } else {
-            self.write_incidents(db, to_write).await?
+            self.write_incidents(db, to_write, false).await?
         };
         // A new incident that was written is among the changed (one with an
         // unknown status is skipped and stays unknown).
@@ -1279,8 +1360,9 @@ impl Run<'_> {
         // written from its embedded copy; so do SLAs.
         timing.extend(changed.iter().cloned());
         let timing: Vec<String> = timing.into_iter().collect();
-        store::derive_incident_timing(db, &timing, now).await?;
-        crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &timing, false, now).await?;
+        let (_, unsettled) = store::derive_incident_timing(db, &timing, now).await?;
+        let measure = self.measurable(timing, &unsettled);
+        crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &measure, false, now).await?;
         changed.extend(touched);
         changed.sort();
         changed.dedup();
@@ -1476,8 +1558,10 @@ impl Run<'_> {
         let txn = crate::db::begin_write(self.writer).await?;
         let (counts, changed) = replace_custom_fields(&txn, per_incident, now).await?;
         if self.opts.sla.status_field.is_some() {
-            // The status field may pause or resume their clocks.
-            crate::sla::refresh_with(&txn, &self.opts.sla, &mut self.sla, &changed, false, now)
+            // The status field may pause or resume their clocks (of those
+            // measured already; the deferred are measured later).
+            let measure = self.not_deferred(&changed);
+            crate::sla::refresh_with(&txn, &self.opts.sla, &mut self.sla, &measure, false, now)
                 .await?;
         }
         crate::cache::invalidate_incidents(&txn, &changed).await?;
@@ -1745,6 +1829,7 @@ pub async fn refresh_incident(
         counts: BTreeMap::new(),
         skipped: Vec::new(),
         sla: crate::sla::ContextCache::default(),
+        deferred: Some(BTreeSet::new()),
     };
     let body = client.get(&format!("/incidents/{id}"), &[]).await?;
     let incident: wire::Incident = serde_json::from_value(
@@ -1756,12 +1841,13 @@ pub async fn refresh_incident(
     })?;
     let service = incident.service.as_ref().map(|s| s.id.clone());
     let txn = crate::db::begin_write(db).await?;
-    let changed = run.write_incidents(&txn, vec![incident]).await?;
+    let changed = run.write_incidents(&txn, vec![incident], true).await?;
     txn.commit().await?;
     run.incident_log_entries(&[id.to_owned()]).await?;
     if custom_fields {
         run.custom_fields(vec![id.to_owned()]).await?;
     }
+    run.measure_deferred().await?;
     let services: HashMap<String, Option<String>> =
         [(id.to_owned(), service)].into_iter().collect();
     run.announce(&changed, &services);
@@ -1790,11 +1876,12 @@ pub async fn write_incident(
         counts: BTreeMap::new(),
         skipped: Vec::new(),
         sla: crate::sla::ContextCache::default(),
+        deferred: None,
     };
     let id = incident.id.clone();
     let service = incident.service.as_ref().map(|s| s.id.clone());
     let txn = crate::db::begin_write(db).await?;
-    let changed = run.write_incidents(&txn, vec![incident]).await?;
+    let changed = run.write_incidents(&txn, vec![incident], true).await?;
     store::derive_incident_timing(&txn, std::slice::from_ref(&id), now).await?;
     crate::sla::refresh(&txn, &opts.sla, std::slice::from_ref(&id), false, now).await?;
     txn.commit().await?;
