@@ -5,13 +5,16 @@
 //! request too, so it never hammers; and a requests-per-minute budget with
 //! bounded concurrency.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
+use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::Value;
+use serde_json::value::RawValue;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
@@ -118,7 +121,8 @@ impl Limiter {
 /// One page of an offset-paginated list.
 #[derive(Debug)]
 pub struct OffsetPage {
-    pub items: Vec<Value>,
+    /// The items as they came, each read on its own (see [`decode_items`]).
+    pub items: Vec<Box<RawValue>>,
     pub more: bool,
     pub total: Option<u64>,
 }
@@ -132,8 +136,8 @@ pub struct Client {
     pub stats: Arc<Stats>,
 }
 
-enum Attempt {
-    Done(Value),
+enum Attempt<T> {
+    Done(T),
     Fail(Verdict, String, Option<Duration>, u16),
 }
 
@@ -188,7 +192,7 @@ impl Client {
         }
     }
 
-    async fn attempt(&self, req: reqwest::RequestBuilder) -> Attempt {
+    async fn attempt<T: DeserializeOwned>(&self, req: reqwest::RequestBuilder) -> Attempt<T> {
         let _slot = self.slots.acquire().await.expect("semaphore open");
         self.limiter.acquire().await;
         self.stats.api_calls.fetch_add(1, Ordering::Relaxed);
@@ -214,10 +218,8 @@ impl Client {
             Err(e) => return Attempt::Fail(Verdict::Retry, transport_message(&e), None, status),
         };
         if (200..300).contains(&status) {
-            if body.is_empty() {
-                return Attempt::Done(Value::Null);
-            }
-            return match serde_json::from_slice::<Value>(&body) {
+            let body: &[u8] = if body.is_empty() { b"null" } else { &body };
+            return match serde_json::from_slice::<T>(body) {
                 Ok(v) => Attempt::Done(v),
                 // A truncated or garbled body: the transfer failed, try again.
                 Err(e) => Attempt::Fail(
@@ -250,6 +252,19 @@ impl Client {
         path: &str,
         build: impl Fn(&reqwest::Client, String) -> reqwest::RequestBuilder,
     ) -> Result<Value, Error> {
+        self.send_as(path, build).await
+    }
+
+    /// As [`Client::send`], the body read as `T` (a body that is not a `T`
+    /// is retried like a garbled one).
+    ///
+    /// # Errors
+    /// As [`Client::send`].
+    pub async fn send_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        build: impl Fn(&reqwest::Client, String) -> reqwest::RequestBuilder,
+    ) -> Result<T, Error> {
         let url = format!("{}{}", self.config.base_url, path);
         let mut attempt = 0u32;
         loop {
@@ -320,6 +335,19 @@ impl Client {
             .await
     }
 
+    /// `GET path?query`, the body read as `T`.
+    ///
+    /// # Errors
+    /// As [`Client::send`].
+    pub async fn get_as<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+    ) -> Result<T, Error> {
+        self.send_as(path, |http, url| http.get(url).query(query))
+            .await
+    }
+
     /// One page of a classic (offset) list. `wrapper` is the plural key.
     ///
     /// # Errors
@@ -339,19 +367,24 @@ impl Client {
         if total {
             q.push(("total".into(), "true".into()));
         }
-        let mut body = self.get(path, &q).await?;
-        let items = match body.get_mut(wrapper).map(Value::take) {
-            Some(Value::Array(items)) => items,
-            _ => {
-                return Err(Error::Decode {
-                    path: path.to_owned(),
-                    message: format!("no `{wrapper}` list in the response"),
-                });
-            }
+        // The envelope is read; each item stays as it came, to be read on
+        // its own (no tree of the whole page is built).
+        let body: Option<HashMap<String, Box<RawValue>>> = self.get_as(path, &q).await?;
+        let mut body = body.unwrap_or_default();
+        let items = body
+            .remove(wrapper)
+            .and_then(|raw| serde_json::from_str::<Vec<Box<RawValue>>>(raw.get()).ok())
+            .ok_or_else(|| Error::Decode {
+                path: path.to_owned(),
+                message: format!("no `{wrapper}` list in the response"),
+            })?;
+        let field = |name: &str| {
+            body.get(name)
+                .and_then(|raw| serde_json::from_str::<Value>(raw.get()).ok())
         };
         Ok(OffsetPage {
-            more: body.get("more").and_then(Value::as_bool).unwrap_or(false),
-            total: body.get("total").and_then(Value::as_u64),
+            more: field("more").and_then(|v| v.as_bool()).unwrap_or(false),
+            total: field("total").and_then(|v| v.as_u64()),
             items,
         })
     }
@@ -366,7 +399,7 @@ impl Client {
         path: &str,
         wrapper: &str,
         query: &[(String, String)],
-    ) -> Result<Vec<Value>, Error> {
+    ) -> Result<Vec<Box<RawValue>>, Error> {
         let mut out = Vec::new();
         let mut offset = 0;
         loop {
@@ -391,18 +424,24 @@ impl Client {
 
 /// Reads each item as `T`; an item that cannot be read is logged with its id
 /// and counted, and the rest go on.
-pub fn decode_items<T: DeserializeOwned>(kind: &str, items: Vec<Value>) -> (Vec<T>, Vec<String>) {
+pub fn decode_items<T: DeserializeOwned, I: AsRef<RawValue>>(
+    kind: &str,
+    items: Vec<I>,
+) -> (Vec<T>, Vec<String>) {
+    /// What is left to name an item that cannot be read.
+    #[derive(Deserialize)]
+    struct Id {
+        id: String,
+    }
     let mut ok = Vec::with_capacity(items.len());
     let mut skipped = Vec::new();
     for item in items {
-        let id = item
-            .get("id")
-            .and_then(Value::as_str)
-            .unwrap_or("<no id>")
-            .to_owned();
-        match serde_json::from_value::<T>(item) {
+        let raw = item.as_ref().get();
+        match serde_json::from_str::<T>(raw) {
             Ok(v) => ok.push(v),
             Err(e) => {
+                let id =
+                    serde_json::from_str::<Id>(raw).map_or_else(|_| "<no id>".to_owned(), |i| i.id);
                 tracing::warn!(kind, id = %id, error = %e, "skipping a PagerDuty object that cannot be read");
                 skipped.push(id);
             }
@@ -423,4 +462,19 @@ fn transport_message(e: &reqwest::Error) -> String {
     };
     // The error's own text names the URL but never the token (a header).
     format!("{what}: {e}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_item_that_cannot_be_read_is_skipped_by_its_id_and_the_others_are_read() {
+        let page = r#"[{"id":"PT1","name":"one"},{"id":"PT2","name":7},{"name":"no id"},{"id":"PT4","name":"four","new":1}]"#;
+        let items: Vec<Box<RawValue>> = serde_json::from_str(page).unwrap();
+        let (teams, skipped): (Vec<super::super::wire::Team>, _) = decode_items("team", items);
+        let ids: Vec<&str> = teams.iter().map(|t| t.id.as_str()).collect();
+        assert_eq!(ids, ["PT1", "PT4"]);
+        assert_eq!(skipped, ["PT2", "<no id>"]);
+    }
 }

@@ -493,7 +493,7 @@ const PREFETCH_PAGES: usize = 4;
 
 /// One page, and the window end it completes (when it is the window's last).
 struct WindowPage {
-    items: Vec<Value>,
+    items: Vec<Box<serde_json::value::RawValue>>,
     completes: Option<DateTime<Utc>>,
 }
 
@@ -1401,8 +1401,7 @@ impl Run<'_> {
                 .iter()
                 .filter_map(|e| {
                     let id = e.incident_id()?.to_owned();
-                    let service = e.incident.pointer("/service/id").and_then(Value::as_str);
-                    Some((id, service.map(str::to_owned)))
+                    Some((id, e.incident.service_id.clone()))
                 })
                 .collect();
             let txn = crate::db::begin_write(self.writer).await?;
@@ -1442,7 +1441,9 @@ impl Run<'_> {
             self.skipped.extend(skipped);
             for e in &mut entries {
                 if e.incident_id().is_none() {
-                    e.incident = serde_json::json!({"id": id, "type": "incident_reference"});
+                    e.incident = wire::EmbeddedIncident::from_value(
+                        &serde_json::json!({"id": id, "type": "incident_reference"}),
+                    );
                 }
             }
             let txn = crate::db::begin_write(self.writer).await?;
@@ -1474,14 +1475,18 @@ impl Run<'_> {
                     let client = client.clone();
                     async move {
                         let body = client
-                            .get(&format!("/incidents/{id}/custom_fields/values"), &[])
+                            .get_as::<Option<HashMap<String, Box<serde_json::value::RawValue>>>>(
+                                &format!("/incidents/{id}/custom_fields/values"),
+                                &[],
+                            )
                             .await;
                         match body {
-                            Ok(mut v) => {
-                                let items = match v.get_mut("custom_fields").map(Value::take) {
-                                    Some(Value::Array(a)) => a,
-                                    _ => Vec::new(),
-                                };
+                            Ok(v) => {
+                                let items: Vec<Box<serde_json::value::RawValue>> = v
+                                    .as_ref()
+                                    .and_then(|v| v.get("custom_fields"))
+                                    .and_then(|raw| serde_json::from_str(raw.get()).ok())
+                                    .unwrap_or_default();
                                 let (values, skipped) = decode_items("custom_field_value", items);
                                 Ok((id, values, skipped))
                             }

@@ -251,7 +251,7 @@ pub struct LogEntry {
     #[serde(default)]
     pub user: Option<Reference>,
     /// A reference, or the full incident with `include[]=incidents`.
-    pub incident: serde_json::Value,
+    pub incident: EmbeddedIncident,
     #[serde(default)]
     pub service: Option<Reference>,
 }
@@ -259,7 +259,7 @@ pub struct LogEntry {
 impl LogEntry {
     /// The incident id, whether the entry carries a reference or a full object.
     pub fn incident_id(&self) -> Option<&str> {
-        self.incident.get("id").and_then(|v| v.as_str())
+        self.incident.id.as_deref()
     }
 
     /// The text of a note: the entry's `note` (the OpenAPI document's field
@@ -277,10 +277,74 @@ impl LogEntry {
 
     /// The embedded full incident (with `include[]=incidents`), if readable.
     pub fn full_incident(&self) -> Option<Incident> {
-        match self.incident.get("type").and_then(|t| t.as_str()) {
-            Some("incident") => serde_json::from_value(self.incident.clone()).ok(),
+        match self.incident.kind.as_deref() {
+            Some("incident") => serde_json::from_str(self.incident.raw.get()).ok(),
             _ => None,
         }
+    }
+}
+
+/// A log entry's incident, kept as the JSON it came as: a reference, or
+/// with `include[]=incidents` the whole incident. Its id, type and service
+/// are read at once; the whole incident only when asked for
+/// ([`LogEntry::full_incident`]), which a sync needs only for incidents it
+/// does not have yet. Anything that is not an object has no id.
+#[derive(Clone, Debug)]
+pub struct EmbeddedIncident {
+    pub id: Option<String>,
+    pub kind: Option<String>,
+    pub service_id: Option<String>,
+    raw: Box<serde_json::value::RawValue>,
+}
+
+impl EmbeddedIncident {
+    /// From a JSON value (a reference the caller builds).
+    pub fn from_value(v: &serde_json::Value) -> Self {
+        let raw = serde_json::value::to_raw_value(v)
+            .unwrap_or_else(|_| serde_json::value::to_raw_value(&()).expect("null"));
+        Self::from_raw(raw)
+    }
+
+    fn from_raw(raw: Box<serde_json::value::RawValue>) -> Self {
+        use serde_json::Value;
+        /// The fields read at once (others are skipped, not built).
+        #[derive(Default, Deserialize)]
+        struct Head {
+            #[serde(default)]
+            id: Option<Value>,
+            #[serde(default, rename = "type")]
+            kind: Option<Value>,
+            #[serde(default)]
+            service: Option<Value>,
+        }
+        let head: Head = serde_json::from_str(raw.get()).unwrap_or_default();
+        let text = |v: Option<&Value>| v.and_then(Value::as_str).map(str::to_owned);
+        Self {
+            id: text(head.id.as_ref()),
+            kind: text(head.kind.as_ref()),
+            service_id: text(head.service.as_ref().and_then(|s| s.get("id"))),
+            raw,
+        }
+    }
+}
+
+impl Default for EmbeddedIncident {
+    fn default() -> Self {
+        Self::from_value(&serde_json::Value::Null)
+    }
+}
+
+impl Serialize for EmbeddedIncident {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        self.raw.serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for EmbeddedIncident {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        Ok(Self::from_raw(
+            Box::<serde_json::value::RawValue>::deserialize(d)?,
+        ))
     }
 }
 
@@ -363,6 +427,41 @@ mod tests {
             "incident":{"id":"P1","type":"incident","created_at":"2026-01-01T00:00:00Z","status":"triggered","title":"t"}}"#;
         let e: LogEntry = serde_json::from_str(full).unwrap();
         assert_eq!(e.full_incident().unwrap().title, "t");
+    }
+
+    #[test]
+    fn an_embedded_incident_is_read_lazily_and_written_back_as_it_came() {
+        let full = r#"{"id":"L1","type":"trigger_log_entry","created_at":"2026-01-01T00:00:00Z",
+            "incident":{"id":"P1","type":"incident","created_at":"2026-01-01T00:00:00Z","status":"triggered",
+            "title":"t","service":{"id":"S1","type":"service_reference"},"unknown":[1,{"x":null}]}}"#;
+        let e: LogEntry = serde_json::from_str(full).unwrap();
+        assert_eq!(e.incident.service_id.as_deref(), Some("S1"));
+        let again: LogEntry = serde_json::from_value(serde_json::to_value(&e).unwrap()).unwrap();
+        assert_eq!(again.incident_id(), Some("P1"));
+        assert_eq!(again.full_incident().unwrap().title, "t");
+        assert_eq!(
+            serde_json::to_value(&again).unwrap()["incident"]["unknown"],
+            serde_json::json!([1, {"x": null}])
+        );
+        // Whatever is not an object with a text id names no incident, and
+        // the entry is still read.
+        for incident in [
+            "null",
+            "\"P1\"",
+            r#"{"id":7}"#,
+            r#"{"service":"S1","id":"P2"}"#,
+        ] {
+            let json = format!(
+                r#"{{"id":"L2","type":"notify_log_entry","created_at":"2026-01-01T00:00:00Z","incident":{incident}}}"#
+            );
+            let e: LogEntry = serde_json::from_str(&json).unwrap();
+            assert_eq!(
+                e.incident_id().is_some(),
+                incident.contains("P2"),
+                "{incident}"
+            );
+            assert!(e.full_incident().is_none());
+        }
     }
 
     #[test]

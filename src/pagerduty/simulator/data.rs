@@ -143,7 +143,9 @@ impl Org {
             }),
             note: None,
             user,
-            incident: json!({"id": incident.id, "type": "incident_reference", "summary": format!("[#{}] {}", incident.incident_number.unwrap_or(0), incident.title)}),
+            incident: crate::pagerduty::wire::EmbeddedIncident::from_value(
+                &json!({"id": incident.id, "type": "incident_reference", "summary": format!("[#{}] {}", incident.incident_number.unwrap_or(0), incident.title)}),
+            ),
             service: incident.service.clone(),
         };
         let pos = self.log_entries.partition_point(|e| e.created_at <= at);
