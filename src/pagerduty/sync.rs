@@ -488,6 +488,9 @@ struct FieldAnswers {
 /// Custom field answers written per transaction.
 const CUSTOM_FIELD_BATCH: usize = 500;
 
+/// Deferred SLAs measured per transaction at the end of a run.
+const DEFERRED_BATCH: usize = 500;
+
 /// Pages fetched ahead of the one being written.
 const PREFETCH_PAGES: usize = 4;
 
@@ -1196,7 +1199,7 @@ impl Run<'_> {
             .unwrap_or_default()
             .into_iter()
             .collect();
-        for chunk in ids.chunks(CUSTOM_FIELD_BATCH) {
+        for chunk in ids.chunks(DEFERRED_BATCH) {
             self.check_cancel()?;
             let txn = crate::db::begin_write(self.writer).await?;
             crate::sla::refresh_with(&txn, &self.opts.sla, &mut self.sla, chunk, false, self.now)
