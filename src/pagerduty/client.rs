@@ -118,6 +118,10 @@ impl Limiter {
     }
 }
 
+/// A JSON object's members, each kept as the text it came as: an answer's
+/// envelope, read without building its items (`None` for a `null` body).
+pub type Envelope = Option<HashMap<String, Box<RawValue>>>;
+
 /// One page of an offset-paginated list.
 #[derive(Debug)]
 pub struct OffsetPage {
@@ -369,7 +373,7 @@ impl Client {
         }
         // The envelope is read; each item stays as it came, to be read on
         // its own (no tree of the whole page is built).
-        let body: Option<HashMap<String, Box<RawValue>>> = self.get_as(path, &q).await?;
+        let body: Envelope = self.get_as(path, &q).await?;
         let mut body = body.unwrap_or_default();
         let items = body
             .remove(wrapper)

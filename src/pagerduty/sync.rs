@@ -30,7 +30,7 @@ use sea_orm::{
 use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
-use super::client::{Client, MAX_LIMIT, MAX_OFFSET_PLUS_LIMIT, decode_items};
+use super::client::{Client, Envelope, MAX_LIMIT, MAX_OFFSET_PLUS_LIMIT, decode_items};
 use super::store::{self, Counts, Links};
 use super::{Error, wire};
 use crate::entities::*;
@@ -1478,7 +1478,7 @@ impl Run<'_> {
                     let client = client.clone();
                     async move {
                         let body = client
-                            .get_as::<Option<HashMap<String, Box<serde_json::value::RawValue>>>>(
+                            .get_as::<Envelope>(
                                 &format!("/incidents/{id}/custom_fields/values"),
                                 &[],
                             )
