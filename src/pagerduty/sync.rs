@@ -1057,8 +1057,9 @@ impl Run<'_> {
     /// Turns wire incidents into rows and writes them (with placeholders for
     /// unknown references and the assignees) in one transaction. Returns the
     /// ids that were new or changed. New incidents past `triggered` wait for
-    /// their log (see `deferred`); the SLAs of the others are refreshed when
-    /// `refresh` (else the caller does it).
+    /// their log (see `deferred`); when `refresh`, the SLAs of the others
+    /// are refreshed and the cached answers about them dropped (else the
+    /// caller does both, as `write_log_entries` does for a whole page).
     async fn write_incidents<C: sea_orm::ConnectionTrait>(
         &mut self,
         db: &C,
@@ -1154,8 +1155,8 @@ impl Run<'_> {
             let measure = self.not_deferred(&changed);
             crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &measure, false, self.now)
                 .await?;
+            crate::cache::invalidate_incidents(db, &changed).await?;
         }
-        crate::cache::invalidate_incidents(db, &changed).await?;
         Ok(changed)
     }
 
