@@ -12,6 +12,8 @@ use sea_orm::{
 
 use crate::config::{Config, redact_url};
 
+pub mod bulk;
+
 /// Rows buffered between a SQLite connection's worker thread and its reader.
 const SQLITE_ROW_BUFFER: usize = 1024;
 

@@ -153,11 +153,107 @@ async fn a_writer_that_reads_first_is_not_failed_by_a_concurrent_commit(app: Tes
     );
 }
 
+/// Multi-row inserts (one JSON parameter a statement on PostgreSQL) store
+/// every value exactly as given: quotes, backslashes, non-ASCII text, JSON
+/// of any shape, NULLs, and timestamps to the microsecond; a conflict keeps
+/// or updates rows as asked; a row JSON cannot carry (a JSON `null` value)
+/// takes the plain statement and is stored too; a failing chunk changes
+/// nothing.
+async fn bulk_inserts_store_values_exactly(app: TestApp) {
+    use chrono::TimeZone;
+    use pagerlens::db::bulk;
+    use pagerlens::entities::incident_custom_field_value as cf;
+    use sea_orm::sea_query::OnConflict;
+    use sea_orm::{EntityTrait, IntoActiveModel, QueryOrder};
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 1).await;
+    cf::Entity::delete_many().exec(&app.db).await.unwrap();
+    let at = chrono::Utc
+        .timestamp_opt(1_767_225_600, 123_456_000)
+        .single()
+        .unwrap();
+    let values = [
+        Some(serde_json::json!("it's a \"quoted\" \\ back\\slash")),
+        Some(serde_json::json!(["a", 1, 2.5, true, null, {"k": "ü €"}])),
+        Some(serde_json::json!({"nested": {"deep": [1, 2, 3]}})),
+        Some(serde_json::json!(12_345_678_901_i64)),
+        None,
+    ];
+    let rows: Vec<cf::Model> = (0..2_500)
+        .map(|i| cf::Model {
+            incident_id: "PI0000".into(),
+            name: format!("field_{i:04}"),
+            display_name: (i % 3 != 0).then(|| format!("Field «{i}» \"x\"\n\ttab")),
+            data_type: Some("string".into()),
+            value: values[i % values.len()].clone(),
+            value_text: (i % 2 == 0).then(|| "ccoe".to_owned()),
+            created_at: at,
+            updated_at: at,
+        })
+        .collect();
+    let db = &app.db;
+    let insert = |rows: &[cf::Model], update: bool| {
+        let key = OnConflict::columns([cf::Column::IncidentId, cf::Column::Name]);
+        let conflict = if update {
+            key.to_owned()
+                .update_columns([cf::Column::Value, cf::Column::ValueText])
+                .to_owned()
+        } else {
+            key.to_owned().do_nothing().to_owned()
+        };
+        let models = rows.iter().cloned().map(IntoActiveModel::into_active_model);
+        bulk::insert(db, models.collect(), Some(conflict), 200)
+    };
+    let stored = || cf::Entity::find().order_by_asc(cf::Column::Name).all(db);
+    assert_eq!(insert(&rows, false).await.unwrap(), 2_500);
+    assert_eq!(stored().await.unwrap(), rows);
+    // Inserting them again changes nothing; an update writes the columns
+    // named, and a JSON null (which the recordset cannot carry) is stored
+    // as given.
+    assert_eq!(insert(&rows, false).await.unwrap(), 0);
+    let changed: Vec<cf::Model> = rows[..3]
+        .iter()
+        .map(|r| cf::Model {
+            value: Some(serde_json::Value::Null),
+            value_text: Some("changed".into()),
+            ..r.clone()
+        })
+        .collect();
+    assert_eq!(insert(&changed, true).await.unwrap(), 3);
+    let after = stored().await.unwrap();
+    assert_eq!(after[..3], changed[..]);
+    assert_eq!(after[3..], rows[3..]);
+    // A row of an unknown incident fails its statement, and the
+    // transaction leaves nothing behind.
+    let txn = pagerlens::db::begin_write(&app.db).await.unwrap();
+    let bad: Vec<cf::ActiveModel> = (0..10)
+        .map(|i| {
+            cf::Model {
+                incident_id: if i == 9 {
+                    "NOPE".into()
+                } else {
+                    "PI0000".into()
+                },
+                name: format!("new_{i}"),
+                ..rows[0].clone()
+            }
+            .into_active_model()
+        })
+        .collect();
+    let key = OnConflict::columns([cf::Column::IncidentId, cf::Column::Name])
+        .do_nothing()
+        .to_owned();
+    assert!(bulk::insert(&txn, bad, Some(key), 200).await.is_err());
+    drop(txn);
+    assert_eq!(cf::Entity::find().all(&app.db).await.unwrap().len(), 2_500);
+}
+
 on_both_databases!(
     migrations_roll_back_and_reapply,
     foreign_keys_are_enforced,
     timestamps_are_stored_in_utc,
-    a_writer_that_reads_first_is_not_failed_by_a_concurrent_commit
+    a_writer_that_reads_first_is_not_failed_by_a_concurrent_commit,
+    bulk_inserts_store_values_exactly
 );
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use sea_orm::{
     QueryFilter, Set,
 };
 
+use crate::db::bulk;
 use crate::entities::*;
 use sea_orm::sea_query::OnConflict;
 
@@ -172,39 +173,37 @@ where
     }
     counts.inserted = inserts.len() as u64;
     counts.updated = updates.len() as u64;
-    for chunk in inserts.chunks(200) {
-        // A concurrent writer (a webhook, another replica) may have
-        // inserted the same object since the read: its copy stands.
-        R::Entity::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(|r| r.into_active_model().reset_all()),
-        )
-        .on_conflict(OnConflict::column(R::id_column()).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    }
+    // A concurrent writer (a webhook, another replica) may have inserted
+    // the same object since the read: its copy stands.
+    bulk::insert(
+        db,
+        inserts
+            .into_iter()
+            .map(|r| r.into_active_model().reset_all())
+            .collect(),
+        Some(OnConflict::column(R::id_column()).do_nothing().to_owned()),
+        200,
+    )
+    .await?;
     if !updates.is_empty() {
         let id_name = sea_orm::IdenStatic::as_str(&R::id_column()).to_owned();
         let columns: Vec<_> = <R::Entity as EntityTrait>::Column::iter()
             .filter(|c| sea_orm::IdenStatic::as_str(c) != id_name)
             .collect();
-        for chunk in updates.chunks(200) {
-            R::Entity::insert_many(
-                chunk
-                    .iter()
-                    .cloned()
-                    .map(|r| r.into_active_model().reset_all()),
-            )
-            .on_conflict(
+        bulk::insert(
+            db,
+            updates
+                .into_iter()
+                .map(|r| r.into_active_model().reset_all())
+                .collect(),
+            Some(
                 OnConflict::column(R::id_column())
-                    .update_columns(columns.clone())
+                    .update_columns(columns)
                     .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-        }
+            ),
+            200,
+        )
+        .await?;
     }
     Ok((counts, written))
 }
@@ -258,7 +257,7 @@ macro_rules! replace_links {
         /// Database errors only.
         pub async fn $fn<C: ConnectionTrait>(db: &C, links: &Links, now: DateTime<Utc>) -> Result<(), DbErr> {
             let parents: Vec<String> = links.keys().cloned().collect();
-            for chunk in parents.chunks(500) {
+                    for chunk in parents.chunks(500) {
                 let current = $module::Entity::find()
                     .filter($module::Column::$Parent.is_in(chunk.to_vec()))
                     .all(db)
@@ -300,16 +299,17 @@ macro_rules! replace_links {
                         .exec(db)
                         .await?;
                 }
-                for batch in inserts.chunks(200) {
-                    $module::Entity::insert_many(batch.to_vec())
-                        .on_conflict(
-                            OnConflict::columns([$module::Column::$Parent, $module::Column::$Child])
-                                .do_nothing()
-                                .to_owned(),
-                        )
-                        .exec_without_returning(db)
-                        .await?;
-                }
+                bulk::insert(
+                    db,
+                    inserts,
+                    Some(
+                        OnConflict::columns([$module::Column::$Parent, $module::Column::$Child])
+                            .do_nothing()
+                            .to_owned(),
+                    ),
+                    200,
+                )
+                .await?;
             }
             Ok(())
         }
@@ -430,12 +430,13 @@ macro_rules! ensure_stubs {
                 })
                 .collect();
             let n = missing.len() as u64;
-            for chunk in missing.chunks(200) {
-                $module::Entity::insert_many(chunk.to_vec())
-                    .on_conflict(OnConflict::column($module::Column::Id).do_nothing().to_owned())
-                    .exec_without_returning(db)
-                    .await?;
-            }
+            bulk::insert(
+                db,
+                missing,
+                Some(OnConflict::column($module::Column::Id).do_nothing().to_owned()),
+                200,
+            )
+            .await?;
             Ok(n)
         }
     };
@@ -555,16 +556,14 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
             rows.push(inc);
         }
         changed += rows.len() as u64;
-        for batch in rows.chunks(200) {
-            // The rows exist: the insert always takes the conflict branch
-            // and sets the derived columns only.
-            incident::Entity::insert_many(
-                batch
-                    .iter()
-                    .cloned()
-                    .map(IntoActiveModel::into_active_model),
-            )
-            .on_conflict(
+        // The rows exist: the insert always takes the conflict branch and
+        // sets the derived columns only.
+        bulk::insert(
+            db,
+            rows.into_iter()
+                .map(IntoActiveModel::into_active_model)
+                .collect(),
+            Some(
                 OnConflict::column(incident::Column::Id)
                     .update_columns([
                         incident::Column::AcknowledgedAt,
@@ -575,10 +574,10 @@ pub async fn derive_incident_timing<C: ConnectionTrait>(
                         incident::Column::UpdatedAt,
                     ])
                     .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-        }
+            ),
+            200,
+        )
+        .await?;
     }
     Ok((changed, unsettled))
 }

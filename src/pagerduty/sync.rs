@@ -1716,26 +1716,24 @@ pub async fn replace_custom_fields<C: sea_orm::ConnectionTrait>(
     counts.inserted = inserts.len() as u64;
     counts.updated = updates.len() as u64;
     let key = || [cf::Column::IncidentId, cf::Column::Name];
-    for chunk in inserts.chunks(200) {
-        // A concurrent writer's copy of the same value stands.
-        cf::Entity::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .on_conflict(OnConflict::columns(key()).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    }
-    for chunk in updates.chunks(200) {
-        cf::Entity::insert_many(
-            chunk
-                .iter()
-                .cloned()
-                .map(IntoActiveModel::into_active_model),
-        )
-        .on_conflict(
+    // A concurrent writer's copy of the same value stands.
+    crate::db::bulk::insert(
+        db,
+        inserts
+            .into_iter()
+            .map(IntoActiveModel::into_active_model)
+            .collect(),
+        Some(OnConflict::columns(key()).do_nothing().to_owned()),
+        200,
+    )
+    .await?;
+    crate::db::bulk::insert(
+        db,
+        updates
+            .into_iter()
+            .map(IntoActiveModel::into_active_model)
+            .collect(),
+        Some(
             OnConflict::columns(key())
                 .update_columns([
                     cf::Column::DisplayName,
@@ -1745,10 +1743,10 @@ pub async fn replace_custom_fields<C: sea_orm::ConnectionTrait>(
                     cf::Column::UpdatedAt,
                 ])
                 .to_owned(),
-        )
-        .exec_without_returning(db)
-        .await?;
-    }
+        ),
+        200,
+    )
+    .await?;
     // Values no longer set upstream.
     let mut gone: BTreeMap<String, Vec<String>> = BTreeMap::new();
     for (incident_id, name) in existing.into_keys() {

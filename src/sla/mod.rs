@@ -972,23 +972,27 @@ async fn apply_guarded<C: ConnectionTrait>(
     }
     // 7 bound values a row: 4,000 rows stay under SQLite's 32,766
     // parameters.
-    let mut events = events.into_iter().peekable();
-    while events.peek().is_some() {
-        sla_event::Entity::insert_many(events.by_ref().take(4_000).map(
-            |(incident_id, target, kind, at, reason)| sla_event::ActiveModel {
-                incident_id: Set(incident_id),
-                target: Set(target.map(|t| t.as_str().to_owned())),
-                kind: Set(kind.to_owned()),
-                at: Set(at),
-                reason: Set(reason),
-                created_at: Set(now),
-                updated_at: Set(now),
-                ..Default::default()
-            },
-        ))
-        .exec_without_returning(db)
-        .await?;
-    }
+    crate::db::bulk::insert(
+        db,
+        events
+            .into_iter()
+            .map(
+                |(incident_id, target, kind, at, reason)| sla_event::ActiveModel {
+                    incident_id: Set(incident_id),
+                    target: Set(target.map(|t| t.as_str().to_owned())),
+                    kind: Set(kind.to_owned()),
+                    at: Set(at),
+                    reason: Set(reason),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                },
+            )
+            .collect(),
+        None,
+        4_000,
+    )
+    .await?;
     for (id, kind, reason) in notes {
         note(db, &id, kind, now, &reason).await?;
     }
@@ -1015,46 +1019,43 @@ async fn upsert_targets<C: ConnectionTrait>(
     // 23 bound values a row: 1,000 rows stay under SQLite's 32,766
     // parameters and PostgreSQL's 65,535.
     const BATCH: usize = 1_000;
-    let mut written = 0;
-    let mut rows = rows.into_iter().peekable();
-    while rows.peek().is_some() {
-        let batch: Vec<_> = rows.by_ref().take(BATCH).collect();
-        written += incident_sla_target::Entity::insert_many(batch)
-            .on_conflict(
-                sea_orm::sea_query::OnConflict::columns([T::IncidentId, T::Target, T::Cycle])
-                    .update_columns([
-                        T::PolicyId,
-                        T::PolicyName,
-                        T::TargetSecs,
-                        T::CalendarId,
-                        T::StartedAt,
-                        T::State,
-                        T::Deadline,
-                        T::MetAt,
-                        T::BreachedAt,
-                        T::BreachNotifiedAt,
-                        T::PausedAt,
-                        T::PausedSecs,
-                        T::UsedSecs,
-                        T::WallUsedSecs,
-                        T::WarnedShare,
-                        T::NextWarningAt,
-                        T::NextWarningShare,
-                        T::ComputedAt,
-                        T::ClosedAt,
-                        T::UpdatedAt,
-                    ])
-                    .action_and_where_option(guarded.then(|| {
-                        sea_orm::sea_query::Expr::cust(
-                            "incident_sla_targets.updated_at = excluded.created_at",
-                        )
-                    }))
-                    .to_owned(),
-            )
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(written)
+    crate::db::bulk::insert(
+        db,
+        rows,
+        Some(
+            sea_orm::sea_query::OnConflict::columns([T::IncidentId, T::Target, T::Cycle])
+                .update_columns([
+                    T::PolicyId,
+                    T::PolicyName,
+                    T::TargetSecs,
+                    T::CalendarId,
+                    T::StartedAt,
+                    T::State,
+                    T::Deadline,
+                    T::MetAt,
+                    T::BreachedAt,
+                    T::BreachNotifiedAt,
+                    T::PausedAt,
+                    T::PausedSecs,
+                    T::UsedSecs,
+                    T::WallUsedSecs,
+                    T::WarnedShare,
+                    T::NextWarningAt,
+                    T::NextWarningShare,
+                    T::ComputedAt,
+                    T::ClosedAt,
+                    T::UpdatedAt,
+                ])
+                .action_and_where_option(guarded.then(|| {
+                    sea_orm::sea_query::Expr::cust(
+                        "incident_sla_targets.updated_at = excluded.created_at",
+                    )
+                }))
+                .to_owned(),
+        ),
+        BATCH,
+    )
+    .await
 }
 
 /// What one breach check did.
