@@ -12,7 +12,7 @@
 //! shape was tried: after five executions PostgreSQL switched to a generic
 //! plan made while the table was nearly empty (a sequential scan), and kept
 //! it while the table grew; a 50,000-incident sync took 457 s instead of
-//! 26 s. Forcing custom plans (`plan_cache_mode`) fixed that but made every
+//! about 40 s. Forcing custom plans (`plan_cache_mode`) fixed that but made every
 //! foreign-key check plan its query again. An insert has no plan to choose.
 
 use sea_orm::sea_query::{Alias, InsertStatement, OnConflict, PostgresQueryBuilder, Query};
@@ -49,8 +49,8 @@ where
     let mut rest = 0;
     if db.get_database_backend() == DbBackend::Postgres
         && let Some(shaped) = Recordset::of(&rows[0])
+        && let Some(sql) = shaped.sql::<A>(on_conflict.clone())
     {
-        let sql = shaped.sql::<A>(on_conflict.clone())?;
         // A chunk JSON cannot carry, and the chunks after it, take the
         // plain statement (in the same transaction, so the outcome is the
         // same).
@@ -104,8 +104,9 @@ impl<Col: ColumnTrait> Recordset<Col> {
     }
 
     /// `INSERT INTO t (cols) SELECT cols FROM json_to_recordset($1::json)
-    /// AS r(col type, …) ON CONFLICT …`.
-    fn sql<A>(&self, on_conflict: Option<OnConflict>) -> Result<String, DbErr>
+    /// AS r(col type, …) ON CONFLICT …`; `None` for a conflict clause with
+    /// bound values of its own (such rows take the plain statement).
+    fn sql<A>(&self, on_conflict: Option<OnConflict>) -> Option<String>
     where
         A: ActiveModelTrait,
         A::Entity: EntityTrait<Column = Col>,
@@ -119,16 +120,14 @@ impl<Col: ColumnTrait> Recordset<Col> {
             .into_table(A::Entity::default().table_ref())
             .columns(names.iter().map(|n| Alias::new(*n)))
             .select_from(select)
-            .map_err(|e| DbErr::Custom(e.to_string()))?
+            .ok()?
             .to_owned();
         if let Some(c) = on_conflict {
             insert.on_conflict(c);
         }
         let (sql, values) = insert.build(PostgresQueryBuilder);
         if !values.0.is_empty() {
-            return Err(DbErr::Custom(
-                "a conflict clause with bound values cannot be batched".into(),
-            ));
+            return None;
         }
         let definition: Vec<String> = self
             .columns
@@ -140,10 +139,7 @@ impl<Col: ColumnTrait> Recordset<Col> {
             "FROM json_to_recordset($1::json) AS \"{RECORDSET}\"({})",
             definition.join(", ")
         );
-        if !sql.contains(&from) {
-            return Err(DbErr::Custom(format!("unexpected insert statement: {sql}")));
-        }
-        Ok(sql.replacen(&from, &source, 1))
+        sql.contains(&from).then(|| sql.replacen(&from, &source, 1))
     }
 
     /// The rows as a JSON array of objects; `None` when a row sets other
@@ -153,7 +149,7 @@ impl<Col: ColumnTrait> Recordset<Col> {
         A: ActiveModelTrait,
         A::Entity: EntityTrait<Column = Col>,
     {
-        let mut out = Vec::with_capacity(rows.len() * 64 * self.columns.len());
+        let mut out = Vec::with_capacity(rows.len() * 32 * self.columns.len());
         out.push(b'[');
         for (i, row) in rows.iter().enumerate() {
             if i > 0 {
@@ -338,6 +334,13 @@ mod tests {
         json_null.name = Set("x".into());
         let set = Recordset::of(&json_null).unwrap();
         assert!(set.json(&[json_null]).is_none());
+        // A conflict clause with a value of its own.
+        let guarded = OnConflict::column(entry::Column::Id)
+            .update_column(entry::Column::Note)
+            .action_and_where(entry::Column::Note.eq("x"))
+            .to_owned();
+        let set = Recordset::of(&row("A", None)).unwrap();
+        assert!(set.sql::<entry::ActiveModel>(Some(guarded)).is_none());
         assert!(write_json(&mut Vec::new(), &Value::Double(Some(f64::NAN))).is_none());
     }
 }
