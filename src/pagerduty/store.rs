@@ -257,7 +257,7 @@ macro_rules! replace_links {
         /// Database errors only.
         pub async fn $fn<C: ConnectionTrait>(db: &C, links: &Links, now: DateTime<Utc>) -> Result<(), DbErr> {
             let parents: Vec<String> = links.keys().cloned().collect();
-                    for chunk in parents.chunks(500) {
+            for chunk in parents.chunks(500) {
                 let current = $module::Entity::find()
                     .filter($module::Column::$Parent.is_in(chunk.to_vec()))
                     .all(db)
