@@ -500,6 +500,71 @@ async fn an_outage_fails_the_run_keeps_data_and_the_next_run_continues(app: Test
     assert_same(&snapshot(&app.db).await, &expected_now);
 }
 
+/// The log pages of a run leave acknowledgements, escalations and resolves
+/// to be derived a batch at a time; a run that fails between pages still
+/// derives what it stored, and stores no watermark past it.
+async fn an_outage_between_log_pages_leaves_what_was_stored_derived(app: TestApp) {
+    let mut config = SimConfig::new(42, sizes());
+    config.now = now();
+    // Slow enough answers that the outage starts among the log pages.
+    config.latency = Duration::from_millis(15);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let sim = simulator::spawn(config, listener).await.unwrap();
+    let db = app.db.clone();
+    let c = client(&sim, 1);
+    let task = tokio::spawn(async move { sync::run(&db, &c, &full()).await });
+    while sim.sim.calls("/log_entries").await < 2 {
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
+    sim.sim
+        .outage
+        .store(true, std::sync::atomic::Ordering::Relaxed);
+    let err = task.await.unwrap().unwrap_err();
+    assert!(matches!(err, Error::Exhausted { .. }), "{err}");
+    let entries = incident_log_entry::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert!(
+        !entries.is_empty(),
+        "no log page was written before the outage"
+    );
+    let mut first_ack: std::collections::BTreeMap<String, DateTime<Utc>> =
+        std::collections::BTreeMap::new();
+    for e in entries.iter().filter(|e| e.kind == "acknowledge_log_entry") {
+        let at = first_ack
+            .entry(e.incident_id.clone())
+            .or_insert(e.created_at);
+        *at = (*at).min(e.created_at);
+    }
+    assert!(
+        !first_ack.is_empty(),
+        "no acknowledgement was written before the outage"
+    );
+    for (id, at) in &first_ack {
+        let row = incident::Entity::find_by_id(id.clone())
+            .one(&app.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(row.acknowledged_at, Some(*at), "{id}");
+    }
+    // No window was completed, so no watermark covers the entries.
+    assert!(
+        sync_state::Entity::find_by_id("log_entries")
+            .one(&app.db)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    sim.sim
+        .outage
+        .store(false, std::sync::atomic::Ordering::Relaxed);
+    sync::run(&app.db, &client(&sim, 3), &full()).await.unwrap();
+    let expected = reference_snapshot(app.backend, &sim).await;
+    assert_same(&snapshot(&app.db).await, &expected);
+}
+
 async fn a_bad_token_is_refused_without_retrying(app: TestApp) {
     let sim = start_sim(Faults::default(), now()).await;
     let c = Client::new(ClientConfig::new(&sim.base_url(), "wrong")).unwrap();
@@ -672,6 +737,7 @@ on_both_databases!(
     a_killed_sync_converges_when_run_again,
     incremental_sync_fetches_only_what_changed,
     an_outage_fails_the_run_keeps_data_and_the_next_run_continues,
+    an_outage_between_log_pages_leaves_what_was_stored_derived,
     a_bad_token_is_refused_without_retrying,
     a_service_sync_fetches_one_service,
 );

@@ -148,6 +148,12 @@ struct Run<'a> {
     /// later, and its timeline would keep both. It is measured once its log
     /// shows its status, or when the run has read all it will read.
     deferred: Option<BTreeSet<String>>,
+    /// Incidents whose acknowledgements, escalations or resolves were
+    /// written but whose derived timing and SLA are not yet (with their
+    /// service, to announce them). Log pages gather them and derive them a
+    /// batch at a time ([`Run::derive_pending`]), always before the
+    /// watermark that covers their entries is stored.
+    pending: BTreeMap<String, Option<String>>,
 }
 
 /// Runs one sync and records it in `sync_runs` (also when it fails).
@@ -358,8 +364,15 @@ pub async fn run_started(
         skipped: Vec::new(),
         sla: crate::sla::ContextCache::default(),
         deferred: Some(BTreeSet::new()),
+        pending: BTreeMap::new(),
     };
     let result = run.execute().await;
+    if result.is_err() {
+        // What a failed run stored keeps its derived timing and SLAs.
+        if let Err(e) = run.derive_leftover().await {
+            tracing::warn!(error = %e, "could not derive the timing of the incidents written last");
+        }
+    }
     let (counts, skipped) = (run.counts, run.skipped);
     crate::db::close_writer(own).await;
     let after = client.stats.snapshot();
@@ -449,9 +462,7 @@ struct WindowPager {
     wrapper: &'static str,
     query: Vec<(String, String)>,
     pending: Vec<(DateTime<Utc>, DateTime<Utc>)>,
-    current: Option<(DateTime<Utc>, DateTime<Utc>, u64)>,
 }
-
 /// Pages on their way from [`WindowPager::prefetch`], read as `T`.
 struct Prefetched<T>(tokio::sync::mpsc::Receiver<Result<Option<Decoded<T>>, Error>>);
 
@@ -491,13 +502,55 @@ const CUSTOM_FIELD_BATCH: usize = 500;
 /// Deferred SLAs measured per transaction at the end of a run.
 const DEFERRED_BATCH: usize = 500;
 
+/// Incidents whose timing and SLA a log page leaves pending before they are
+/// derived together. An incident's acknowledgement and resolve usually
+/// arrive a few pages apart: derived together, it is read and measured
+/// once, and the incidents' and SLAs' rows are written once per batch
+/// rather than once per page.
+const TIMING_BATCH: usize = 500;
+
 /// Pages fetched ahead of the one being written.
 const PREFETCH_PAGES: usize = 4;
 
-/// One page, and the window end it completes (when it is the window's last).
-struct WindowPage {
-    items: Vec<Box<serde_json::value::RawValue>>,
-    completes: Option<DateTime<Utc>>,
+/// Requests of one window in flight at once, beyond the pages waiting to be
+/// written. PagerDuty answers a window's first page with its total, so the
+/// offsets of the rest are known and fetched side by side (each read in a
+/// task of its own) instead of one round trip after another; the client's
+/// concurrency and rate budget still bound them.
+const FETCH_AHEAD: usize = 4;
+
+/// One page as fetched and read: its items, whether more follow, and the
+/// window's total when asked for.
+struct Fetched<T> {
+    items: Vec<T>,
+    skipped: Vec<String>,
+    count: u64,
+    more: bool,
+    total: Option<u64>,
+}
+
+/// Fetches one page of a classic list and reads its items as `kind`s.
+async fn fetch_page<T: serde::de::DeserializeOwned>(
+    client: &Client,
+    path: &str,
+    wrapper: &str,
+    query: &[(String, String)],
+    offset: u64,
+    total: bool,
+    kind: &'static str,
+) -> Result<Fetched<T>, Error> {
+    let page = client
+        .page(path, wrapper, query, offset, MAX_LIMIT, total)
+        .await?;
+    let count = page.items.len() as u64;
+    let (items, skipped) = decode_items(kind, page.items);
+    Ok(Fetched {
+        items,
+        skipped,
+        count,
+        more: page.more,
+        total: page.total,
+    })
 }
 
 impl WindowPager {
@@ -515,7 +568,6 @@ impl WindowPager {
             wrapper,
             query,
             pending,
-            current: None,
         }
     }
 
@@ -525,76 +577,113 @@ impl WindowPager {
     /// last item sent is an error or `None` (the end), so a task that dies
     /// is told apart from one that finished.
     fn prefetch<T: serde::de::DeserializeOwned + Send + 'static>(
-        mut self,
+        self,
         client: &Client,
         kind: &'static str,
     ) -> Prefetched<T> {
         let (tx, rx) = tokio::sync::mpsc::channel(PREFETCH_PAGES);
         let client = client.clone();
         tokio::spawn(async move {
-            loop {
-                let next = self.next(&client).await.map(|page| {
-                    page.map(|p| {
-                        let (items, skipped) = decode_items(kind, p.items);
-                        Decoded {
-                            items,
-                            skipped,
-                            completes: p.completes,
-                        }
-                    })
-                });
-                let last = !matches!(next, Ok(Some(_)));
-                if tx.send(next).await.is_err() || last {
-                    break;
+            match self.feed(&client, kind, &tx).await {
+                Ok(true) => {
+                    let _ = tx.send(Ok(None)).await;
+                }
+                Ok(false) => {} // the receiver is gone
+                Err(e) => {
+                    let _ = tx.send(Err(e)).await;
                 }
             }
         });
         Prefetched(rx)
     }
 
-    async fn next(&mut self, client: &Client) -> Result<Option<WindowPage>, Error> {
-        loop {
-            let (since, until, offset) = match self.current {
-                Some(c) => c,
-                None => match self.pending.pop() {
-                    Some((s, u)) => (s, u, 0),
-                    None => return Ok(None),
-                },
-            };
+    /// Sends every page, in order, the window's last one marked with the
+    /// window end it completes. Returns `false` when the receiver is gone.
+    async fn feed<T: serde::de::DeserializeOwned + Send + 'static>(
+        mut self,
+        client: &Client,
+        kind: &'static str,
+        tx: &tokio::sync::mpsc::Sender<Result<Option<Decoded<T>>, Error>>,
+    ) -> Result<bool, Error> {
+        use tokio_util::task::AbortOnDropHandle;
+        type Ahead<T> =
+            std::collections::VecDeque<(u64, AbortOnDropHandle<Result<Fetched<T>, Error>>)>;
+        let path: Arc<str> = Arc::from(self.path.as_str());
+        let wrapper = self.wrapper;
+        while let Some((since, until)) = self.pending.pop() {
             let mut query = self.query.clone();
             query.push(("since".into(), ts(since)));
             query.push(("until".into(), ts(until)));
-            let first = offset == 0;
-            let page = client
-                .page(&self.path, self.wrapper, &query, offset, MAX_LIMIT, first)
-                .await?;
-            if first
-                && page.total.unwrap_or(0) > MAX_OFFSET_PLUS_LIMIT
+            let query = Arc::new(query);
+            let mut page = fetch_page::<T>(client, &path, wrapper, &query, 0, true, kind).await?;
+            if page.total.unwrap_or(0) > MAX_OFFSET_PLUS_LIMIT
                 && until - since > Duration::seconds(2)
             {
                 let mid = since + (until - since) / 2;
                 // Older half first.
                 self.pending.push((mid, until));
                 self.pending.push((since, mid));
-                self.current = None;
                 continue;
             }
-            let n = page.items.len() as u64;
-            let next_offset = offset + n;
-            let done = !page.more || n == 0 || next_offset + MAX_LIMIT > MAX_OFFSET_PLUS_LIMIT;
-            if done && page.more {
-                tracing::warn!(path = %self.path, "window still over the offset cap after splitting; some objects may be missed");
+            // Without a total, one page is asked for at a time.
+            let total = page.total;
+            let mut offset = 0;
+            let mut planned = 0;
+            let mut ahead: Ahead<T> = Ahead::new();
+            loop {
+                let next = offset + page.count;
+                let done =
+                    !page.more || page.count == 0 || next + MAX_LIMIT > MAX_OFFSET_PLUS_LIMIT;
+                if done && page.more {
+                    tracing::warn!(path = %path, "window still over the offset cap after splitting; some objects may be missed");
+                }
+                if !done {
+                    planned = planned.max(next);
+                    let end = total.map_or(next + 1, |t| t.max(next + 1));
+                    while ahead.len() < FETCH_AHEAD
+                        && planned < end
+                        && planned + MAX_LIMIT <= MAX_OFFSET_PLUS_LIMIT
+                    {
+                        let (client, path, query) = (client.clone(), path.clone(), query.clone());
+                        let at = planned;
+                        ahead.push_back((
+                            at,
+                            AbortOnDropHandle::new(tokio::spawn(async move {
+                                fetch_page::<T>(&client, &path, wrapper, &query, at, false, kind)
+                                    .await
+                            })),
+                        ));
+                        planned += MAX_LIMIT;
+                    }
+                }
+                let decoded = Decoded {
+                    items: std::mem::take(&mut page.items),
+                    skipped: std::mem::take(&mut page.skipped),
+                    completes: done.then_some(until),
+                };
+                if tx.send(Ok(Some(decoded))).await.is_err() {
+                    return Ok(false);
+                }
+                if done {
+                    break;
+                }
+                // The page at `next`; when a short page moved the offsets
+                // (the list changed meanwhile), those planned are dropped
+                // and the rest are asked for from there.
+                page = match ahead.pop_front() {
+                    Some((at, handle)) if at == next => {
+                        handle.await.map_err(|_| Error::FetcherStopped("page"))??
+                    }
+                    _ => {
+                        ahead.clear();
+                        planned = next;
+                        fetch_page::<T>(client, &path, wrapper, &query, next, false, kind).await?
+                    }
+                };
+                offset = next;
             }
-            self.current = if done {
-                None
-            } else {
-                Some((since, until, next_offset))
-            };
-            return Ok(Some(WindowPage {
-                items: page.items,
-                completes: done.then_some(until),
-            }));
         }
+        Ok(true)
     }
 }
 
@@ -1189,6 +1278,41 @@ impl Run<'_> {
             .collect()
     }
 
+    /// Derives the timing and measures the SLAs of the pending incidents
+    /// (see `pending`) in the caller's transaction, and drops the cached
+    /// answers about them. Returns them with their services, to be
+    /// announced once the transaction commits.
+    async fn derive_pending<C: sea_orm::ConnectionTrait>(
+        &mut self,
+        db: &C,
+    ) -> Result<HashMap<String, Option<String>>, Error> {
+        if self.pending.is_empty() {
+            return Ok(HashMap::new());
+        }
+        // They stay pending until all is done: a failed transaction leaves
+        // them to be derived again.
+        let ids: Vec<String> = self.pending.keys().cloned().collect();
+        let (_, unsettled) = store::derive_incident_timing(db, &ids, self.now).await?;
+        let measure = self.measurable(ids.clone(), &unsettled);
+        crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &measure, false, self.now)
+            .await?;
+        crate::cache::invalidate_incidents(db, &ids).await?;
+        Ok(std::mem::take(&mut self.pending).into_iter().collect())
+    }
+
+    /// Derives what is pending in a transaction of its own (after the last
+    /// page, or when a run fails between pages).
+    async fn derive_leftover(&mut self) -> Result<(), Error> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let txn = crate::db::begin_write(self.writer).await?;
+        let derived = self.derive_pending(&txn).await?;
+        txn.commit().await?;
+        self.announce(&derived.keys().cloned().collect::<Vec<_>>(), &derived);
+        Ok(())
+    }
+
     /// Measures the incidents still deferred when the run has read all the
     /// log it will read (their log never showed their status), a chunk per
     /// transaction.
@@ -1258,14 +1382,14 @@ impl Run<'_> {
     }
 
     /// Writes one page of log entries: the incidents they belong to (from
-    /// the embedded object: inserted when missing, or updated when `update`),
-    /// the entries, and the derived timing of the incidents whose
-    /// acknowledgements, escalations or resolves arrived. SLAs are refreshed
-    /// for the incidents whose row changed or that got such entries (an
-    /// acknowledgement in a reopened incident's later cycle meets its
-    /// response target without changing the first one). Returns
-    /// the incidents that changed and those whose custom fields should be
-    /// fetched (new, or with a field change logged).
+    /// the embedded object: inserted when missing, or updated when `update`)
+    /// and the entries. The incidents whose row changed or whose
+    /// acknowledgements, escalations or resolves arrived become pending:
+    /// the caller has their timing derived and their SLAs refreshed
+    /// ([`Run::derive_pending`]; an acknowledgement in a reopened incident's
+    /// later cycle meets its response target without changing the first
+    /// one). Returns the incidents that changed and those whose custom
+    /// fields should be fetched (new, or with a field change logged).
     async fn write_log_entries<C: sea_orm::ConnectionTrait>(
         &mut self,
         db: &C,
@@ -1274,6 +1398,10 @@ impl Run<'_> {
     ) -> Result<(Vec<String>, Vec<String>), Error> {
         use sea_orm::QuerySelect;
         let now = self.now;
+        let services: HashMap<String, Option<String>> = entries
+            .iter()
+            .filter_map(|e| Some((e.incident_id()?.to_owned(), e.incident.service_id.clone())))
+            .collect();
         let referenced: Vec<String> = {
             let set: HashSet<&str> = entries
                 .iter()
@@ -1361,16 +1489,23 @@ impl Run<'_> {
         let (c, _) = store::upsert_changed(db, rows, now).await?;
         self.count("log_entries", c);
         // Timing changes only with these kinds, or for an incident just
-        // written from its embedded copy; so do SLAs.
+        // written from its embedded copy; so do SLAs. They are derived a
+        // batch at a time (`derive_pending`), which also drops the cached
+        // answers about them.
         timing.extend(changed.iter().cloned());
-        let timing: Vec<String> = timing.into_iter().collect();
-        let (_, unsettled) = store::derive_incident_timing(db, &timing, now).await?;
-        let measure = self.measurable(timing, &unsettled);
-        crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &measure, false, now).await?;
+        for id in timing {
+            let service = services.get(&id).cloned().flatten();
+            self.pending.insert(id, service);
+        }
         changed.extend(touched);
         changed.sort();
         changed.dedup();
-        crate::cache::invalidate_incidents(db, &changed).await?;
+        let settled: Vec<String> = changed
+            .iter()
+            .filter(|id| !self.pending.contains_key(*id))
+            .cloned()
+            .collect();
+        crate::cache::invalidate_incidents(db, &settled).await?;
         let mut wanted = new_ids;
         wanted.extend(fields_changed);
         Ok((changed, wanted))
@@ -1411,11 +1546,23 @@ impl Run<'_> {
             let txn = crate::db::begin_write(self.writer).await?;
             let (changed, fields_wanted) =
                 self.write_log_entries(&txn, entries, incremental).await?;
+            // The pending incidents are derived when enough have gathered,
+            // and always before a watermark that covers their entries.
+            let derived = if page.completes.is_some() || self.pending.len() >= TIMING_BATCH {
+                self.derive_pending(&txn).await?
+            } else {
+                HashMap::new()
+            };
             if let Some(end) = page.completes {
                 Self::set_state(&txn, WATERMARK_KEY, end, self.now).await?;
             }
             txn.commit().await?;
-            self.announce(&changed, &services);
+            let settled: Vec<String> = changed
+                .into_iter()
+                .filter(|id| !self.pending.contains_key(id) && !derived.contains_key(id))
+                .collect();
+            self.announce(&settled, &services);
+            self.announce(&derived.keys().cloned().collect::<Vec<_>>(), &derived);
             wanted.extend(fields_wanted);
             self.opts.progress.advance(n);
             if let Some(answers) = fields.as_deref_mut()
@@ -1424,6 +1571,9 @@ impl Run<'_> {
                 self.write_field_answers(answers, false).await?;
             }
         }
+        // Every window's last page derives what is pending; this is a
+        // safeguard should a window ever end without one.
+        self.derive_leftover().await?;
         wanted.sort();
         wanted.dedup();
         Ok(wanted)
@@ -1452,6 +1602,7 @@ impl Run<'_> {
             }
             let txn = crate::db::begin_write(self.writer).await?;
             self.write_log_entries(&txn, entries, false).await?;
+            self.derive_pending(&txn).await?;
             txn.commit().await?;
             self.opts.progress.advance(1);
         }
@@ -1837,6 +1988,7 @@ pub async fn refresh_incident(
         skipped: Vec::new(),
         sla: crate::sla::ContextCache::default(),
         deferred: Some(BTreeSet::new()),
+        pending: BTreeMap::new(),
     };
     let body = client.get(&format!("/incidents/{id}"), &[]).await?;
     let incident: wire::Incident = serde_json::from_value(
@@ -1884,6 +2036,7 @@ pub async fn write_incident(
         skipped: Vec::new(),
         sla: crate::sla::ContextCache::default(),
         deferred: None,
+        pending: BTreeMap::new(),
     };
     let id = incident.id.clone();
     let service = incident.service.as_ref().map(|s| s.id.clone());
