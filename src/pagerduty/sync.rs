@@ -492,8 +492,30 @@ type FieldAnswer = (String, Vec<wire::FieldValue>, Vec<String>);
 /// fetches them.
 struct FieldAnswers {
     rx: tokio::sync::mpsc::Receiver<Result<FieldAnswer, Error>>,
+    /// Where more incidents to fetch go (`None` once all have).
+    more: Option<tokio::sync::mpsc::UnboundedSender<String>>,
     total: u64,
     written: u64,
+}
+
+impl FieldAnswers {
+    /// Has the custom field values of these incidents fetched too.
+    fn add(&mut self, ids: impl IntoIterator<Item = String>) {
+        if let Some(more) = &self.more {
+            for id in ids {
+                if more.send(id).is_err() {
+                    // The fetcher stopped; its last answer says why.
+                    break;
+                }
+                self.total += 1;
+            }
+        }
+    }
+
+    /// No more incidents: the fetcher ends after the last answer.
+    fn close(&mut self) {
+        self.more = None;
+    }
 }
 
 /// Custom field answers written per transaction.
@@ -712,13 +734,18 @@ impl Run<'_> {
             SyncKind::Full { days } => {
                 self.reference_data().await?;
                 let since = self.now - Duration::days(i64::from(days.max(1)));
-                let new_ids = self.incidents(since, self.now, &[]).await?;
                 // Custom fields (one call per incident) are fetched while
-                // the log entries are written, and written between pages.
+                // the incidents and log entries are written, from the first
+                // incident page on, and written between pages.
                 let mut fields = self
                     .opts
                     .fetch_custom_fields
-                    .then(|| self.fetch_custom_fields(new_ids));
+                    .then(|| self.fetch_custom_fields(Vec::new(), true));
+                self.incidents(since, self.now, &[], fields.as_mut())
+                    .await?;
+                if let Some(answers) = fields.as_mut() {
+                    answers.close();
+                }
                 self.log_entries(since, self.now, false, fields.as_mut())
                     .await?;
                 if let Some(answers) = fields.as_mut() {
@@ -750,7 +777,7 @@ impl Run<'_> {
                 self.reference_data().await?;
                 let since = since.unwrap_or(self.now - Duration::days(30));
                 let ids = self
-                    .incidents(since, self.now, &[("service_ids[]", id.clone())])
+                    .incidents(since, self.now, &[("service_ids[]", id.clone())], None)
                     .await?;
                 self.incident_log_entries(&ids).await?;
                 if self.opts.fetch_custom_fields {
@@ -1352,6 +1379,7 @@ impl Run<'_> {
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         filter: &[(&str, String)],
+        mut fields: Option<&mut FieldAnswers>,
     ) -> Result<Vec<String>, Error> {
         self.opts.progress.phase("incidents", None);
         let mut query = q(&[
@@ -1371,12 +1399,19 @@ impl Run<'_> {
                 .iter()
                 .map(|i| (i.id.clone(), i.service.as_ref().map(|s| s.id.clone())))
                 .collect();
-            seen.extend(incidents.iter().map(|i| i.id.clone()));
+            let ids: Vec<String> = incidents.iter().map(|i| i.id.clone()).collect();
             let txn = crate::db::begin_write(self.writer).await?;
             let changed = self.write_incidents(&txn, incidents, true).await?;
             txn.commit().await?;
             self.announce(&changed, &services);
             self.opts.progress.advance(n);
+            if let Some(answers) = fields.as_deref_mut() {
+                answers.add(ids.iter().cloned());
+                if answers.rx.len() >= CUSTOM_FIELD_BATCH {
+                    self.write_field_answers(answers, false).await?;
+                }
+            }
+            seen.extend(ids);
         }
         Ok(seen)
     }
@@ -1613,19 +1648,32 @@ impl Run<'_> {
     /// flight as the client allows, fetched by a task of their own while the
     /// answers that arrived are written in batches (one transaction each).
     async fn custom_fields(&mut self, ids: Vec<String>) -> Result<(), Error> {
-        let mut answers = self.fetch_custom_fields(ids);
+        let mut answers = self.fetch_custom_fields(ids, false);
         self.finish_custom_fields(&mut answers).await
     }
 
-    /// Starts fetching the custom field values of these incidents.
-    fn fetch_custom_fields(&self, ids: Vec<String>) -> FieldAnswers {
-        let total = ids.len() as u64;
+    /// Starts fetching the custom field values of these incidents, and of
+    /// those [`FieldAnswers::add`]ed later while `open`.
+    fn fetch_custom_fields(&self, ids: Vec<String>, open: bool) -> FieldAnswers {
         let client = self.client.clone();
         let concurrency = client.config().max_concurrency.max(1);
         let (tx, rx) = tokio::sync::mpsc::channel(CUSTOM_FIELD_BATCH * 2);
+        let (more, wanted) = tokio::sync::mpsc::unbounded_channel();
         let cancel = self.opts.cancel.clone();
+        let mut answers = FieldAnswers {
+            rx,
+            more: Some(more),
+            total: 0,
+            written: 0,
+        };
+        answers.add(ids);
+        if !open {
+            answers.close();
+        }
         tokio::spawn(async move {
-            let mut answers = futures_util::stream::iter(ids)
+            let mut wanted = wanted;
+            let ids = futures_util::stream::poll_fn(move |cx| wanted.poll_recv(cx));
+            let mut answers = ids
                 .map(|id| {
                     let client = client.clone();
                     async move {
@@ -1662,11 +1710,7 @@ impl Run<'_> {
                 }
             }
         });
-        FieldAnswers {
-            rx,
-            total,
-            written: 0,
-        }
+        answers
     }
 
     /// Writes every remaining answer, as its own progress phase.
