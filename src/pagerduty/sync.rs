@@ -709,6 +709,14 @@ impl WindowPager {
     }
 }
 
+/// The service of each incident the entries belong to, as embedded in them.
+fn services_of(entries: &[wire::LogEntry]) -> HashMap<String, Option<String>> {
+    entries
+        .iter()
+        .filter_map(|e| Some((e.incident_id()?.to_owned(), e.incident.service_id.clone())))
+        .collect()
+}
+
 fn user_ref(r: &wire::Reference) -> (String, String) {
     (
         r.id.clone(),
@@ -1429,14 +1437,11 @@ impl Run<'_> {
         &mut self,
         db: &C,
         entries: Vec<wire::LogEntry>,
+        services: &HashMap<String, Option<String>>,
         update: bool,
     ) -> Result<(Vec<String>, Vec<String>), Error> {
         use sea_orm::QuerySelect;
         let now = self.now;
-        let services: HashMap<String, Option<String>> = entries
-            .iter()
-            .filter_map(|e| Some((e.incident_id()?.to_owned(), e.incident.service_id.clone())))
-            .collect();
         let referenced: Vec<String> = {
             let set: HashSet<&str> = entries
                 .iter()
@@ -1571,16 +1576,11 @@ impl Run<'_> {
             let entries = page.items;
             self.skipped.extend(page.skipped);
             let n = entries.len() as u64;
-            let services: HashMap<String, Option<String>> = entries
-                .iter()
-                .filter_map(|e| {
-                    let id = e.incident_id()?.to_owned();
-                    Some((id, e.incident.service_id.clone()))
-                })
-                .collect();
+            let services = services_of(&entries);
             let txn = crate::db::begin_write(self.writer).await?;
-            let (changed, fields_wanted) =
-                self.write_log_entries(&txn, entries, incremental).await?;
+            let (changed, fields_wanted) = self
+                .write_log_entries(&txn, entries, &services, incremental)
+                .await?;
             // The pending incidents are derived when enough have gathered,
             // and always before a watermark that covers their entries.
             let derived = if page.completes.is_some() || self.pending.len() >= TIMING_BATCH {
@@ -1635,8 +1635,10 @@ impl Run<'_> {
                     );
                 }
             }
+            let services = services_of(&entries);
             let txn = crate::db::begin_write(self.writer).await?;
-            self.write_log_entries(&txn, entries, false).await?;
+            self.write_log_entries(&txn, entries, &services, false)
+                .await?;
             self.derive_pending(&txn).await?;
             txn.commit().await?;
             self.opts.progress.advance(1);
