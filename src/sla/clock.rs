@@ -37,8 +37,8 @@ impl Clock {
     /// The earliest instant `t >= from` with `counted_seconds(from, t) == secs`.
     ///
     /// Returns `from` itself for `secs == 0`, and `None` if `secs` is
-    /// negative or the instant is out of reach (out of chrono's range, or a
-    /// business calendar without any hours).
+    /// negative or the instant is out of reach (out of chrono's range, or
+    /// beyond the business calendar's search horizon of about ten years).
     #[must_use]
     pub fn add(&self, from: DateTime<Utc>, secs: i64) -> Option<DateTime<Utc>> {
         match self {
