@@ -1936,16 +1936,17 @@ async fn reevaluate_open(
 /// with today's policies (an admin's deliberate recompute), oldest first,
 /// committing every [`RECOMPUTE_BATCH`] incidents. Returns how many target
 /// rows it wrote (rows that came out as they stood are not rewritten).
-/// `progress(done,
-/// total)` hears of each batch before it starts and once at the end, in
-/// incidents; answering `Break` stops the recompute before the next batch.
+/// `progress(done, total)` hears, in incidents, before the first batch and
+/// as each batch commits (the last time at the end); answering `Break`
+/// stops the recompute, and batches being written then roll back.
 ///
-/// While one batch is computed and written, the next is read on another
+/// While a batch is computed and written, the next is read on another
 /// connection of the pool (a spawned task), so the database's reading and
-/// the process's own work overlap with the writing. The write is guarded:
-/// should another writer have refreshed an incident of the batch after it
-/// was read, the batch is read again inside the writing transaction. Each
-/// batch is measured at the moment it is written.
+/// the process's own work overlap with the writing; on PostgreSQL two
+/// batches are written at once, in transactions of their own. The write is
+/// guarded: should another writer have refreshed an incident of the batch
+/// after it was read, the batch is read again inside the writing
+/// transaction. Each batch is measured at the moment it is written.
 ///
 /// # Errors
 /// A range that ends before it starts; database errors; `Stopped` when told
@@ -1997,31 +1998,56 @@ pub async fn recompute_range_in_batches(
     // one has doubled what it wrote (PostgreSQL; see `db::analyze`).
     let tables = ["incident_sla_targets", "sla_events"];
     crate::db::analyze(db, &tables).await?;
-    let cx = Context::load(db, settings).await?;
+    let cx = std::sync::Arc::new(Context::load(db, settings).await?);
+    // A batch is read in a task of its own while the batches before it are
+    // written. PostgreSQL writes two batches at once, each in its own
+    // transaction (the incidents of two batches are disjoint, so they never
+    // wait on each other, and one backend alone leaves a core idle); SQLite
+    // has one writer. The oldest batches are let write, and are committed,
+    // in order.
+    let writers = match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => RECOMPUTE_WRITERS,
+        _ => 1,
+    };
     let mut batches = ids.chunks(batch);
-    let mut next = batches.next().map(|b| read_ahead(db, settings, b));
+    let mut running = std::collections::VecDeque::new();
     let mut written = 0;
     let mut analyzed_at = 0;
     let mut done = 0;
-    while let Some(reading) = next.take() {
-        if progress(done, ids.len()).is_break() {
+    loop {
+        let stop = progress(done, ids.len()).is_break();
+        if done == ids.len() {
+            break;
+        }
+        if stop {
+            // Dropped, the batches still running roll back.
             return Err(SlaError::Stopped { done, written });
         }
-        let read = reading
+        while running.len() <= writers {
+            let Some(ids) = batches.next() else { break };
+            running.push_back(recompute_batch(db, settings, &cx, ids));
+        }
+        for (_, go) in running.iter_mut().take(writers) {
+            if let Some(go) = go.take() {
+                let _ = go.send(());
+            }
+        }
+        let Some((task, _)) = running.pop_front() else {
+            break;
+        };
+        let (txn, n, w) = task
             .await
-            .map_err(|e| DbErr::Custom(format!("reading a batch failed: {e}")))??;
-        next = batches.next().map(|b| read_ahead(db, settings, b));
-        let n = read.1.len();
-        let txn = crate::db::begin_write(db).await?;
-        written += write_read_ahead(&txn, settings, &cx, read, true).await?;
+            .map_err(|e| DbErr::Custom(format!("recomputing a batch failed: {e}")))??;
+        // Committed here, in order: a stop leaves exactly the oldest batches
+        // written, and `done` counts them.
         txn.commit().await?;
         done += n;
+        written += w;
         if written >= (2 * analyzed_at).max(20_000) {
             crate::db::analyze(db, &tables).await?;
             analyzed_at = written;
         }
     }
-    let _ = progress(done, ids.len());
     Ok(written)
 }
 
@@ -2040,7 +2066,39 @@ fn read_ahead(
     }))
 }
 
-/// Computes and writes, inside `txn`, a batch [`read_ahead`] read.
+/// Reads a batch of a recompute in a spawned task and, once told to go,
+/// writes it in a transaction of its own, which it hands back uncommitted
+/// with how many incidents the batch held and how many targets it wrote.
+/// Dropped (a recompute that fails or is stopped), the task stops, and its
+/// transaction rolls back.
+fn recompute_batch(
+    pool: &DatabaseConnection,
+    settings: &SlaSettings,
+    cx: &std::sync::Arc<Context>,
+    ids: &[String],
+) -> (
+    tokio_util::task::AbortOnDropHandle<Result<WrittenBatch, DbErr>>,
+    Option<tokio::sync::oneshot::Sender<()>>,
+) {
+    let (go, told) = tokio::sync::oneshot::channel();
+    let (db, settings, cx, ids) = (pool.clone(), settings.clone(), cx.clone(), ids.to_vec());
+    let task = tokio::spawn(async move {
+        let loaded = load(&db, settings.status_field.as_deref(), &ids).await?;
+        let n = ids.len();
+        told.await
+            .map_err(|_| DbErr::Custom("the recompute stopped".into()))?;
+        let txn = crate::db::begin_write(&db).await?;
+        let written = write_read_ahead(&txn, &settings, &cx, (loaded, ids), true).await?;
+        Ok((txn, n, written))
+    });
+    (tokio_util::task::AbortOnDropHandle::new(task), Some(go))
+}
+
+/// A batch of a recompute written and not yet committed: its transaction,
+/// how many incidents it held, how many targets it wrote.
+type WrittenBatch = (DatabaseTransaction, usize, usize);
+
+/// Computes and writes, inside `txn`, a batch read before.
 ///
 /// The batch was read on another connection, before or outside this
 /// transaction. Should another writer (a sync page, a webhook, a pause) have
@@ -2077,3 +2135,7 @@ async fn write_read_ahead(
 /// commits as it goes rather than holding one transaction over millions of
 /// rows; a recompute that fails part-way is simply run again.
 const RECOMPUTE_BATCH: usize = 10_000;
+
+/// How many batches of a recompute PostgreSQL writes at once, each in a
+/// server process of its own.
+const RECOMPUTE_WRITERS: usize = 2;
