@@ -33,6 +33,8 @@ use tokio::sync::{Mutex, RwLock};
 
 pub use data::{Org, Sizes};
 
+use crate::pagerduty::wire::{Incident, LogEntry, Reference};
+
 /// Fault injection, as probabilities per request (0.0–1.0).
 #[derive(Clone, Debug, Default)]
 pub struct Faults {
@@ -517,11 +519,14 @@ enum Fault {
 
 /// Serialises `body`, adding unknown fields when configured, and applies a
 /// body fault.
-async fn respond(sim: &Sim, mut body: Value, fault: Option<Fault>) -> Response {
-    if sim.config.read().await.faults.unknown_fields {
+async fn respond(sim: &Sim, body: impl serde::Serialize, fault: Option<Fault>) -> Response {
+    let text = if sim.config.read().await.faults.unknown_fields {
+        let mut body = serde_json::to_value(body).expect("a response serialises");
         add_unknown_fields(&mut body, 0);
-    }
-    let text = body.to_string();
+        body.to_string()
+    } else {
+        serde_json::to_string(&body).expect("a response serialises")
+    };
     match fault {
         Some(Fault::Truncated) => json_response(text[..text.len() / 2].to_owned()),
         Some(Fault::Malformed) => {
@@ -544,6 +549,12 @@ async fn respond(sim: &Sim, mut body: Value, fault: Option<Fault>) -> Response {
         }
         _ => json_response(text),
     }
+}
+
+/// A response body serialised while the organisation is locked, to be sent
+/// after (as it is: [`respond`] writes it out unchanged).
+fn serialised(body: &impl serde::Serialize) -> Box<serde_json::value::RawValue> {
+    serde_json::value::to_raw_value(body).expect("a response serialises")
 }
 
 fn json_response(text: String) -> Response {
@@ -576,18 +587,47 @@ fn add_unknown_fields(v: &mut Value, depth: usize) {
 }
 
 /// Applies PagerDuty's offset pagination to a full list.
-fn paginate(params: &Params, wrapper: &str, items: Vec<Value>) -> Result<Value, Response> {
+fn paginate<'w>(
+    params: &Params,
+    wrapper: &'w str,
+    items: Vec<Value>,
+) -> Result<Page<'w, Value>, Response> {
     paginate_with(params, wrapper, items, |v| v)
+}
+
+/// One page of an offset-paginated list, serialised as PagerDuty sends it:
+/// the items under their wrapper key, `limit`, `offset`, `more` and `total`
+/// (null unless asked for with `total=true`).
+struct Page<'w, R> {
+    wrapper: &'w str,
+    items: Vec<R>,
+    limit: u64,
+    offset: u64,
+    more: bool,
+    total: Option<u64>,
+}
+
+impl<R: serde::Serialize> serde::Serialize for Page<'_, R> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(5))?;
+        map.serialize_entry(self.wrapper, &self.items)?;
+        map.serialize_entry("limit", &self.limit)?;
+        map.serialize_entry("offset", &self.offset)?;
+        map.serialize_entry("more", &self.more)?;
+        map.serialize_entry("total", &self.total)?;
+        map.end()
+    }
 }
 
 /// Offset pagination that renders only the requested page: the filtered list
 /// holds references, so a page of a 50,000-incident account costs a page.
-fn paginate_with<T>(
+fn paginate_with<'w, T, R>(
     params: &Params,
-    wrapper: &str,
+    wrapper: &'w str,
     items: Vec<T>,
-    render: impl Fn(T) -> Value,
-) -> Result<Value, Response> {
+    render: impl Fn(T) -> R,
+) -> Result<Page<'w, R>, Response> {
     let limit = params
         .get("limit")
         .and_then(|v| v.parse::<u64>().ok())
@@ -605,20 +645,21 @@ fn paginate_with<T>(
         ));
     }
     let total = items.len() as u64;
-    let page: Vec<Value> = items
+    let page: Vec<R> = items
         .into_iter()
         .skip(offset as usize)
         .take(limit as usize)
         .map(render)
         .collect();
     let want_total = params.get("total") == Some("true");
-    Ok(json!({
-        wrapper: page,
-        "limit": limit,
-        "offset": offset,
-        "more": offset + limit < total,
-        "total": if want_total { json!(total) } else { Value::Null },
-    }))
+    Ok(Page {
+        wrapper,
+        items: page,
+        limit,
+        offset,
+        more: offset + limit < total,
+        total: want_total.then_some(total),
+    })
 }
 
 /// Adds the fields every PagerDuty resource carries (`type`, `summary`,
@@ -748,16 +789,87 @@ async fn team_members(
     }
 }
 
-fn incident_json(org: &Org, i: &crate::pagerduty::wire::Incident) -> Value {
-    let mut v = serde_json::to_value(i).unwrap();
-    let map = v.as_object_mut().unwrap();
-    map.insert(
-        "summary".into(),
-        json!(format!("[#{}] {}", i.incident_number.unwrap_or(0), i.title)),
-    );
-    map.insert("acknowledgements".into(), json!([]));
-    let _ = org;
-    decorate(v, "incident")
+/// An incident as the API sends it: the wire model without its absent
+/// fields, with the `type`, `summary`, `self` and `html_url` every resource
+/// carries and no acknowledgements. Serialised straight from the model
+/// (pages of log entries embed one per entry, so this is the simulator's
+/// hottest path); a test checks it against the generic [`decorate`].
+fn incident_json<'a>(_org: &Org, i: &'a Incident) -> IncidentOut<'a> {
+    IncidentOut {
+        id: &i.id,
+        kind: "incident",
+        summary: format!("[#{}] {}", i.incident_number.unwrap_or(0), i.title),
+        self_url: format!("https://api.pagerduty.com/incidents/{}", i.id),
+        html_url: i
+            .html_url
+            .clone()
+            .unwrap_or_else(|| format!("https://simulated.pagerduty.com/incidents/{}", i.id)),
+        incident_number: i.incident_number,
+        title: &i.title,
+        description: i.description.as_deref(),
+        created_at: i.created_at,
+        updated_at: i.updated_at,
+        status: &i.status,
+        urgency: i.urgency.as_deref(),
+        incident_key: i.incident_key.as_deref(),
+        service: i.service.as_ref(),
+        escalation_policy: i.escalation_policy.as_ref(),
+        priority: i.priority.as_ref(),
+        assignments: i
+            .assignments
+            .iter()
+            .map(|a| AssignmentOut {
+                at: a.at,
+                assignee: &a.assignee,
+            })
+            .collect(),
+        acknowledgements: [],
+        last_status_change_at: i.last_status_change_at,
+        resolved_at: i.resolved_at,
+    }
+}
+
+#[derive(serde::Serialize)]
+struct IncidentOut<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+    summary: String,
+    #[serde(rename = "self")]
+    self_url: String,
+    html_url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    incident_number: Option<i64>,
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    description: Option<&'a str>,
+    created_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    updated_at: Option<DateTime<Utc>>,
+    status: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    urgency: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    incident_key: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    service: Option<&'a Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    escalation_policy: Option<&'a Reference>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    priority: Option<&'a Reference>,
+    assignments: Vec<AssignmentOut<'a>>,
+    acknowledgements: [(); 0],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_status_change_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    resolved_at: Option<DateTime<Utc>>,
+}
+
+#[derive(serde::Serialize)]
+struct AssignmentOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    at: Option<DateTime<Utc>>,
+    assignee: &'a Reference,
 }
 
 /// Incidents in a creation-time range: `since`/`until` (at most 6 months
@@ -792,10 +904,16 @@ async fn incidents(
     let services = params.all("service_ids[]");
     let page = {
         let org = sim.org.read().await;
-        let items = org
-            .incidents
+        // The incidents are kept in creation order (`Org::reindex`).
+        let range = if all {
+            &org.incidents[..]
+        } else {
+            let start = org.incidents.partition_point(|i| i.created_at < since);
+            let end = org.incidents.partition_point(|i| i.created_at < until);
+            &org.incidents[start..end.max(start)]
+        };
+        let items = range
             .iter()
-            .filter(|i| all || (i.created_at >= since && i.created_at < until))
             .filter(|i| statuses.is_empty() || statuses.contains(&i.status.as_str()))
             .filter(|i| {
                 urgencies.is_empty() || i.urgency.as_deref().is_some_and(|u| urgencies.contains(&u))
@@ -808,6 +926,7 @@ async fn incidents(
             })
             .collect::<Vec<_>>();
         paginate_with(&params, "incidents", items, |i| incident_json(&org, i))
+            .map(|p| serialised(&p))
     };
     match page {
         Ok(body) => respond(&sim, body, fault).await,
@@ -839,12 +958,57 @@ async fn incident(
     respond(&sim, body, fault).await
 }
 
-fn entry_json(org: &Org, e: &crate::pagerduty::wire::LogEntry, embed: bool) -> Value {
-    let mut v = serde_json::to_value(e).unwrap();
-    if embed && let Some(i) = e.incident_id().and_then(|id| org.incident(id)) {
-        v["incident"] = incident_json(org, i);
+/// A log entry as the API sends it, with its incident as a reference or,
+/// when `embed`, the whole incident. Serialised straight from the model;
+/// a test checks it against the wire model's own serialisation.
+fn entry_json<'a>(org: &'a Org, e: &'a LogEntry, embed: bool) -> EntryOut<'a> {
+    let full = if embed {
+        e.incident_id()
+            .and_then(|id| org.incident(id))
+            .map(|i| incident_json(org, i))
+    } else {
+        None
+    };
+    EntryOut {
+        id: &e.id,
+        kind: &e.kind,
+        created_at: e.created_at,
+        summary: e.summary.as_deref(),
+        agent: e.agent.as_ref(),
+        channel: e.channel.as_ref(),
+        note: e.note.as_deref(),
+        user: e.user.as_ref(),
+        incident: match full {
+            Some(i) => EmbeddedOut::Full(i),
+            None => EmbeddedOut::AsStored(&e.incident),
+        },
+        service: e.service.as_ref(),
     }
-    v
+}
+
+#[derive(serde::Serialize)]
+struct EntryOut<'a> {
+    id: &'a str,
+    #[serde(rename = "type")]
+    kind: &'a str,
+    created_at: DateTime<Utc>,
+    summary: Option<&'a str>,
+    agent: Option<&'a Reference>,
+    channel: Option<&'a crate::pagerduty::wire::Channel>,
+    note: Option<&'a str>,
+    user: Option<&'a Reference>,
+    incident: EmbeddedOut<'a>,
+    service: Option<&'a Reference>,
+}
+
+// Built for one entry at a time and serialised at once: boxing the large
+// variant would only add an allocation per entry.
+#[allow(clippy::large_enum_variant)]
+#[derive(serde::Serialize)]
+#[serde(untagged)]
+enum EmbeddedOut<'a> {
+    AsStored(&'a crate::pagerduty::wire::EmbeddedIncident),
+    Full(IncidentOut<'a>),
 }
 
 async fn log_entries(
@@ -874,6 +1038,7 @@ async fn log_entries(
         paginate_with(&params, "log_entries", items, |e| {
             entry_json(&org, e, embed)
         })
+        .map(|p| serialised(&p))
     };
     match page {
         Ok(body) => respond(&sim, body, fault).await,
@@ -905,6 +1070,7 @@ async fn incident_log_entries(
         paginate_with(&params, "log_entries", items, |e| {
             entry_json(&org, e, false)
         })
+        .map(|p| serialised(&p))
     };
     match page {
         Ok(body) => respond(&sim, body, fault).await,
@@ -926,24 +1092,37 @@ async fn custom_fields(
         if org.incident(&id).is_none() {
             return error(StatusCode::NOT_FOUND, 5001, "Incident Not Found");
         }
-        let fields: Vec<Value> = org
+        #[derive(serde::Serialize)]
+        struct FieldOut<'a> {
+            #[serde(flatten)]
+            field: &'a crate::pagerduty::wire::FieldValue,
+            #[serde(rename = "type")]
+            kind: &'static str,
+            field_type: &'static str,
+        }
+        let fields: Vec<FieldOut> = org
             .custom_fields
             .get(&id)
-            .cloned()
+            .map(Vec::as_slice)
             .unwrap_or_default()
-            .into_iter()
-            .map(|f| {
-                let mut v = serde_json::to_value(f).unwrap();
-                v["type"] = json!("field_value");
-                v["field_type"] = json!(if v["value"].is_array() {
+            .iter()
+            .map(|field| FieldOut {
+                field,
+                kind: "field_value",
+                field_type: if field.value.is_array() {
                     "multi_value"
                 } else {
                     "single_value"
-                });
-                v
+                },
             })
             .collect();
-        json!({"custom_fields": fields})
+        #[derive(serde::Serialize)]
+        struct Body<'a> {
+            custom_fields: Vec<FieldOut<'a>>,
+        }
+        serialised(&Body {
+            custom_fields: fields,
+        })
     };
     respond(&sim, body, fault).await
 }
@@ -1003,5 +1182,82 @@ async fn oncalls(
     match paginate(&params, "oncalls", items) {
         Ok(body) => respond(&sim, body, fault).await,
         Err(r) => r,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The generic rendering the typed one replaced: the wire model as a
+    /// JSON value, with the summary and acknowledgements the incident list
+    /// adds, decorated like every other resource.
+    fn incident_as_value(i: &Incident) -> Value {
+        let mut v = serde_json::to_value(i).unwrap();
+        v["summary"] = json!(format!("[#{}] {}", i.incident_number.unwrap_or(0), i.title));
+        v["acknowledgements"] = json!([]);
+        decorate(v, "incident")
+    }
+
+    fn org() -> Org {
+        data::generate(7, &Sizes::default(), Utc::now())
+    }
+
+    #[test]
+    fn incidents_render_as_the_decorated_wire_model() {
+        let org = org();
+        let mut with_priority = 0;
+        for i in &org.incidents {
+            with_priority += usize::from(i.priority.is_some());
+            assert_eq!(
+                serde_json::to_value(incident_json(&org, i)).unwrap(),
+                incident_as_value(i),
+                "incident {}",
+                i.id
+            );
+        }
+        // Both shapes of the optional fields were compared.
+        assert!(with_priority > 0 && with_priority < org.incidents.len());
+    }
+
+    #[test]
+    fn log_entries_render_as_the_wire_model_with_or_without_their_incident() {
+        let org = org();
+        assert!(!org.log_entries.is_empty());
+        for e in &org.log_entries {
+            let plain = serde_json::to_value(e).unwrap();
+            assert_eq!(
+                serde_json::to_value(entry_json(&org, e, false)).unwrap(),
+                plain,
+                "entry {}",
+                e.id
+            );
+            let mut embedded = plain;
+            embedded["incident"] =
+                incident_as_value(org.incident(e.incident_id().unwrap()).unwrap());
+            assert_eq!(
+                serde_json::to_value(entry_json(&org, e, true)).unwrap(),
+                embedded,
+                "entry {}",
+                e.id
+            );
+        }
+    }
+
+    #[test]
+    fn pages_carry_their_items_and_paging_fields() {
+        let params = Params::parse(Some("limit=2&offset=1&total=true".into()));
+        let page = paginate_with(&params, "things", vec![1, 2, 3, 4], |n| n * 10)
+            .unwrap_or_else(|_| panic!("a valid page"));
+        assert_eq!(
+            serde_json::to_value(&page).unwrap(),
+            json!({"things": [20, 30], "limit": 2, "offset": 1, "more": true, "total": 4})
+        );
+        let page = paginate_with(&Params::parse(None), "things", vec![1], |n| n)
+            .unwrap_or_else(|_| panic!("a valid page"));
+        assert_eq!(
+            serde_json::to_value(&page).unwrap(),
+            json!({"things": [1], "limit": 25, "offset": 0, "more": false, "total": null})
+        );
     }
 }
