@@ -131,6 +131,9 @@ struct Run<'a> {
     /// Where the page transactions go: on SQLite a connection of the sync's
     /// own, so its page cache stays warm (see `db::dedicated_writer`).
     writer: &'a DatabaseConnection,
+    /// What the run had inserted, by count, when it last refreshed the
+    /// statistics of the tables (see `keep_statistics`).
+    analyzed: HashMap<&'static str, u64>,
     client: &'a Client,
     opts: &'a SyncOptions,
     now: DateTime<Utc>,
@@ -365,6 +368,7 @@ pub async fn run_started(
         sla: crate::sla::ContextCache::default(),
         deferred: Some(BTreeSet::new()),
         pending: BTreeMap::new(),
+        analyzed: HashMap::new(),
     };
     let result = run.execute().await;
     if result.is_err() {
@@ -724,9 +728,52 @@ fn user_ref(r: &wire::Reference) -> (String, String) {
     )
 }
 
+/// The tables a sync fills, by the count of what it inserted into them
+/// (the SLA and assignee rows grow with the incidents).
+const STATISTICS: &[(&str, &[&str])] = &[
+    (
+        "incidents",
+        &[
+            "incidents",
+            "incident_assignees",
+            "incident_sla_targets",
+            "sla_events",
+        ],
+    ),
+    ("log_entries", &["incident_log_entries"]),
+    ("custom_field_values", &["incident_custom_field_values"]),
+];
+
+/// Rows a sync inserts into a table before it first refreshes the table's
+/// statistics (then again each time it has doubled them).
+const ANALYZE_FIRST: u64 = 500;
+
 impl Run<'_> {
     fn count(&mut self, kind: &str, c: Counts) {
         *self.counts.entry(kind.to_owned()).or_default() += c;
+    }
+
+    /// Refreshes the planner statistics of the tables this run has filled
+    /// (PostgreSQL; see `db::analyze`), once it has inserted
+    /// [`ANALYZE_FIRST`] rows into them and again each time it has doubled
+    /// that. A sync executes each prepared statement thousands of times,
+    /// and after five PostgreSQL keeps a generic plan, made for the table
+    /// as it was then: one made while `incidents` held a few pages scans the
+    /// whole table, and kept for a first sync of 50,000 incidents it made it
+    /// quadratic (over 150 s instead of 34 with a pool of two connections,
+    /// 1,050 s through a single one). New statistics make PostgreSQL plan again;
+    /// autovacuum would too, but a minute or more later, or never where it
+    /// is off.
+    async fn keep_statistics(&mut self) -> Result<(), Error> {
+        for (kind, tables) in STATISTICS {
+            let inserted = self.counts.get(*kind).map_or(0, |c| c.inserted);
+            let last = self.analyzed.get(kind).copied().unwrap_or(0);
+            if inserted >= (2 * last).max(ANALYZE_FIRST) {
+                crate::db::analyze(self.writer, tables).await?;
+                self.analyzed.insert(kind, inserted);
+            }
+        }
+        Ok(())
     }
 
     fn check_cancel(&self) -> Result<(), Error> {
@@ -1411,6 +1458,7 @@ impl Run<'_> {
             let txn = crate::db::begin_write(self.writer).await?;
             let changed = self.write_incidents(&txn, incidents, true).await?;
             txn.commit().await?;
+            self.keep_statistics().await?;
             self.announce(&changed, &services);
             self.opts.progress.advance(n);
             if let Some(answers) = fields.as_deref_mut() {
@@ -1592,6 +1640,7 @@ impl Run<'_> {
                 Self::set_state(&txn, WATERMARK_KEY, end, self.now).await?;
             }
             txn.commit().await?;
+            self.keep_statistics().await?;
             let settled: Vec<String> = changed
                 .into_iter()
                 .filter(|id| !self.pending.contains_key(id) && !derived.contains_key(id))
@@ -1773,6 +1822,7 @@ impl Run<'_> {
         crate::cache::invalidate_incidents(&txn, &changed).await?;
         txn.commit().await?;
         self.count("custom_field_values", counts);
+        self.keep_statistics().await?;
         answers.written += n;
         if wait {
             self.opts.progress.advance(n);
@@ -2035,6 +2085,7 @@ pub async fn refresh_incident(
         sla: crate::sla::ContextCache::default(),
         deferred: Some(BTreeSet::new()),
         pending: BTreeMap::new(),
+        analyzed: HashMap::new(),
     };
     let body = client.get(&format!("/incidents/{id}"), &[]).await?;
     let incident: wire::Incident = serde_json::from_value(
@@ -2083,6 +2134,7 @@ pub async fn write_incident(
         sla: crate::sla::ContextCache::default(),
         deferred: None,
         pending: BTreeMap::new(),
+        analyzed: HashMap::new(),
     };
     let id = incident.id.clone();
     let service = incident.service.as_ref().map(|s| s.id.clone());
