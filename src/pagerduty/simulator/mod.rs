@@ -794,7 +794,7 @@ async fn team_members(
 /// carries and no acknowledgements. Serialised straight from the model
 /// (pages of log entries embed one per entry, so this is the simulator's
 /// hottest path); a test checks it against the generic [`decorate`].
-fn incident_json<'a>(_org: &Org, i: &'a Incident) -> IncidentOut<'a> {
+fn incident_json(i: &Incident) -> IncidentOut<'_> {
     IncidentOut {
         id: &i.id,
         kind: "incident",
@@ -925,8 +925,7 @@ async fn incidents(
                         .is_some_and(|s| services.contains(&s.id.as_str()))
             })
             .collect::<Vec<_>>();
-        paginate_with(&params, "incidents", items, |i| incident_json(&org, i))
-            .map(|p| serialised(&p))
+        paginate_with(&params, "incidents", items, |i| incident_json(i)).map(|p| serialised(&p))
     };
     match page {
         Ok(body) => respond(&sim, body, fault).await,
@@ -951,7 +950,7 @@ async fn incident(
                 .find(|i| i.incident_number.map(|n| n.to_string()) == Some(id.clone()))
         });
         match found {
-            Some(i) => json!({"incident": incident_json(&org, i)}),
+            Some(i) => json!({"incident": incident_json(i)}),
             None => return error(StatusCode::NOT_FOUND, 5001, "Incident Not Found"),
         }
     };
@@ -965,7 +964,7 @@ fn entry_json<'a>(org: &'a Org, e: &'a LogEntry, embed: bool) -> EntryOut<'a> {
     let full = if embed {
         e.incident_id()
             .and_then(|id| org.incident(id))
-            .map(|i| incident_json(org, i))
+            .map(|i| incident_json(i))
     } else {
         None
     };
@@ -1210,7 +1209,7 @@ mod tests {
         for i in &org.incidents {
             with_priority += usize::from(i.priority.is_some());
             assert_eq!(
-                serde_json::to_value(incident_json(&org, i)).unwrap(),
+                serde_json::to_value(incident_json(i)).unwrap(),
                 incident_as_value(i),
                 "incident {}",
                 i.id

@@ -103,7 +103,7 @@ pub(super) async fn update_incident(
             None => {}
         }
         let i = org.incident(&id).expect("exists");
-        json!({"incident": incident_json(&org, i)})
+        json!({"incident": incident_json(i)})
     };
     respond(&sim, answer, fault).await
 }
