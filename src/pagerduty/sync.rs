@@ -760,7 +760,7 @@ impl Run<'_> {
     /// and after five PostgreSQL keeps a generic plan, made for the table
     /// as it was then: one made while `incidents` held a few pages scans the
     /// whole table, and kept for a first sync of 50,000 incidents it made it
-    /// quadratic (over 150 s instead of 34 with a pool of two connections,
+    /// quadratic (over 150 s instead of 37.7 with a pool of two connections,
     /// 1,050 s through a single one). New statistics make PostgreSQL plan again;
     /// autovacuum would too, but a minute or more later, or never where it
     /// is off.
