@@ -91,6 +91,7 @@ impl App {
     /// # Errors
     /// A migration fails.
     pub async fn with_db(config: Config, db: DatabaseConnection) -> anyhow::Result<Self> {
+        reports::check_exclusions(&config.reports.exclude_columns).map_err(anyhow::Error::msg)?;
         db::under_migration_lock(&db, || async {
             <migration::Migrator as migration::MigratorTrait>::up(&db, None).await?;
             if let Some((role, password)) = &config.analytics.bi_role {

@@ -18,6 +18,7 @@ mod mail;
 mod migrations;
 mod playground;
 mod replicas;
+mod report_files;
 mod reports;
 mod scoping;
 mod simulator;

@@ -38,7 +38,7 @@ async fn plant_injections(app: &TestApp) {
     }
 }
 
-fn request(kind: ReportKind, format: Format) -> Request {
+pub(crate) fn request(kind: ReportKind, format: Format) -> Request {
     Request {
         kind,
         format,

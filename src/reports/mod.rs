@@ -9,6 +9,8 @@ pub mod schedules;
 mod sources;
 pub mod writer;
 
+pub use sources::columns;
+
 use std::path::Path;
 
 use chrono::{DateTime, Utc};
@@ -224,6 +226,66 @@ pub enum ReportError {
     Cancelled,
 }
 
+/// Checks the columns to leave out (`PAGERLENS_REPORT_EXCLUDE_COLUMNS`):
+/// each is the key of some report's column, or `kind.key` naming a report
+/// kind and one of its columns. A misspelt entry would leave the column in
+/// every report, so it stops start-up instead.
+///
+/// # Errors
+/// The first entry that names no column, with the keys it could have meant.
+pub fn check_exclusions(exclude: &[String]) -> Result<(), String> {
+    for entry in exclude {
+        let known = match entry.split_once('.') {
+            Some((kind, key)) => {
+                let kind = ReportKind::ALL
+                    .into_iter()
+                    .find(|k| k.as_str() == kind)
+                    .ok_or_else(|| {
+                        format!(
+                            "PAGERLENS_REPORT_EXCLUDE_COLUMNS: {entry:?} names no report kind: expected one of {}",
+                            ReportKind::ALL.map(ReportKind::as_str).join(", ")
+                        )
+                    })?;
+                columns(kind).iter().any(|c| c.key == key).then_some(()).ok_or_else(|| {
+                    format!(
+                        "PAGERLENS_REPORT_EXCLUDE_COLUMNS: the {} report has no column {key:?}: its columns are {}",
+                        kind.as_str(),
+                        columns(kind).iter().map(|c| c.key).collect::<Vec<_>>().join(", ")
+                    )
+                })
+            }
+            None => ReportKind::ALL
+                .into_iter()
+                .any(|k| columns(k).iter().any(|c| c.key == entry))
+                .then_some(())
+                .ok_or_else(|| {
+                    format!(
+                        "PAGERLENS_REPORT_EXCLUDE_COLUMNS: no report has a column {entry:?} (write a column key such as html_url, or kind.key such as incidents.html_url)"
+                    )
+                }),
+        };
+        known?;
+    }
+    for kind in ReportKind::ALL {
+        if columns(kind).iter().all(|c| excluded(exclude, kind, c)) {
+            return Err(format!(
+                "PAGERLENS_REPORT_EXCLUDE_COLUMNS leaves the {} report without a column",
+                kind.as_str()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Whether `exclude` leaves `column` out of reports of `kind`.
+fn excluded(exclude: &[String], kind: ReportKind, column: &cells::Column) -> bool {
+    exclude.iter().any(|e| {
+        e == column.key
+            || e.split_once('.')
+                .is_some_and(|(k, key)| k == kind.as_str() && key == column.key)
+    })
+}
+
 /// Checks a request before it is queued: known statuses and urgencies, a
 /// sensible range, a real time zone, and services and teams that exist
 /// (and that the requester may see).
@@ -378,17 +440,16 @@ async fn write(
         .columns
         .iter()
         .enumerate()
-        .filter(|(_, c)| {
-            let qualified = format!("{}.{}", req.kind.as_str(), c.key);
-            !exclude.iter().any(|e| e == c.key || *e == qualified)
-        })
+        .filter(|(_, c)| !excluded(exclude, req.kind, c))
         .map(|(i, _)| i)
         .collect();
     let columns: Vec<cells::Column> = keep.iter().map(|&i| source.columns[i]).collect();
+    let label = sources::ServiceLabel::of(req.kind, &columns);
     let mut sink: Box<dyn writer::Sink> = match req.format {
         Format::Csv => Box::new(writer::CsvSink::create(path, &columns, tz)?),
         Format::Xlsx => Box::new(writer::XlsxSink::create(
             path,
+            &report_title(req.kind),
             req.kind.title(),
             &columns,
             tz,
@@ -397,7 +458,8 @@ async fn write(
     let total = source.total;
     let mut done = 0u64;
     progress.rows(0, total);
-    let keep = std::sync::Arc::new(keep);
+    // Every column kept: rows go as they are; otherwise each row is cut down.
+    let keep = (keep.len() < source.columns.len()).then(|| std::sync::Arc::new(keep));
     // The next page is read while this one is written (on a blocking thread:
     // writing is CPU work), so a report takes about the longer of the two.
     let mut next = source.next_page(db).await?;
@@ -408,7 +470,7 @@ async fn write(
         let n = page.len() as u64;
         let keep = keep.clone();
         let writing = tokio::task::spawn_blocking(move || {
-            let result = write_page(sink.as_mut(), page, &keep);
+            let result = write_page(sink.as_mut(), page, keep.as_deref().map(Vec::as_slice));
             (sink, result)
         });
         let (written, fetched) = tokio::join!(writing, source.next_page(db));
@@ -421,28 +483,39 @@ async fn write(
         progress.rows(done, total.max(done));
     }
     let now = Utc::now();
+    let text = |s: &str| cells::Cell::Text(s.to_owned());
     let mut facts = vec![
-        ("Report".to_owned(), req.kind.title().to_owned()),
+        ("Report".to_owned(), text(req.kind.title())),
         (
             "Generated".to_owned(),
-            now.with_timezone(&tz)
-                .format("%Y-%m-%d %H:%M:%S %Z")
-                .to_string(),
+            text(
+                &now.with_timezone(&tz)
+                    .format("%Y-%m-%d %H:%M:%S %Z")
+                    .to_string(),
+            ),
         ),
-        ("Time zone".to_owned(), tz.name().to_owned()),
-        ("Rows".to_owned(), done.to_string()),
+        ("Time zone".to_owned(), text(tz.name())),
+        (
+            "Rows".to_owned(),
+            cells::Cell::Int(i64::try_from(done).unwrap_or(i64::MAX)),
+        ),
     ];
-    facts.extend(describe_filter(&req.filter, tz));
+    facts.extend(
+        describe_filter(&req.filter, tz)
+            .into_iter()
+            .map(|(label, value)| (label, cells::Cell::Text(value))),
+    );
     let summary = writer::Summary {
-        title: format!("pagerlens — {}", req.kind.title()),
+        title: report_title(req.kind),
         facts,
         incidents_per_service: match req.format {
             // A CSV file has no summary sheet.
             Format::Csv => Vec::new(),
-            Format::Xlsx => match source.incidents_per_service() {
+            Format::Xlsx => match source.incidents_per_service(label) {
                 Some(counted) => counted,
                 None => {
-                    sources::incidents_per_service(db, &req.filter, &scope, status_field).await?
+                    sources::incidents_per_service(db, &req.filter, &scope, status_field, label)
+                        .await?
                 }
             },
         },
@@ -457,15 +530,16 @@ async fn write(
     Ok(Generated { rows: done, bytes })
 }
 
-/// Writes one page, keeping the columns at `keep` (moved, not copied).
+/// Writes one page: whole rows, or with `keep` only the columns at those
+/// positions (moved, not copied).
 fn write_page(
     sink: &mut dyn writer::Sink,
     page: Vec<Vec<cells::Cell>>,
-    keep: &[usize],
+    keep: Option<&[usize]>,
 ) -> Result<(), writer::WriteError> {
-    if keep.iter().copied().eq(0..keep.len()) {
+    let Some(keep) = keep else {
         return page.iter().try_for_each(|row| sink.write_row(row));
-    }
+    };
     let mut row = Vec::with_capacity(keep.len());
     for mut full in page {
         row.clear();
@@ -476,6 +550,11 @@ fn write_page(
         sink.write_row(&row)?;
     }
     Ok(())
+}
+
+/// The title a report's file shows (summary sheet and printed pages).
+fn report_title(kind: ReportKind) -> String {
+    format!("pagerlens — {}", kind.title())
 }
 
 fn describe_filter(f: &Filter, tz: Tz) -> Vec<(String, String)> {

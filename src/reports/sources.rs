@@ -48,12 +48,12 @@ impl Source {
         if kind == ReportKind::Incidents {
             let cursor = IncidentCursor::open(db, filter, services, mapper).await?;
             return Ok(Self {
-                columns: INCIDENT_COLUMNS.to_vec(),
+                columns: columns(kind).to_vec(),
                 total: cursor.total,
                 rows: Rows::Incidents(Box::new(cursor)),
             });
         }
-        let (columns, rows) = match kind {
+        let rows = match kind {
             ReportKind::Incidents => unreachable!("streamed above"),
             ReportKind::Services => services_rows(db, &services).await?,
             ReportKind::Teams => teams_rows(db, filter, scope).await?,
@@ -71,7 +71,7 @@ impl Source {
             ReportKind::SlaCompliance => sla_rows(db, filter, services, &mapper).await?,
         };
         Ok(Self {
-            columns,
+            columns: columns(kind).to_vec(),
             total: rows.len() as u64,
             rows: Rows::Ready(rows.into_iter()),
         })
@@ -95,26 +95,74 @@ impl Source {
     /// far: known for an incidents report, whose rows are its incidents
     /// (counted as they stream, so the summary needs no second pass over
     /// them); `None` for the other kinds.
-    pub fn incidents_per_service(&self) -> Option<Vec<(String, i64)>> {
+    pub fn incidents_per_service(&self, label: ServiceLabel) -> Option<Vec<(String, i64)>> {
         match &self.rows {
             Rows::Ready(_) => None,
             Rows::Incidents(c) => Some(ranked_services(
                 c.per_service.iter().map(|(s, n)| (s.clone(), *n)).collect(),
                 &c.names.services,
+                label,
             )),
         }
     }
 }
 
-/// (service name, count) from (service id, count), most first, then by name.
+/// How the summary sheet names services: by name, or by id when the
+/// report's service-name column is left out, or not at all when its id
+/// column is too, or when the report's own count of incidents per service
+/// is (a column left out must not come back through the summary).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ServiceLabel {
+    Name,
+    Id,
+    Hidden,
+}
+
+impl ServiceLabel {
+    /// The label for a report of `kind` whose kept columns are `kept`.
+    pub fn of(kind: ReportKind, kept: &[Column]) -> Self {
+        let (id, name) = match kind {
+            ReportKind::Services => ("id", "name"),
+            ReportKind::Incidents
+            | ReportKind::ServiceTeams
+            | ReportKind::EscalationPolicyServices
+            | ReportKind::IncidentsPerService
+            | ReportKind::IncidentStatusPerService
+            | ReportKind::ServiceSummary => ("service_id", "service"),
+            _ => return Self::Name,
+        };
+        let kept = |key: &str| kept.iter().any(|c| c.key == key);
+        let count = match kind {
+            ReportKind::IncidentsPerService => Some("incidents"),
+            ReportKind::IncidentStatusPerService | ReportKind::ServiceSummary => Some("total"),
+            _ => None,
+        };
+        if count.is_some_and(|c| !kept(c)) {
+            Self::Hidden
+        } else if kept(name) {
+            Self::Name
+        } else if kept(id) {
+            Self::Id
+        } else {
+            Self::Hidden
+        }
+    }
+}
+
+/// (service label, count) from (service id, count), most first, then by label.
 fn ranked_services(
     counts: Vec<(String, i64)>,
     names: &HashMap<String, String>,
+    label: ServiceLabel,
 ) -> Vec<(String, i64)> {
-    let mut out: Vec<(String, i64)> = counts
-        .into_iter()
-        .map(|(s, n)| (names.get(&s).cloned().unwrap_or(s), n))
-        .collect();
+    let mut out: Vec<(String, i64)> = match label {
+        ServiceLabel::Hidden => Vec::new(),
+        ServiceLabel::Id => counts,
+        ServiceLabel::Name => counts
+            .into_iter()
+            .map(|(s, n)| (names.get(&s).cloned().unwrap_or(s), n))
+            .collect(),
+    };
     out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
     out
 }
@@ -310,7 +358,7 @@ impl Names {
     }
 }
 
-pub const INCIDENT_COLUMNS: [Column; 22] = [
+const INCIDENT_COLUMNS: [Column; 22] = [
     Column::new("incident_number", "Number", T::Int),
     Column::new("id", "Incident ID", T::Text),
     Column::new("title", "Title", T::Text),
@@ -338,6 +386,115 @@ pub const INCIDENT_COLUMNS: [Column; 22] = [
     Column::new("source", "Source", T::Text),
     Column::new("html_url", "PagerDuty URL", T::Text),
 ];
+
+const SERVICE_COLUMNS: [Column; 8] = [
+    Column::new("id", "Service ID", T::Text),
+    Column::new("name", "Service", T::Text),
+    Column::new("status", "Status", T::Text),
+    Column::new("description", "Description", T::Text),
+    Column::new("teams", "Teams", T::Text),
+    Column::new("escalation_policy", "Escalation policy", T::Text),
+    Column::new("created_at", "Created", T::DateTime),
+    Column::new("html_url", "PagerDuty URL", T::Text),
+];
+
+const TEAM_COLUMNS: [Column; 5] = [
+    Column::new("id", "Team ID", T::Text),
+    Column::new("name", "Team", T::Text),
+    Column::new("description", "Description", T::Text),
+    Column::new("services", "Services", T::Int),
+    Column::new("html_url", "PagerDuty URL", T::Text),
+];
+
+const SERVICE_TEAM_COLUMNS: [Column; 4] = [
+    Column::new("service_id", "Service ID", T::Text),
+    Column::new("service", "Service", T::Text),
+    Column::new("team_id", "Team ID", T::Text),
+    Column::new("team", "Team", T::Text),
+];
+
+const POLICY_COLUMNS: [Column; 7] = [
+    Column::new("id", "Escalation policy ID", T::Text),
+    Column::new("name", "Escalation policy", T::Text),
+    Column::new("description", "Description", T::Text),
+    Column::new("num_loops", "Loops", T::Int),
+    Column::new("teams", "Teams", T::Text),
+    Column::new("services", "Services", T::Int),
+    Column::new("html_url", "PagerDuty URL", T::Text),
+];
+
+const POLICY_TEAM_COLUMNS: [Column; 4] = [
+    Column::new("escalation_policy_id", "Escalation policy ID", T::Text),
+    Column::new("escalation_policy", "Escalation policy", T::Text),
+    Column::new("team_id", "Team ID", T::Text),
+    Column::new("team", "Team", T::Text),
+];
+
+const POLICY_SERVICE_COLUMNS: [Column; 4] = [
+    Column::new("escalation_policy_id", "Escalation policy ID", T::Text),
+    Column::new("escalation_policy", "Escalation policy", T::Text),
+    Column::new("service_id", "Service ID", T::Text),
+    Column::new("service", "Service", T::Text),
+];
+
+const PER_SERVICE_COLUMNS: [Column; 3] = [
+    Column::new("service_id", "Service ID", T::Text),
+    Column::new("service", "Service", T::Text),
+    Column::new("incidents", "Incidents", T::Int),
+];
+
+const STATUS_PER_SERVICE_COLUMNS: [Column; 10] = [
+    Column::new("service_id", "Service ID", T::Text),
+    Column::new("service", "Service", T::Text),
+    Column::new("triggered", "Triggered", T::Int),
+    Column::new("acknowledged", "Acknowledged", T::Int),
+    Column::new("resolved", "Resolved", T::Int),
+    Column::new("total", "Total", T::Int),
+    Column::new("open_mapped", "Open (mapped)", T::Int),
+    Column::new("in_progress_mapped", "In progress (mapped)", T::Int),
+    Column::new("waiting_mapped", "Waiting (mapped)", T::Int),
+    Column::new("resolved_mapped", "Resolved (mapped)", T::Int),
+];
+
+const SERVICE_SUMMARY_COLUMNS: [Column; 9] = [
+    Column::new("service_id", "Service ID", T::Text),
+    Column::new("service", "Service", T::Text),
+    Column::new("total", "Incidents", T::Int),
+    Column::new("acknowledged", "Acknowledged", T::Int),
+    Column::new("escalated", "Escalated", T::Int),
+    Column::new("escalations", "Escalations", T::Int),
+    Column::new("resolved", "Resolved", T::Int),
+    Column::new("mtta_minutes", "MTTA (minutes)", T::Decimal),
+    Column::new("mttr_minutes", "MTTR (minutes)", T::Decimal),
+];
+
+const SLA_COLUMNS: [Column; 7] = [
+    Column::new("policy", "SLA policy", T::Text),
+    Column::new("target", "Target", T::Text),
+    Column::new("total", "SLAs", T::Int),
+    Column::new("met", "Met", T::Int),
+    Column::new("breached", "Breached", T::Int),
+    Column::new("open", "Open", T::Int),
+    Column::new("compliance", "Compliance", T::Percent),
+];
+
+/// A report kind's columns, in file order: the keys
+/// `PAGERLENS_REPORT_EXCLUDE_COLUMNS` names, the headers and the types.
+pub fn columns(kind: ReportKind) -> &'static [Column] {
+    match kind {
+        ReportKind::Incidents => &INCIDENT_COLUMNS,
+        ReportKind::Services => &SERVICE_COLUMNS,
+        ReportKind::Teams => &TEAM_COLUMNS,
+        ReportKind::ServiceTeams => &SERVICE_TEAM_COLUMNS,
+        ReportKind::EscalationPolicies => &POLICY_COLUMNS,
+        ReportKind::EscalationPolicyTeams => &POLICY_TEAM_COLUMNS,
+        ReportKind::EscalationPolicyServices => &POLICY_SERVICE_COLUMNS,
+        ReportKind::IncidentsPerService => &PER_SERVICE_COLUMNS,
+        ReportKind::IncidentStatusPerService => &STATUS_PER_SERVICE_COLUMNS,
+        ReportKind::ServiceSummary => &SERVICE_SUMMARY_COLUMNS,
+        ReportKind::SlaCompliance => &SLA_COLUMNS,
+    }
+}
 
 #[derive(FromQueryResult)]
 struct IncidentRow {
@@ -491,7 +648,7 @@ impl IncidentCursor {
     }
 }
 
-type Built = (Vec<Column>, Vec<Vec<Cell>>);
+type Built = Vec<Vec<Cell>>;
 
 async fn live_services(
     db: &DatabaseConnection,
@@ -529,19 +686,7 @@ async fn services_rows(
             ]
         })
         .collect();
-    Ok((
-        vec![
-            Column::new("id", "Service ID", T::Text),
-            Column::new("name", "Service", T::Text),
-            Column::new("status", "Status", T::Text),
-            Column::new("description", "Description", T::Text),
-            Column::new("teams", "Teams", T::Text),
-            Column::new("escalation_policy", "Escalation policy", T::Text),
-            Column::new("created_at", "Created", T::DateTime),
-            Column::new("html_url", "PagerDuty URL", T::Text),
-        ],
-        rows,
-    ))
+    Ok(rows)
 }
 
 async fn teams_rows(
@@ -582,16 +727,7 @@ async fn teams_rows(
             ]
         })
         .collect();
-    Ok((
-        vec![
-            Column::new("id", "Team ID", T::Text),
-            Column::new("name", "Team", T::Text),
-            Column::new("description", "Description", T::Text),
-            Column::new("services", "Services", T::Int),
-            Column::new("html_url", "PagerDuty URL", T::Text),
-        ],
-        rows,
-    ))
+    Ok(rows)
 }
 
 async fn service_teams_rows(
@@ -631,15 +767,7 @@ async fn service_teams_rows(
             ]);
         }
     }
-    Ok((
-        vec![
-            Column::new("service_id", "Service ID", T::Text),
-            Column::new("service", "Service", T::Text),
-            Column::new("team_id", "Team ID", T::Text),
-            Column::new("team", "Team", T::Text),
-        ],
-        rows,
-    ))
+    Ok(rows)
 }
 
 async fn policy_rows(
@@ -752,30 +880,7 @@ async fn policy_rows(
             }
         }
     }
-    let columns = match kind {
-        ReportKind::EscalationPolicyTeams => vec![
-            Column::new("escalation_policy_id", "Escalation policy ID", T::Text),
-            Column::new("escalation_policy", "Escalation policy", T::Text),
-            Column::new("team_id", "Team ID", T::Text),
-            Column::new("team", "Team", T::Text),
-        ],
-        ReportKind::EscalationPolicyServices => vec![
-            Column::new("escalation_policy_id", "Escalation policy ID", T::Text),
-            Column::new("escalation_policy", "Escalation policy", T::Text),
-            Column::new("service_id", "Service ID", T::Text),
-            Column::new("service", "Service", T::Text),
-        ],
-        _ => vec![
-            Column::new("id", "Escalation policy ID", T::Text),
-            Column::new("name", "Escalation policy", T::Text),
-            Column::new("description", "Description", T::Text),
-            Column::new("num_loops", "Loops", T::Int),
-            Column::new("teams", "Teams", T::Text),
-            Column::new("services", "Services", T::Int),
-            Column::new("html_url", "PagerDuty URL", T::Text),
-        ],
-    };
-    Ok((columns, rows))
+    Ok(rows)
 }
 
 #[derive(Default)]
@@ -939,33 +1044,7 @@ async fn per_service_rows(
             _ => 0,
         });
     }
-    let head = [
-        Column::new("service_id", "Service ID", T::Text),
-        Column::new("service", "Service", T::Text),
-    ];
-    let rest: Vec<Column> = match kind {
-        ReportKind::IncidentsPerService => vec![Column::new("incidents", "Incidents", T::Int)],
-        ReportKind::IncidentStatusPerService => vec![
-            Column::new("triggered", "Triggered", T::Int),
-            Column::new("acknowledged", "Acknowledged", T::Int),
-            Column::new("resolved", "Resolved", T::Int),
-            Column::new("total", "Total", T::Int),
-            Column::new("open_mapped", "Open (mapped)", T::Int),
-            Column::new("in_progress_mapped", "In progress (mapped)", T::Int),
-            Column::new("waiting_mapped", "Waiting (mapped)", T::Int),
-            Column::new("resolved_mapped", "Resolved (mapped)", T::Int),
-        ],
-        _ => vec![
-            Column::new("total", "Incidents", T::Int),
-            Column::new("acknowledged", "Acknowledged", T::Int),
-            Column::new("escalated", "Escalated", T::Int),
-            Column::new("escalations", "Escalations", T::Int),
-            Column::new("resolved", "Resolved", T::Int),
-            Column::new("mtta_minutes", "MTTA (minutes)", T::Decimal),
-            Column::new("mttr_minutes", "MTTR (minutes)", T::Decimal),
-        ],
-    };
-    Ok((head.into_iter().chain(rest).collect(), rows))
+    Ok(rows)
 }
 
 #[derive(FromQueryResult)]
@@ -1024,18 +1103,7 @@ async fn sla_rows(
             ]
         })
         .collect();
-    Ok((
-        vec![
-            Column::new("policy", "SLA policy", T::Text),
-            Column::new("target", "Target", T::Text),
-            Column::new("total", "SLAs", T::Int),
-            Column::new("met", "Met", T::Int),
-            Column::new("breached", "Breached", T::Int),
-            Column::new("open", "Open", T::Int),
-            Column::new("compliance", "Compliance", T::Percent),
-        ],
-        rows,
-    ))
+    Ok(rows)
 }
 
 /// Incidents per service (name, count), most first, for the summary chart.
@@ -1044,8 +1112,12 @@ pub async fn incidents_per_service(
     filter: &Filter,
     scope: &Scope,
     status_field: Option<&str>,
+    label: ServiceLabel,
 ) -> Result<Vec<(String, i64)>, DbErr> {
     use incident::Column as I;
+    if label == ServiceLabel::Hidden {
+        return Ok(Vec::new());
+    }
     let services = allowed_services(db, filter, scope).await?;
     let mapper = Mapper::load(db, status_field).await?;
     let counts: Vec<(Option<String>, i64)> = incident_select(filter, &services, &mapper)
@@ -1064,5 +1136,6 @@ pub async fn incidents_per_service(
             .filter_map(|(s, n)| Some((s?, n)))
             .collect(),
         &names,
+        label,
     ))
 }

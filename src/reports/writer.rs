@@ -18,8 +18,9 @@ const XLSX_MAX_ROW: u32 = 1_048_575;
 #[derive(Clone, Debug, Default)]
 pub struct Summary {
     pub title: String,
-    /// (label, value) lines: generated at, time zone, filters, row count.
-    pub facts: Vec<(String, String)>,
+    /// (label, value) lines: generated at, time zone, filters, row count;
+    /// a count is a number cell, so a spreadsheet can compute with it.
+    pub facts: Vec<(String, Cell)>,
     /// Incidents per service (service name, count), for the table and the chart.
     pub incidents_per_service: Vec<(String, i64)>,
 }
@@ -32,6 +33,21 @@ pub enum WriteError {
     Csv(#[from] csv::Error),
     #[error("cannot write XLSX: {0}")]
     Xlsx(#[from] XlsxError),
+    /// A row with another number of cells than the header has columns: a
+    /// bug, refused so that no cell lands under no header (or another's).
+    #[error("a row of {got} cells under {expected} columns")]
+    Width { expected: usize, got: usize },
+}
+
+fn check_width(row: &[Cell], expected: usize) -> Result<(), WriteError> {
+    if row.len() == expected {
+        Ok(())
+    } else {
+        Err(WriteError::Width {
+            expected,
+            got: row.len(),
+        })
+    }
 }
 
 /// A report being written.
@@ -74,6 +90,7 @@ impl CsvSink {
 impl Sink for CsvSink {
     fn write_row(&mut self, row: &[Cell]) -> Result<(), WriteError> {
         use std::fmt::Write as _;
+        check_width(row, self.types.len())?;
         // Fields are written one by one from borrowed text or one reused
         // buffer: no allocation per cell.
         for (i, cell) in row.iter().enumerate() {
@@ -146,6 +163,8 @@ struct Formats {
 pub struct XlsxSink {
     workbook: Workbook,
     path: std::path::PathBuf,
+    /// The report's title, in the printed page header.
+    title: String,
     sheet_name: String,
     columns: Vec<Column>,
     formats: Formats,
@@ -164,6 +183,7 @@ impl XlsxSink {
     /// The workbook cannot be set up.
     pub fn create(
         path: &Path,
+        title: &str,
         sheet_name: &str,
         columns: &[Column],
         tz: Tz,
@@ -183,6 +203,7 @@ impl XlsxSink {
         let mut sink = Self {
             workbook,
             path: path.to_owned(),
+            title: title.to_owned(),
             sheet_name: sheet_name.chars().take(25).collect(),
             columns: columns.to_vec(),
             formats,
@@ -204,6 +225,13 @@ impl XlsxSink {
         };
         let ws = self.workbook.add_worksheet_with_constant_memory()?;
         ws.set_name(name)?;
+        // Printed: landscape, one page wide, the header row on every page,
+        // the report's title above and the page number below.
+        ws.set_landscape();
+        ws.set_print_fit_to_pages(1, 0);
+        ws.set_repeat_rows(0, 0)?;
+        ws.set_header(format!("&C&\"-,Bold\"{}", page_text(&self.title)));
+        ws.set_footer("&CPage &P of &N");
         for (i, c) in self.columns.iter().enumerate() {
             let col = col_num(i);
             ws.set_column_width(col, c.width())?;
@@ -224,12 +252,18 @@ impl XlsxSink {
     }
 }
 
+/// Text for a printed page header or footer, where `&` starts a code.
+fn page_text(s: &str) -> String {
+    s.replace('&', "&&")
+}
+
 fn col_num(i: usize) -> u16 {
     u16::try_from(i).unwrap_or(u16::MAX)
 }
 
 impl Sink for XlsxSink {
     fn write_row(&mut self, row: &[Cell]) -> Result<(), WriteError> {
+        check_width(row, self.columns.len())?;
         if self.row > XLSX_MAX_ROW {
             self.close_data_sheet()?;
             self.new_data_sheet()?;
@@ -277,14 +311,43 @@ impl Sink for XlsxSink {
     fn finish(mut self: Box<Self>, summary: &Summary) -> Result<(), WriteError> {
         self.close_data_sheet()?;
         let bold = self.formats.header.clone();
+        let int = self.formats.int.clone();
+        let title = Format::new().set_bold().set_font_size(14);
         let ws = self.workbook.worksheet_from_index(0)?;
-        ws.set_column_width(0, 28)?;
-        ws.set_column_width(1, 40)?;
-        ws.write_string_with_format(0, 0, neutralise(&summary.title), &bold)?;
+        // Printed on one landscape page wide, the chart beside the table.
+        ws.set_landscape();
+        ws.set_print_fit_to_pages(1, 0);
+        ws.set_header(format!("&C&\"-,Bold\"{}", page_text(&summary.title)));
+        ws.set_column_width(0, 24)?;
+        ws.set_column_width(1, 30)?;
+        ws.set_column_width(2, 2)?;
+        ws.write_string_with_format(0, 0, neutralise(&summary.title), &title)?;
         let mut r = 2u32;
         for (label, value) in &summary.facts {
             ws.write_string_with_format(r, 0, neutralise(label), &bold)?;
-            ws.write_string(r, 1, neutralise(value))?;
+            match value {
+                Cell::Int(n) => {
+                    ws.write_number_with_format(r, 1, *n as f64, &int)?;
+                }
+                Cell::Float(v) => {
+                    ws.write_number(r, 1, *v)?;
+                }
+                Cell::Bool(b) => {
+                    ws.write_boolean(r, 1, *b)?;
+                }
+                Cell::Text(t) => {
+                    ws.write_string(r, 1, neutralise(t))?;
+                }
+                Cell::DateTime(t) => {
+                    ws.write_datetime_with_format(
+                        r,
+                        1,
+                        t.with_timezone(&self.tz).naive_local(),
+                        &self.formats.datetime,
+                    )?;
+                }
+                Cell::Empty => {}
+            }
             r += 1;
         }
         r += 1;
@@ -294,7 +357,7 @@ impl Sink for XlsxSink {
         for (name, count) in &summary.incidents_per_service {
             r += 1;
             ws.write_string(r, 0, neutralise(name))?;
-            ws.write_number(r, 1, *count as f64)?;
+            ws.write_number_with_format(r, 1, *count as f64, &int)?;
         }
         if !summary.incidents_per_service.is_empty() {
             let mut chart = Chart::new(ChartType::Column);
@@ -305,7 +368,12 @@ impl Sink for XlsxSink {
                 .set_values(("Summary", first, 1, r, 1));
             chart.title().set_name("Incidents per service");
             chart.legend().set_hidden();
-            ws.insert_chart(1, 3, &chart)?;
+            // Bars drawn from zero: an axis from 120 would make 20 % more
+            // look like 2.5 times as many.
+            chart.y_axis().set_min(0).set_name("Incidents");
+            chart.set_width(560).set_height(320);
+            // Beside the facts, from the title row down: on the first page.
+            ws.insert_chart(2, 3, &chart)?;
         }
         self.workbook.save(&self.path)?;
         Ok(())

@@ -71,6 +71,22 @@ pub fn postgres_url() -> Option<String> {
     }
 }
 
+/// Whether an outside tool a test needs (a browser, LibreOffice, Node) is
+/// there. When it is not, the test is skipped with a note, unless
+/// `PAGERLENS_REQUIRE_TOOLS` is set (as `.ci/run` does): then it fails.
+pub fn outside_tool(what: &str, check: impl FnOnce() -> Result<(), String>) -> bool {
+    match check() {
+        Ok(()) => true,
+        Err(why) => {
+            if std::env::var_os("PAGERLENS_REQUIRE_TOOLS").is_some() {
+                panic!("{what} is required but cannot run: {why}");
+            }
+            let _ = writeln!(std::io::stderr(), "\nNOTE: {what} SKIPPED: {why}\n");
+            false
+        }
+    }
+}
+
 /// Keeps the test database alive and removes it afterwards.
 pub enum DbGuard {
     None,
