@@ -107,7 +107,7 @@ async fn malformed_requests_get_clear_errors(app: TestApp) {
             "{\"query\": \"{ services { totalCount } }\", \"variables\": [1]}",
             "application/json",
             400,
-            "`query` string",
+            "`variables` must be a JSON object",
         ),
         (
             "query { services { totalCount } }",
@@ -203,7 +203,66 @@ async fn health_and_readiness(app: TestApp) {
     assert_eq!(resp.status(), 404);
 }
 
+/// GraphQL-over-HTTP: a POST without a `query` string, or with `variables`,
+/// `operationName` or `extensions` of the wrong type, is not a well-formed
+/// request: 400 naming the field, whatever the client accepts, and nothing
+/// runs.
+async fn a_post_without_a_query_string_is_a_bad_request(app: TestApp) {
+    let bad = [
+        (json!({"qeury": "{ __typename }"}), "`query`"),
+        (json!({}), "`query`"),
+        (json!({"query": null}), "`query`"),
+        (json!({"query": 42}), "`query`"),
+        (
+            json!({"query": "{ __typename }", "variables": "{}"}),
+            "`variables`",
+        ),
+        (
+            json!({"query": "{ __typename }", "variables": [1]}),
+            "`variables`",
+        ),
+        (
+            json!({"query": "{ __typename }", "operationName": 7}),
+            "`operationName`",
+        ),
+        (
+            json!({"query": "{ __typename }", "extensions": true}),
+            "`extensions`",
+        ),
+        (json!(["{ __typename }"]), "JSON object"),
+    ];
+    for accept in [None, Some("application/json"), Some(GQL_RESPONSE)] {
+        for (body, field) in &bad {
+            let mut req = app.client.post(app.url("/graphql")).json(body);
+            if let Some(a) = accept {
+                req = req.header(ACCEPT, a);
+            }
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 400, "{body} with Accept {accept:?}");
+            assert_eq!(
+                resp.headers()[CONTENT_TYPE],
+                accept.unwrap_or("application/json"),
+                "{body}"
+            );
+            let answer: Value = resp.json().await.unwrap();
+            assert!(answer.get("data").is_none(), "{answer}");
+            let message = assert_error(&answer, "BAD_USER_INPUT");
+            assert!(message.contains(field), "{body}: {message}");
+        }
+    }
+    // Null optional fields are fine.
+    let resp = app
+        .client
+        .post(app.url("/graphql"))
+        .json(&json!({"query": "{ __typename }", "variables": null, "operationName": null}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+}
+
 on_both_databases!(
+    a_post_without_a_query_string_is_a_bad_request,
     post_and_get_answer_queries,
     request_errors_follow_the_accepted_media_type,
     malformed_requests_get_clear_errors,

@@ -205,19 +205,52 @@ pub async fn post(
             );
         }
     };
-    let request: async_graphql::Request = match serde_json::from_value(value) {
+    let request = match read_request(value) {
         Ok(r) => r,
-        Err(e) => {
-            return http_error(
-                StatusCode::BAD_REQUEST,
-                media,
-                &format!(
-                    "The body must be a JSON object with a `query` string, and optionally `variables` (an object) and `operationName`: {e}"
-                ),
-            );
-        }
+        Err(message) => return http_error(StatusCode::BAD_REQUEST, media, &message),
     };
     execute(&state, caller, request, media).await
+}
+
+/// Reads a POST body as a GraphQL request. GraphQL-over-HTTP: a request
+/// without a `query` string is not well-formed (whatever the client
+/// accepts), and `variables` and `extensions` are objects, `operationName` a
+/// string, each when present and not null.
+///
+/// # Errors
+/// What is wrong, naming the field.
+pub fn read_request(body: Value) -> Result<async_graphql::Request, String> {
+    let Value::Object(fields) = &body else {
+        return Err(
+            "The body must be a JSON object with a `query` string, and optionally `variables` (an object) and `operationName` (a string)".into(),
+        );
+    };
+    match fields.get("query") {
+        Some(Value::String(_)) => {}
+        None | Some(Value::Null) => {
+            return Err(
+                "The request has no `query`: send the GraphQL document as a string in `query`"
+                    .into(),
+            );
+        }
+        Some(_) => {
+            return Err(
+                "`query` must be a string: send the GraphQL document as the `query` string".into(),
+            );
+        }
+    }
+    let is =
+        |key: &str, ok: fn(&Value) -> bool| fields.get(key).is_none_or(|v| v.is_null() || ok(v));
+    if !is("variables", Value::is_object) {
+        return Err("`variables` must be a JSON object (or null)".into());
+    }
+    if !is("operationName", Value::is_string) {
+        return Err("`operationName` must be a string (or null)".into());
+    }
+    if !is("extensions", Value::is_object) {
+        return Err("`extensions` must be a JSON object (or null)".into());
+    }
+    serde_json::from_value(body).map_err(|e| format!("The request could not be read: {e}"))
 }
 
 /// The largest JSON request body (uploads have their own limit).
@@ -430,6 +463,43 @@ pub async fn websocket(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_request_needs_a_query_string_and_well_typed_fields() {
+        let ok = read_request(json!({"query": "{ a }", "variables": {"x": 1}, "operationName": "Q", "extensions": {}}))
+            .unwrap();
+        assert_eq!(ok.query, "{ a }");
+        assert_eq!(ok.operation_name.as_deref(), Some("Q"));
+        for nulls in [
+            json!({"query": "{ a }", "variables": null, "operationName": null, "extensions": null}),
+        ] {
+            assert!(read_request(nulls).is_ok());
+        }
+        for (body, field) in [
+            (json!({"qeury": "{ a }"}), "`query`"),
+            (json!({}), "`query`"),
+            (json!({"query": null}), "`query`"),
+            (json!({"query": 1}), "`query`"),
+            (json!({"query": ["{ a }"]}), "`query`"),
+            (json!({"query": "{ a }", "variables": "{}"}), "`variables`"),
+            (json!({"query": "{ a }", "variables": [1]}), "`variables`"),
+            (
+                json!({"query": "{ a }", "operationName": 3}),
+                "`operationName`",
+            ),
+            (
+                json!({"query": "{ a }", "operationName": {}}),
+                "`operationName`",
+            ),
+            (json!({"query": "{ a }", "extensions": "x"}), "`extensions`"),
+            (json!(["{ a }"]), "JSON object"),
+            (json!("{ a }"), "JSON object"),
+            (json!(null), "JSON object"),
+        ] {
+            let message = read_request(body.clone()).unwrap_err();
+            assert!(message.contains(field), "{body}: {message}");
+        }
+    }
 
     #[test]
     fn negotiation_follows_the_spec() {
