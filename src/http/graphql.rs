@@ -470,11 +470,10 @@ mod tests {
             .unwrap();
         assert_eq!(ok.query, "{ a }");
         assert_eq!(ok.operation_name.as_deref(), Some("Q"));
-        for nulls in [
-            json!({"query": "{ a }", "variables": null, "operationName": null, "extensions": null}),
-        ] {
-            assert!(read_request(nulls).is_ok());
-        }
+        assert!(
+            read_request(json!({"query": "{ a }", "variables": null, "operationName": null, "extensions": null}))
+                .is_ok()
+        );
         for (body, field) in [
             (json!({"qeury": "{ a }"}), "`query`"),
             (json!({}), "`query`"),
