@@ -335,10 +335,15 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let ansi = telemetry::use_color(
+        std::io::IsTerminal::is_terminal(&std::io::stderr()),
+        std::env::var_os("NO_COLOR").as_deref(),
+    );
     let _traces = telemetry::init_with_otlp(
         &config.log_filter,
         config.log_format,
         std::io::stderr,
+        ansi,
         config.http.otlp_endpoint.is_some(),
     );
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -15,7 +15,14 @@ pub fn init<W>(filter: &str, format: LogFormat, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
-    let _ = init_with_otlp(filter, format, writer, false);
+    let _ = init_with_otlp(filter, format, writer, false, false);
+}
+
+/// Whether human-format log lines are coloured: only on a terminal, and
+/// never with `NO_COLOR` set to anything but the empty string
+/// (<https://no-color.org>).
+pub fn use_color(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(std::ffi::OsStr::is_empty)
 }
 
 /// Flushes and stops the trace exporter when dropped (at the end of `main`).
@@ -29,7 +36,8 @@ impl Drop for TraceExport {
     }
 }
 
-/// Like [`init`], and with `otlp` also exports every span (requests, jobs,
+/// Like [`init`], colouring human-format lines with `ansi` (see
+/// [`use_color`]), and with `otlp` also exports every span (requests, jobs,
 /// syncs) over OTLP/HTTP in protobuf to the collector named by the standard
 /// `OTEL_EXPORTER_OTLP_ENDPOINT` (or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`)
 /// variables, batched on a thread of its own. Call it before starting a
@@ -38,6 +46,7 @@ pub fn init_with_otlp<W>(
     filter: &str,
     format: LogFormat,
     writer: W,
+    ansi: bool,
     otlp: bool,
 ) -> Option<TraceExport>
 where
@@ -45,8 +54,12 @@ where
 {
     let env_filter = || EnvFilter::try_new(filter).unwrap_or_else(|_| EnvFilter::new("info"));
     let fmt = match format {
-        LogFormat::Human => tracing_subscriber::fmt::layer().with_writer(writer).boxed(),
+        LogFormat::Human => tracing_subscriber::fmt::layer()
+            .with_ansi(ansi)
+            .with_writer(writer)
+            .boxed(),
         LogFormat::Json => tracing_subscriber::fmt::layer()
+            .with_ansi(false)
             .json()
             .flatten_event(true)
             .with_writer(writer)
@@ -251,6 +264,20 @@ pub mod metrics {
 #[cfg(test)]
 mod tests {
     use super::metrics::operation_label;
+    use super::use_color;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_color(true, None));
+        assert!(
+            use_color(true, Some(OsStr::new(""))),
+            "an empty NO_COLOR is unset"
+        );
+        assert!(!use_color(true, Some(OsStr::new("1"))));
+        assert!(!use_color(false, None));
+        assert!(!use_color(false, Some(OsStr::new("1"))));
+    }
 
     #[test]
     fn operation_labels_are_bounded() {

@@ -627,3 +627,43 @@ async fn traces_are_exported_over_otlp() {
     );
     assert!(contains(b"/healthz"), "the request span is missing");
 }
+
+/// Human-format logs written to a pipe (or a file) carry no terminal colour
+/// codes; only a terminal gets them, and never with `NO_COLOR` (unit-tested
+/// in `telemetry`).
+#[tokio::test]
+async fn logs_to_a_pipe_have_no_colour_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = command(dir.path())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env("PAGERLENS_LOG_FORMAT", "human")
+        .env("PAGERLENS_LOG", "debug")
+        .stderr(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let lines = tokio::task::spawn_blocking(move || {
+        let mut seen = Vec::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let done = line.contains("listening on http://");
+            seen.push(line);
+            if done {
+                break;
+            }
+        }
+        seen
+    })
+    .await
+    .unwrap();
+    let _ = child.kill();
+    let _ = child.wait();
+    assert!(
+        lines.iter().any(|l| l.contains("listening on")),
+        "{lines:?}"
+    );
+    assert!(lines.len() > 3, "several log lines to look at: {lines:?}");
+    for line in &lines {
+        assert!(!line.contains('\x1b'), "a colour code in {line:?}");
+    }
+}
