@@ -2,8 +2,10 @@
 """Extracts from PagerDuty's official OpenAPI document (PagerDuty/api-schema,
 reference/REST/openapiv3.json) the 200-response schemas of the endpoints the
 pagerlens client and simulator use, with every component they reference, into
-tests/fixtures/pagerduty-openapi-subset.json. A test validates the simulator's
-answers against it.
+tests/fixtures/pagerduty-openapi-subset.json, and the document's own example
+answers of those endpoints into tests/fixtures/pagerduty-openapi-examples.json.
+Tests validate the simulator's answers against the schemas and read the
+examples through the client's wire models.
 
 Usage: scripts/openapi-subset.py PATH/TO/openapiv3.json
 """
@@ -14,16 +16,22 @@ ENDPOINTS = [
     "/priorities", "/teams", "/teams/{id}/members", "/users", "/services",
     "/escalation_policies", "/schedules", "/oncalls", "/incidents",
     "/incidents/{id}", "/incidents/{id}/log_entries", "/log_entries",
-    "/incidents/{id}/custom_fields/values",
+    "/incidents/{id}/custom_fields/values", "/incidents/custom_fields",
+    "/incidents/types", "/incidents/types/{type_id_or_name}/custom_fields",
 ]
 
 spec = json.load(open(sys.argv[1]))
 responses = {}
+examples = {}
 for path in ENDPOINTS:
     op = spec["paths"][path]["get"]
     content = op["responses"]["200"]["content"]
     media = content.get("application/json") or next(iter(content.values()))
     responses[path] = media["schema"]
+    found = [e["value"] for e in media.get("examples", {}).values() if "value" in e]
+    if "example" in media:
+        found.append(media["example"])
+    examples[path] = found
 
 needed = set()
 
@@ -58,4 +66,8 @@ out = {
     "components": {"schemas": {name: strip(spec["components"]["schemas"][name]) for name in sorted(needed)}},
 }
 json.dump(out, open("tests/fixtures/pagerduty-openapi-subset.json", "w"), indent=1, sort_keys=True)
-print(f"{len(responses)} responses, {len(needed)} component schemas")
+json.dump(
+    {"x-source": out["x-source"].split(";")[0] + "; the example answers of the same endpoints", "examples": examples},
+    open("tests/fixtures/pagerduty-openapi-examples.json", "w"), indent=1, sort_keys=True)
+print(f"{len(responses)} responses, {len(needed)} component schemas, "
+      f"{sum(len(v) for v in examples.values())} examples")

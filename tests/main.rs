@@ -23,6 +23,7 @@ mod reports;
 mod scoping;
 mod simulator;
 mod sla;
+mod spec_values;
 mod subscriptions;
 mod sync;
 mod webhooks;

@@ -44,7 +44,7 @@ fn utc_date(backend: DbBackend, col: &str) -> String {
     }
 }
 
-fn view_sql(backend: DbBackend, name: &str) -> String {
+pub(crate) fn view_sql(backend: DbBackend, name: &str) -> String {
     let ack = secs(backend, "i.created_at", "i.acknowledged_at");
     let resolve = secs(backend, "i.created_at", "i.resolved_at");
     let body = match name {

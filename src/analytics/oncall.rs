@@ -36,7 +36,7 @@ pub struct Interruptions {
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LevelHours {
-    pub level: i32,
+    pub level: i64,
     pub hours: f64,
 }
 
@@ -208,7 +208,7 @@ impl Analytics {
         let span =
             |e: &oncall_entry::Model| (e.start_at.unwrap_or(p.from), e.end_at.unwrap_or(p.to));
         let mut per_user: BTreeMap<String, Vec<Span>> = BTreeMap::new();
-        let mut per_level: BTreeMap<(String, i32), Vec<Span>> = BTreeMap::new();
+        let mut per_level: BTreeMap<(String, i64), Vec<Span>> = BTreeMap::new();
         for e in &entries {
             per_user.entry(e.user_id.clone()).or_default().push(span(e));
             per_level
@@ -258,7 +258,7 @@ impl Analytics {
                     }
                 }
                 let levels = per_level
-                    .range((id.clone(), i32::MIN)..=(id.clone(), i32::MAX))
+                    .range((id.clone(), i64::MIN)..=(id.clone(), i64::MAX))
                     .map(|((_, level), spans)| LevelHours {
                         level: *level,
                         hours: union_hours(spans.clone(), p.from, p.to),

@@ -7,7 +7,7 @@ pub struct Model {
     pub id: String,
     pub name: String,
     pub description: Option<String>,
-    pub num_loops: i32,
+    pub num_loops: i64,
     pub html_url: Option<String>,
     pub deleted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,

@@ -8,7 +8,7 @@ pub struct Model {
     pub escalation_policy_id: String,
     /// 0-based order of the rule within its policy (the escalation level minus one).
     pub position: i32,
-    pub escalation_delay_in_minutes: i32,
+    pub escalation_delay_in_minutes: i64,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

@@ -8,7 +8,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: String,
     pub escalation_policy_id: Option<String>,
-    pub escalation_level: i32,
+    pub escalation_level: i64,
     pub schedule_id: Option<String>,
     pub user_id: String,
     pub start_at: Option<DateTimeUtc>,

@@ -961,7 +961,7 @@ pub struct Trends {
 
 #[derive(SimpleObject)]
 pub struct LevelHours {
-    pub level: i32,
+    pub level: i64,
     pub hours: f64,
 }
 
@@ -1025,7 +1025,7 @@ pub struct LiveOnCall {
     pub user_name: Option<String>,
     pub escalation_policy_id: Option<ID>,
     pub schedule_id: Option<ID>,
-    pub escalation_level: i32,
+    pub escalation_level: i64,
     /// `null` for a permanent entry.
     pub start: Option<DateTime<Utc>>,
     pub end: Option<DateTime<Utc>>,

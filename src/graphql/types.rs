@@ -532,7 +532,7 @@ impl EscalationPolicy {
         self.0.description.as_deref()
     }
     /// How many times the policy repeats after the last rule.
-    async fn num_loops(&self) -> i32 {
+    async fn num_loops(&self) -> i64 {
         self.0.num_loops
     }
     async fn html_url(&self) -> Option<&str> {
@@ -610,7 +610,7 @@ impl EscalationRule {
     async fn level(&self) -> i32 {
         self.0.rule.position + 1
     }
-    async fn escalation_delay_in_minutes(&self) -> i32 {
+    async fn escalation_delay_in_minutes(&self) -> i64 {
         self.0.rule.escalation_delay_in_minutes
     }
     async fn targets(&self) -> Vec<EscalationTarget> {

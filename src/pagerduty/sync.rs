@@ -1036,7 +1036,7 @@ impl Run<'_> {
             let layer_users = s
                 .schedule_layers
                 .iter()
-                .flat_map(|l| l.users.iter().map(|u| &u.user));
+                .flat_map(|l| l.users.iter().filter_map(|u| u.user.as_ref()));
             for u in s.users.iter().chain(layer_users) {
                 let (id, name) = user_ref(u);
                 refs.insert(id.clone(), name);
@@ -1098,15 +1098,18 @@ impl Run<'_> {
         let mut team_refs = HashMap::new();
         for e in &eps {
             for (i, r) in e.escalation_rules.iter().enumerate() {
+                let Some(rule_id) = r.id.clone() else {
+                    continue;
+                };
                 rule_rows.push(escalation_rule::Model {
-                    id: r.id.clone(),
+                    id: rule_id.clone(),
                     escalation_policy_id: e.id.clone(),
                     position: i as i32,
                     escalation_delay_in_minutes: r.escalation_delay_in_minutes,
                     created_at: now,
                     updated_at: now,
                 });
-                let list = targets.entry(r.id.clone()).or_default();
+                let list = targets.entry(rule_id).or_default();
                 for t in &r.targets {
                     let kind = if t.kind.starts_with("schedule") {
                         "schedule"

@@ -257,6 +257,7 @@ async fn apply(
                             .collect(),
                         last_status_change_at: event.occurred_at,
                         resolved_at: None,
+                        incident_type: None,
                     };
                     sync::write_incident(db, incident, Some(events.clone())).await?;
                 }

@@ -109,9 +109,12 @@ pub struct Service {
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct EscalationRule {
-    pub id: String,
+    /// Not required by the spec: a rule without one cannot be stored and is
+    /// left out, its policy is not.
+    #[serde(default)]
+    pub id: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub escalation_delay_in_minutes: i32,
+    pub escalation_delay_in_minutes: i64,
     #[serde(default, deserialize_with = "null_as_default")]
     pub targets: Vec<Reference>,
 }
@@ -124,7 +127,7 @@ pub struct EscalationPolicy {
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub num_loops: i32,
+    pub num_loops: i64,
     #[serde(default)]
     pub html_url: Option<String>,
     #[serde(default, deserialize_with = "null_as_default")]
@@ -137,7 +140,9 @@ pub struct EscalationPolicy {
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct ScheduleLayerUser {
-    pub user: Reference,
+    /// Absent, the entry names nobody and is left out.
+    #[serde(default)]
+    pub user: Option<Reference>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -176,7 +181,7 @@ pub struct Oncall {
     #[serde(default)]
     pub schedule: Option<Reference>,
     #[serde(default, deserialize_with = "null_as_default")]
-    pub escalation_level: i32,
+    pub escalation_level: i64,
     #[serde(default)]
     pub start: Option<DateTime<Utc>>,
     #[serde(default)]
@@ -199,10 +204,13 @@ pub struct Incident {
     pub title: String,
     #[serde(default)]
     pub description: Option<String>,
+    /// Not required by the spec, but an incident is counted, windowed and
+    /// measured from it: one without it cannot be stored.
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub updated_at: Option<DateTime<Utc>>,
-    /// `triggered`, `acknowledged`, `resolved` (kept as sent).
+    /// `triggered`, `acknowledged`, `resolved` (kept as sent; empty when absent).
+    #[serde(default, deserialize_with = "null_as_default")]
     pub status: String,
     #[serde(default)]
     pub urgency: Option<String>,
@@ -222,6 +230,53 @@ pub struct Incident {
     pub last_status_change_at: Option<DateTime<Utc>>,
     #[serde(default)]
     pub resolved_at: Option<DateTime<Utc>>,
+    /// The incident's type (`{"name": …}`), where the account has types.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incident_type: Option<IncidentTypeName>,
+}
+
+/// An incident's `incident_type`: PagerDuty sends its name only.
+#[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq)]
+pub struct IncidentTypeName {
+    #[serde(default)]
+    pub name: Option<String>,
+}
+
+/// An incident type (`GET /incidents/types`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct IncidentType {
+    pub id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    /// Absent means enabled.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// The type it inherits fields from.
+    #[serde(default)]
+    pub parent: Option<Reference>,
+}
+
+/// A custom field's definition (`GET /incidents/custom_fields`, or an
+/// incident type's `GET /incidents/types/{type}/custom_fields`).
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct FieldDefinition {
+    pub id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    pub name: String,
+    #[serde(default)]
+    pub display_name: Option<String>,
+    #[serde(default)]
+    pub data_type: Option<String>,
+    #[serde(default)]
+    pub field_type: Option<String>,
+    /// Absent means enabled.
+    #[serde(default)]
+    pub enabled: Option<bool>,
+    /// On an incident type's list: the id of the type it belongs to.
+    #[serde(default)]
+    pub incident_type: Option<String>,
 }
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -235,9 +290,12 @@ pub struct Channel {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 pub struct LogEntry {
     pub id: String,
-    /// e.g. `acknowledge_log_entry`; unknown types are kept as sent.
-    #[serde(rename = "type")]
+    /// e.g. `acknowledge_log_entry`; unknown types are kept as sent (empty
+    /// when absent).
+    #[serde(rename = "type", default, deserialize_with = "null_as_default")]
     pub kind: String,
+    /// Not required by the spec, but entries are ordered and the watermark
+    /// moves by it: one without it cannot be stored.
     pub created_at: DateTime<Utc>,
     #[serde(default)]
     pub summary: Option<String>,
@@ -250,7 +308,9 @@ pub struct LogEntry {
     /// The notified user of a `notify_log_entry`.
     #[serde(default)]
     pub user: Option<Reference>,
-    /// A reference, or the full incident with `include[]=incidents`.
+    /// A reference, or the full incident with `include[]=incidents`; an
+    /// entry without one names no incident and is left out.
+    #[serde(default)]
     pub incident: EmbeddedIncident,
     #[serde(default)]
     pub service: Option<Reference>,

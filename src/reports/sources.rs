@@ -872,7 +872,7 @@ async fn policy_rows(
                     Cell::Text(p.id.clone()),
                     Cell::Text(p.name),
                     Cell::opt_text(p.description),
-                    Cell::Int(i64::from(p.num_loops)),
+                    Cell::Int(p.num_loops),
                     Cell::Text(tn.join(", ")),
                     Cell::Int(ss.len() as i64),
                     Cell::opt_text(p.html_url),

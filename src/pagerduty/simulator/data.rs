@@ -290,7 +290,7 @@ pub fn generate(seed: u64, sizes: &Sizes, now: DateTime<Utc>) -> Org {
                     users: users
                         .iter()
                         .cloned()
-                        .map(|user| ScheduleLayerUser { user })
+                        .map(|user| ScheduleLayerUser { user: Some(user) })
                         .collect(),
                 }],
                 users,
@@ -307,16 +307,16 @@ pub fn generate(seed: u64, sizes: &Sizes, now: DateTime<Utc>) -> Org {
                 id: id('E', i),
                 name: format!("{} escalation", t.name),
                 description: None,
-                num_loops: (i % 3) as i32,
+                num_loops: (i % 3) as i64,
                 html_url: None,
                 escalation_rules: vec![
                     EscalationRule {
-                        id: format!("R{i:05X}A"),
+                        id: Some(format!("R{i:05X}A")),
                         escalation_delay_in_minutes: 30,
                         targets: vec![reference(&s.id, "schedule_reference", &s.name)],
                     },
                     EscalationRule {
-                        id: format!("R{i:05X}B"),
+                        id: Some(format!("R{i:05X}B")),
                         escalation_delay_in_minutes: 15,
                         targets: vec![reference(&u.id, "user_reference", &u.name)],
                     },
@@ -412,6 +412,7 @@ pub fn generate(seed: u64, sizes: &Sizes, now: DateTime<Utc>) -> Org {
             assignments: vec![],
             last_status_change_at: Some(created),
             resolved_at: None,
+            incident_type: None,
         };
         org.incidents.push(incident.clone());
         // Indexed as it is pushed (events below find it by id); `reindex`

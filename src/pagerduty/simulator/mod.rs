@@ -191,6 +191,7 @@ impl Sim {
                 assignments: vec![],
                 last_status_change_at: Some(at),
                 resolved_at: None,
+                incident_type: None,
             };
             org.incidents.push(incident.clone());
             org.reindex();
