@@ -175,6 +175,10 @@ enum Command {
         /// Latency added to every response, in milliseconds.
         #[arg(long, default_value_t = 0)]
         latency_ms: u64,
+        /// Custom fields the organisation defines: `all` (on every incident
+        /// type), `none`, or `some-types` (on the `security` type only).
+        #[arg(long, default_value = "all")]
+        custom_fields: pagerlens::pagerduty::simulator::FieldSetup,
     },
     /// Apply, roll back or inspect database migrations.
     Migrate {
@@ -625,6 +629,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             rate_limit,
             fault_rate,
             latency_ms,
+            custom_fields,
         } => {
             anyhow::ensure!(
                 (0.0..=1.0).contains(&fault_rate),
@@ -642,6 +647,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             sim.token = token;
             sim.rate_limit_per_minute = rate_limit;
             sim.latency = std::time::Duration::from_millis(latency_ms);
+            sim.custom_fields = custom_fields;
             if fault_rate > 0.0 {
                 sim.faults = Faults::mixed(fault_rate);
             }

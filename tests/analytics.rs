@@ -154,6 +154,8 @@ async fn seed(db: &DatabaseConnection) {
             resolved_at: Set(resolved),
             resolved_by_user_id: Set(None),
             escalation_count: Set(f.escalations),
+            incident_type: Set(None),
+            custom_fields_fetched: Set(true),
             deleted_at: Set(f.deleted.then_some(now)),
             created_at: Set(created),
             updated_at: Set(now),

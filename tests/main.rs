@@ -8,6 +8,7 @@ mod common;
 mod analytics;
 mod auth;
 mod cli;
+mod custom_fields;
 mod graphql_http;
 mod graphql_limits;
 mod graphql_queries;

@@ -54,6 +54,15 @@ async fn simulator_answers_match_the_openapi_document() {
         ("/oncalls", "/oncalls".into()),
         ("/incidents", "/incidents?limit=100".into()),
         ("/incidents/{id}", format!("/incidents/{incident}")),
+        (
+            "/incidents/custom_fields",
+            "/incidents/custom_fields".into(),
+        ),
+        ("/incidents/types", "/incidents/types".into()),
+        (
+            "/incidents/types/{type_id_or_name}/custom_fields",
+            "/incidents/types/PTYPE00/custom_fields".into(),
+        ),
         // The spec's own log-entry and custom-field schemas are known to be
         // self-contradictory (see the API notes): checked below by hand.
     ];

@@ -430,6 +430,7 @@ async fn incremental_sync_fetches_only_what_changed(app: TestApp) {
         .mutate(3, 2, now() + chrono::Duration::seconds(30))
         .await;
     let c = client(&sim, 3);
+    let values_before = sim.sim.calls("/incidents/{id}/custom_fields/values").await;
     let report = sync::run(
         &app.db,
         &c,
@@ -437,12 +438,19 @@ async fn incremental_sync_fetches_only_what_changed(app: TestApp) {
     )
     .await
     .unwrap();
-    // One page of log entries, plus the custom fields of the five incidents.
+    // One page of log entries, the custom fields of the five incidents, and
+    // the field definitions read again (the account's list, the incident
+    // types and each type's fields: three types).
+    let definitions = 2 + 3;
     assert!(
-        report.api.api_calls <= 2 + touched.len() as u64,
+        report.api.api_calls <= 2 + touched.len() as u64 + definitions,
         "{} calls for {} changed incidents",
         report.api.api_calls,
         touched.len()
+    );
+    assert_eq!(
+        sim.sim.calls("/incidents/{id}/custom_fields/values").await - values_before,
+        touched.len() as u64
     );
     let expected = reference_snapshot(app.backend, &sim).await;
     assert_same(&snapshot(&app.db).await, &expected);

@@ -33,6 +33,10 @@ pub struct Model {
     pub resolved_by_user_id: Option<String>,
     /// Number of `escalate_log_entry` entries.
     pub escalation_count: i32,
+    /// PagerDuty's incident type (its name), where the account has types.
+    pub incident_type: Option<String>,
+    /// Whether its custom field values were ever fetched from PagerDuty.
+    pub custom_fields_fetched: bool,
     pub deleted_at: Option<DateTimeUtc>,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,

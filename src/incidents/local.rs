@@ -319,6 +319,8 @@ pub async fn create(
         resolved_at: Set(None),
         resolved_by_user_id: Set(None),
         escalation_count: Set(0),
+        incident_type: Set(None),
+        custom_fields_fetched: Set(false),
         deleted_at: Set(None),
         created_at: Set(at),
         updated_at: Set(at),

@@ -2,6 +2,7 @@
 //! webhooks, and a faithful simulator for tests, benchmarks and the demo.
 
 pub mod client;
+pub mod custom_fields;
 pub mod retry;
 pub mod simulator;
 pub mod store;

@@ -75,8 +75,9 @@ sync_row!(escalation_policy);
 sync_row!(escalation_rule);
 sync_row!(service);
 // An incident's creation time is PagerDuty's; the derived timing columns come
-// from log entries, and the source and deletion are local.
-sync_row!(incident, keep acknowledged_at, acknowledged_by_user_id, resolved_by_user_id, escalation_count, deleted_at);
+// from log entries, and the source, deletion and whether its custom fields
+// were fetched are local.
+sync_row!(incident, keep acknowledged_at, acknowledged_by_user_id, resolved_by_user_id, escalation_count, deleted_at, custom_fields_fetched);
 sync_row!(incident_log_entry);
 sync_row!(oncall_entry);
 

@@ -31,6 +31,7 @@ use serde_json::Value;
 use tokio_util::sync::CancellationToken;
 
 use super::client::{Client, Envelope, MAX_LIMIT, MAX_OFFSET_PLUS_LIMIT, decode_items};
+use super::custom_fields::{self, FieldPlan};
 use super::store::{self, Counts, Links};
 use super::{Error, wire};
 use crate::entities::*;
@@ -157,6 +158,8 @@ struct Run<'a> {
     /// batch at a time ([`Run::derive_pending`]), always before the
     /// watermark that covers their entries is stored.
     pending: BTreeMap<String, Option<String>>,
+    /// Whose custom field values to fetch (read at the start of the run).
+    fields: FieldPlan,
 }
 
 /// Runs one sync and records it in `sync_runs` (also when it fails).
@@ -369,6 +372,7 @@ pub async fn run_started(
         deferred: Some(BTreeSet::new()),
         pending: BTreeMap::new(),
         analyzed: HashMap::new(),
+        fields: FieldPlan::everything(),
     };
     let result = run.execute().await;
     if result.is_err() {
@@ -524,6 +528,11 @@ impl FieldAnswers {
 
 /// Custom field answers written per transaction.
 const CUSTOM_FIELD_BATCH: usize = 500;
+
+/// Incidents whose custom fields a run fetches at most after the account
+/// defined fields on their type (see `backfill_custom_fields`): the rest
+/// wait for the next runs, so that one run stays short.
+const BACKFILL_PER_RUN: u64 = 2_000;
 
 /// Deferred SLAs measured per transaction at the end of a run.
 const DEFERRED_BATCH: usize = 500;
@@ -785,17 +794,19 @@ impl Run<'_> {
     }
 
     async fn execute(&mut self) -> Result<(), Error> {
+        if self.opts.fetch_custom_fields {
+            self.fields = custom_fields::read_plan(self.client).await?;
+        }
+        let fetch_fields = self.opts.fetch_custom_fields && !self.fields.wants_nothing();
         match self.opts.kind.clone() {
             SyncKind::Full { days } => {
                 self.reference_data().await?;
                 let since = self.now - Duration::days(i64::from(days.max(1)));
-                // Custom fields (one call per incident) are fetched while
-                // the incidents and log entries are written, from the first
-                // incident page on, and written between pages.
-                let mut fields = self
-                    .opts
-                    .fetch_custom_fields
-                    .then(|| self.fetch_custom_fields(Vec::new(), true));
+                // Custom fields (one call per incident that can have them)
+                // are fetched while the incidents and log entries are
+                // written, from the first incident page on, and written
+                // between pages.
+                let mut fields = fetch_fields.then(|| self.fetch_custom_fields(Vec::new(), true));
                 self.incidents(since, self.now, &[], fields.as_mut())
                     .await?;
                 if let Some(answers) = fields.as_mut() {
@@ -831,16 +842,69 @@ impl Run<'_> {
             SyncKind::Service { id, since } => {
                 self.reference_data().await?;
                 let since = since.unwrap_or(self.now - Duration::days(30));
-                let ids = self
+                let (ids, wanted) = self
                     .incidents(since, self.now, &[("service_ids[]", id.clone())], None)
                     .await?;
                 self.incident_log_entries(&ids).await?;
-                if self.opts.fetch_custom_fields {
-                    self.custom_fields(ids).await?;
+                if fetch_fields {
+                    self.custom_fields(wanted).await?;
                 }
             }
         }
+        if fetch_fields {
+            self.backfill_custom_fields().await?;
+        }
         self.measure_deferred().await
+    }
+
+    /// Incidents stored without their custom field values whose type has
+    /// fields now (the account defined them after they were synced), newest
+    /// first, at most [`BACKFILL_PER_RUN`] a run: their values are fetched
+    /// once.
+    async fn backfill_custom_fields(&mut self) -> Result<(), Error> {
+        use incident::Column as I;
+        use sea_orm::QuerySelect;
+        use sea_orm::sea_query::{Condition, Expr, ExprTrait};
+        let (with, without, untyped) = self.fields.by_type();
+        let by_type = match (with, without) {
+            (Some(with), Some(without)) => {
+                let known: Vec<String> = with.iter().chain(&without).cloned().collect();
+                let mut any = Condition::any()
+                    .add(I::IncidentType.is_in(with))
+                    // A type the definitions did not list: to be safe.
+                    .add(
+                        Condition::all()
+                            .add(I::IncidentType.is_not_null())
+                            .add(I::IncidentType.is_not_in(known)),
+                    );
+                if untyped {
+                    any = any.add(I::IncidentType.is_null());
+                }
+                any
+            }
+            _ if untyped => Condition::all(),
+            _ => return Ok(()),
+        };
+        let ids: Vec<String> = incident::Entity::find()
+            .select_only()
+            .column(I::Id)
+            .filter(Expr::col(I::CustomFieldsFetched).not())
+            .filter(I::Source.eq("pagerduty"))
+            .filter(I::DeletedAt.is_null())
+            .filter(by_type)
+            .order_by_desc(I::CreatedAt)
+            .limit(BACKFILL_PER_RUN)
+            .into_tuple()
+            .all(self.db)
+            .await?;
+        if ids.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(
+            incidents = ids.len(),
+            "fetching the custom fields of incidents whose type has fields now"
+        );
+        self.custom_fields(ids).await
     }
 
     async fn watermark(&self) -> Result<Option<DateTime<Utc>>, Error> {
@@ -1303,6 +1367,8 @@ impl Run<'_> {
                 resolved_at: i.resolved_at,
                 resolved_by_user_id: None,
                 escalation_count: 0,
+                incident_type: type_name(&i).map(str::to_owned),
+                custom_fields_fetched: false,
                 deleted_at: None,
                 created_at: i.created_at,
                 updated_at: now,
@@ -1431,14 +1497,15 @@ impl Run<'_> {
         }
     }
 
-    /// Incidents created in `[since, until)`, page by page. Returns every id seen.
+    /// Incidents created in `[since, until)`, page by page. Returns every id
+    /// seen, and those whose type can have custom fields.
     async fn incidents(
         &mut self,
         since: DateTime<Utc>,
         until: DateTime<Utc>,
         filter: &[(&str, String)],
         mut fields: Option<&mut FieldAnswers>,
-    ) -> Result<Vec<String>, Error> {
+    ) -> Result<(Vec<String>, Vec<String>), Error> {
         self.opts.progress.phase("incidents", None);
         let mut query = q(&[
             ("time_zone", "UTC".into()),
@@ -1448,9 +1515,15 @@ impl Run<'_> {
         let pager = WindowPager::new("/incidents", "incidents", query, since, until);
         let mut pages = pager.prefetch::<wire::Incident>(self.client, "incident");
         let mut seen = Vec::new();
+        let mut with_fields = Vec::new();
         while let Some(page) = pages.next().await? {
             self.check_cancel()?;
             let incidents = page.items;
+            let wanted: Vec<String> = incidents
+                .iter()
+                .filter(|i| self.fields.wants(type_name(i)))
+                .map(|i| i.id.clone())
+                .collect();
             self.skipped.extend(page.skipped);
             let n = incidents.len() as u64;
             let services: HashMap<String, Option<String>> = incidents
@@ -1465,14 +1538,15 @@ impl Run<'_> {
             self.announce(&changed, &services);
             self.opts.progress.advance(n);
             if let Some(answers) = fields.as_deref_mut() {
-                answers.add(ids.iter().cloned());
+                answers.add(wanted.iter().cloned());
                 if answers.rx.len() >= CUSTOM_FIELD_BATCH {
                     self.write_field_answers(answers, false).await?;
                 }
             }
             seen.extend(ids);
+            with_fields.extend(wanted);
         }
-        Ok(seen)
+        Ok((seen, with_fields))
     }
 
     /// Writes one page of log entries: the incidents they belong to (from
@@ -1524,10 +1598,11 @@ impl Run<'_> {
                 embedded.insert(i.id.clone(), (e.created_at, i));
             }
         }
+        // New incidents whose type can have custom fields.
         let new_ids: Vec<String> = embedded
-            .keys()
-            .filter(|id| !known.contains(*id))
-            .cloned()
+            .iter()
+            .filter(|(id, (_, i))| !known.contains(*id) && self.fields.wants(type_name(i)))
+            .map(|(id, _)| id.clone())
             .collect();
         let to_write: Vec<wire::Incident> = embedded.into_values().map(|(_, i)| i).collect();
         let mut changed = if to_write.is_empty() {
@@ -1597,6 +1672,8 @@ impl Run<'_> {
             .cloned()
             .collect();
         crate::cache::invalidate_incidents(db, &settled).await?;
+        // A logged change of a field's value proves the incident has fields,
+        // whatever its type's definitions said.
         let mut wanted = new_ids;
         wanted.extend(fields_changed);
         Ok((changed, wanted))
@@ -1814,7 +1891,9 @@ impl Run<'_> {
         let n = per_incident.len() as u64;
         let now = self.now;
         let txn = crate::db::begin_write(self.writer).await?;
+        let fetched: Vec<String> = per_incident.iter().map(|(id, _)| id.clone()).collect();
         let (counts, changed) = replace_custom_fields(&txn, per_incident, now).await?;
+        mark_custom_fields_fetched(&txn, &fetched).await?;
         if self.opts.sla.status_field.is_some() {
             // The status field may pause or resume their clocks (of those
             // measured already; the deferred are measured later).
@@ -1892,6 +1971,29 @@ impl Run<'_> {
             offset += n;
         }
     }
+}
+
+/// An incident's PagerDuty incident type, by name.
+fn type_name(i: &wire::Incident) -> Option<&str> {
+    i.incident_type.as_ref().and_then(|t| t.name.as_deref())
+}
+
+/// Records that these incidents' custom field values were fetched (their
+/// rows are otherwise unchanged).
+async fn mark_custom_fields_fetched<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ids: &[String],
+) -> Result<(), sea_orm::DbErr> {
+    use sea_orm::sea_query::{Expr, ExprTrait};
+    for chunk in ids.chunks(500) {
+        incident::Entity::update_many()
+            .col_expr(incident::Column::CustomFieldsFetched, Expr::value(true))
+            .filter(incident::Column::Id.is_in(chunk.to_vec()))
+            .filter(Expr::col(incident::Column::CustomFieldsFetched).not())
+            .exec(db)
+            .await?;
+    }
+    Ok(())
 }
 
 /// Sets each incident's custom field values to exactly the given ones, in a
@@ -2089,6 +2191,7 @@ pub async fn refresh_incident(
         deferred: Some(BTreeSet::new()),
         pending: BTreeMap::new(),
         analyzed: HashMap::new(),
+        fields: FieldPlan::everything(),
     };
     let body = client.get(&format!("/incidents/{id}"), &[]).await?;
     let incident: wire::Incident = serde_json::from_value(
@@ -2138,6 +2241,7 @@ pub async fn write_incident(
         deferred: None,
         pending: BTreeMap::new(),
         analyzed: HashMap::new(),
+        fields: FieldPlan::everything(),
     };
     let id = incident.id.clone();
     let service = incident.service.as_ref().map(|s| s.id.clone());

@@ -298,6 +298,8 @@ pub async fn seed_incidents(db: &DatabaseConnection, count: usize) {
             resolved_at: Set(resolved),
             resolved_by_user_id: Set(resolved.map(|_| "PU2".to_owned())),
             escalation_count: Set((k % 3) as i32),
+            incident_type: Set(None),
+            custom_fields_fetched: Set(true),
             deleted_at: Set(None),
             created_at: Set(created),
             updated_at: Set(n),

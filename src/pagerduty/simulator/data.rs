@@ -53,7 +53,11 @@ pub struct Org {
     pub incident_index: HashMap<String, usize>,
     /// Sorted by `created_at`; `incident` holds a reference.
     pub log_entries: Vec<LogEntry>,
+    /// The values generated for each incident; it shows them while its type
+    /// has fields (see `fields`).
     pub custom_fields: HashMap<String, Vec<FieldValue>>,
+    /// Which custom fields are defined.
+    pub field_setup: super::fields::FieldSetup,
     pub next_log_id: u64,
     pub next_incident_number: i64,
 }
@@ -412,7 +416,7 @@ pub fn generate(seed: u64, sizes: &Sizes, now: DateTime<Utc>) -> Org {
             assignments: vec![],
             last_status_change_at: Some(created),
             resolved_at: None,
-            incident_type: None,
+            incident_type: Some(super::fields::type_for(n as i64 + 1)),
         };
         org.incidents.push(incident.clone());
         // Indexed as it is pushed (events below find it by id); `reindex`

@@ -11,6 +11,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod data;
+pub mod fields;
 mod writes;
 
 use std::collections::HashMap;
@@ -32,6 +33,7 @@ use serde_json::{Value, json};
 use tokio::sync::{Mutex, RwLock};
 
 pub use data::{Org, Sizes};
+pub use fields::FieldSetup;
 
 use crate::pagerduty::wire::{Incident, LogEntry, Reference};
 
@@ -78,6 +80,8 @@ pub struct SimConfig {
     pub faults: Faults,
     /// Added to every response.
     pub latency: StdDuration,
+    /// Which custom fields the organisation defines.
+    pub custom_fields: FieldSetup,
 }
 
 impl SimConfig {
@@ -90,6 +94,7 @@ impl SimConfig {
             rate_limit_per_minute: 0,
             faults: Faults::default(),
             latency: StdDuration::ZERO,
+            custom_fields: FieldSetup::All,
         }
     }
 }
@@ -108,7 +113,8 @@ pub struct Sim {
 
 impl Sim {
     pub fn new(config: SimConfig) -> Arc<Self> {
-        let org = data::generate(config.seed, &config.sizes, config.now);
+        let mut org = data::generate(config.seed, &config.sizes, config.now);
+        org.field_setup = config.custom_fields;
         Arc::new(Self {
             org: RwLock::new(org),
             rng: Mutex::new(StdRng::seed_from_u64(config.seed ^ 0x5eed)),
@@ -119,6 +125,13 @@ impl Sim {
             window: Mutex::new((0, 0)),
             paths: Mutex::new(HashMap::new()),
         })
+    }
+
+    /// Defines other custom fields from now on (an admin adding or removing
+    /// fields): incidents of a type that gains fields show theirs.
+    pub async fn set_field_setup(&self, setup: FieldSetup) {
+        self.org.write().await.field_setup = setup;
+        self.config.write().await.custom_fields = setup;
     }
 
     /// Requests served so far per route (`/incidents`, `/log_entries`, …).
@@ -152,18 +165,21 @@ impl Sim {
                 _ => "escalate_log_entry",
             };
             data::apply_event(&mut org, &id, kind, at, Some(&who));
-            if let Some(fields) = org.custom_fields.get_mut(&id) {
-                fields[0].value = json!("ccoe");
+            // A field value changes where the incident has fields.
+            if !org.field_values(&id).is_empty() {
+                if let Some(first) = org.custom_fields.get_mut(&id).and_then(|f| f.first_mut()) {
+                    first.value = json!("ccoe");
+                }
+                let inc = org.incident(&id).unwrap().clone();
+                org.push_log(
+                    &inc,
+                    "custom_field_value_change_log_entry",
+                    at,
+                    None,
+                    "website",
+                    None,
+                );
             }
-            let inc = org.incident(&id).unwrap().clone();
-            org.push_log(
-                &inc,
-                "custom_field_value_change_log_entry",
-                at,
-                None,
-                "website",
-                None,
-            );
             touched.push(id);
         }
         for _ in 0..new {
@@ -191,7 +207,7 @@ impl Sim {
                 assignments: vec![],
                 last_status_change_at: Some(at),
                 resolved_at: None,
-                incident_type: None,
+                incident_type: Some(fields::type_for(n)),
             };
             org.incidents.push(incident.clone());
             org.reindex();
@@ -326,7 +342,13 @@ pub fn router(sim: Arc<Sim>) -> Router {
             axum::routing::post(writes::create_note),
         )
         .route("/incidents/{id}/log_entries", get(incident_log_entries))
-        .route("/incidents/{id}/custom_fields/values", get(custom_fields))
+        .route("/incidents/{id}/custom_fields/values", get(fields::values))
+        .route("/incidents/custom_fields", get(fields::account_fields))
+        .route("/incidents/types", get(fields::incident_types))
+        .route(
+            "/incidents/types/{type_id_or_name}/custom_fields",
+            get(fields::type_fields),
+        )
         .route("/log_entries", get(log_entries))
         .route("/_simulator/outage", get(outage_state).post(set_outage))
         .with_state(sim)
@@ -827,6 +849,7 @@ fn incident_json(i: &Incident) -> IncidentOut<'_> {
         acknowledgements: [],
         last_status_change_at: i.last_status_change_at,
         resolved_at: i.resolved_at,
+        incident_type: i.incident_type.as_ref(),
     }
 }
 
@@ -864,6 +887,8 @@ struct IncidentOut<'a> {
     last_status_change_at: Option<DateTime<Utc>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     resolved_at: Option<DateTime<Utc>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    incident_type: Option<&'a crate::pagerduty::wire::IncidentTypeName>,
 }
 
 #[derive(serde::Serialize)]
@@ -1076,55 +1101,6 @@ async fn incident_log_entries(
         Ok(body) => respond(&sim, body, fault).await,
         Err(r) => r,
     }
-}
-
-async fn custom_fields(
-    State(sim): State<Arc<Sim>>,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-) -> Response {
-    let fault = match gate(&sim, &headers, "/incidents/{id}/custom_fields/values").await {
-        Ok(f) => f,
-        Err(r) => return r,
-    };
-    let body = {
-        let org = sim.org.read().await;
-        if org.incident(&id).is_none() {
-            return error(StatusCode::NOT_FOUND, 5001, "Incident Not Found");
-        }
-        #[derive(serde::Serialize)]
-        struct FieldOut<'a> {
-            #[serde(flatten)]
-            field: &'a crate::pagerduty::wire::FieldValue,
-            #[serde(rename = "type")]
-            kind: &'static str,
-            field_type: &'static str,
-        }
-        let fields: Vec<FieldOut> = org
-            .custom_fields
-            .get(&id)
-            .map(Vec::as_slice)
-            .unwrap_or_default()
-            .iter()
-            .map(|field| FieldOut {
-                field,
-                kind: "field_value",
-                field_type: if field.value.is_array() {
-                    "multi_value"
-                } else {
-                    "single_value"
-                },
-            })
-            .collect();
-        #[derive(serde::Serialize)]
-        struct Body<'a> {
-            custom_fields: Vec<FieldOut<'a>>,
-        }
-        serialised(&Body {
-            custom_fields: fields,
-        })
-    };
-    respond(&sim, body, fault).await
 }
 
 /// On-call entries: each schedule rotates daily (UTC midnight) through its
