@@ -515,11 +515,52 @@ impl Config {
         self.session_lifetime.idle = age("PAGERLENS_SESSION_IDLE", self.session_lifetime.idle)?;
         self.session_lifetime.absolute =
             age("PAGERLENS_SESSION_MAX", self.session_lifetime.absolute)?;
-        let Some(provider) = get("PAGERLENS_OAUTH_PROVIDER") else {
-            return Ok(self);
+        let issuer = get("PAGERLENS_OAUTH_ISSUER");
+        if let Some(v) = &issuer {
+            match url::Url::parse(v) {
+                Ok(u) if matches!(u.scheme(), "http" | "https") && u.host().is_some() => {}
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "PAGERLENS_OAUTH_ISSUER",
+                        value: v.clone(),
+                        expected: "the issuer's URL, such as https://accounts.example.com",
+                        message: "not an http or https URL".into(),
+                    });
+                }
+            }
+            // The endpoints come from the issuer's discovery document.
+            for var in [
+                "PAGERLENS_OAUTH_AUTHORIZE_URL",
+                "PAGERLENS_OAUTH_TOKEN_URL",
+                "PAGERLENS_OAUTH_USERINFO_URL",
+            ] {
+                if let Some(value) = get(var) {
+                    return Err(ConfigError::Invalid {
+                        var,
+                        value,
+                        expected: "unset when PAGERLENS_OAUTH_ISSUER is set",
+                        message:
+                            "an OpenID Connect issuer's endpoints come from its discovery document"
+                                .into(),
+                    });
+                }
+            }
+        }
+        let provider = match (get("PAGERLENS_OAUTH_PROVIDER"), &issuer) {
+            (Some(p), _) => p,
+            (None, Some(_)) => "generic".to_owned(),
+            (None, None) => return Ok(self),
         };
         let kind = match provider.to_ascii_lowercase().as_str() {
             "google" => ProviderKind::Google,
+            "github" if issuer.is_some() => {
+                return Err(ConfigError::Invalid {
+                    var: "PAGERLENS_OAUTH_PROVIDER",
+                    value: provider,
+                    expected: "google or generic with PAGERLENS_OAUTH_ISSUER",
+                    message: "GitHub logins are OAuth 2.0, not OpenID Connect".into(),
+                });
+            }
             "github" => ProviderKind::GitHub,
             "generic" | "oidc" => ProviderKind::Generic,
             _ => {
@@ -531,7 +572,12 @@ impl Config {
                 });
             }
         };
-        let defaults = ProviderSettings::defaults(kind);
+        // With an issuer, the endpoints are discovered: none are required.
+        let defaults = if issuer.is_some() {
+            Some(("", "", "", "openid email profile"))
+        } else {
+            ProviderSettings::defaults(kind)
+        };
         let required = |var: &'static str, default: Option<&str>| -> Result<String, ConfigError> {
             get(var)
                 .or_else(|| default.map(str::to_owned))
@@ -559,6 +605,7 @@ impl Config {
                 .map(str::to_owned)
                 .collect(),
             redirect_url: get("PAGERLENS_OAUTH_REDIRECT_URL"),
+            issuer,
         });
         Ok(self)
     }
@@ -577,6 +624,7 @@ impl Config {
             userinfo_url: String::new(),
             scopes: vec!["openid".into(), "email".into(), "profile".into()],
             redirect_url: None,
+            issuer: None,
         });
     }
 
@@ -1027,6 +1075,43 @@ mod tests {
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
         Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn an_issuer_makes_an_openid_connect_provider() {
+        let secret = [
+            ("PAGERLENS_OAUTH_CLIENT_ID", "pl"),
+            ("PAGERLENS_OAUTH_CLIENT_SECRET", "s"),
+        ];
+        let issuer = ("PAGERLENS_OAUTH_ISSUER", "https://login.example.com");
+        let c = with(&[secret[0], secret[1], issuer]).unwrap();
+        let o = c.oauth.unwrap();
+        assert_eq!(o.kind, crate::auth::oauth::ProviderKind::Generic);
+        assert_eq!(o.issuer.as_deref(), Some("https://login.example.com"));
+        assert_eq!(o.scopes, ["openid", "email", "profile"]);
+        for (extra, var) in [
+            (
+                ("PAGERLENS_OAUTH_TOKEN_URL", "https://x.example/token"),
+                "PAGERLENS_OAUTH_TOKEN_URL",
+            ),
+            (
+                ("PAGERLENS_OAUTH_PROVIDER", "github"),
+                "PAGERLENS_OAUTH_PROVIDER",
+            ),
+        ] {
+            let e = with(&[secret[0], secret[1], issuer, extra])
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(var), "{e}");
+        }
+        let e = with(&[
+            secret[0],
+            secret[1],
+            ("PAGERLENS_OAUTH_ISSUER", "login.example.com"),
+        ])
+        .unwrap_err()
+        .to_string();
+        assert!(e.contains("PAGERLENS_OAUTH_ISSUER"), "{e}");
     }
 
     #[test]

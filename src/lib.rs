@@ -127,7 +127,9 @@ impl App {
             jobs.clone(),
             cache,
         );
-        let oauth = auth::oauth::Provider::from_config(&config).map_err(anyhow::Error::msg)?;
+        let oauth = auth::oauth::Provider::from_config(&config)
+            .await
+            .map_err(anyhow::Error::msg)?;
         if config.demo_identity_provider {
             anyhow::ensure!(
                 !config.secure_cookies(),

@@ -17,6 +17,7 @@ mod jobs;
 mod local_incidents;
 mod mail;
 mod migrations;
+mod oidc_login;
 mod playground;
 mod replicas;
 mod report_files;

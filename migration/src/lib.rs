@@ -21,6 +21,7 @@ mod m20261126_000011_open_sla_indexes;
 mod m20261126_000012_redundant_incident_index;
 mod m20261207_000013_wide_integers;
 mod m20261207_000014_incident_types;
+mod m20261207_000015_openid_connect;
 
 pub struct Migrator;
 
@@ -42,6 +43,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_000012_redundant_incident_index::Migration),
             Box::new(m20261207_000013_wide_integers::Migration),
             Box::new(m20261207_000014_incident_types::Migration),
+            Box::new(m20261207_000015_openid_connect::Migration),
         ]
     }
 }

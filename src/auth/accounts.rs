@@ -209,8 +209,69 @@ pub async fn login<C: ConnectionTrait>(
         }
     };
     let now = Utc::now();
+    let name = display_name.map(str::trim).filter(|n| !n.is_empty());
+    let rename = name.filter(|n| takes_provider_name(&account, n));
+    let remember = name.filter(|n| account.provider_name.as_deref() != Some(*n));
     let mut model: account::ActiveModel = account.into();
+    if let Some(n) = rename {
+        model.display_name = Set(n.to_owned());
+    }
+    if let Some(n) = remember {
+        model.provider_name = Set(Some(n.to_owned()));
+    }
     model.last_login_at = Set(Some(now));
     model.updated_at = Set(now);
     Ok(model.update(db).await?)
+}
+
+/// Whether a login's provider-given `name` replaces the account's display
+/// name: it does when the account has none of its own — empty, the email's
+/// local part (what an account created without a name gets), or the name
+/// the provider gave last time — and not when an admin chose one.
+pub fn takes_provider_name(account: &account::Model, name: &str) -> bool {
+    let current = account.display_name.trim();
+    let local = account.email.split('@').next().unwrap_or_default();
+    current != name
+        && (current.is_empty()
+            || current == local
+            || account.provider_name.as_deref() == Some(current))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn account(name: &str, provider: Option<&str>) -> account::Model {
+        let t = Utc::now();
+        account::Model {
+            id: 1,
+            email: "ada@example.com".into(),
+            display_name: name.into(),
+            provider_name: provider.map(str::to_owned),
+            role: "viewer".into(),
+            active: true,
+            last_login_at: None,
+            created_at: t,
+            updated_at: t,
+        }
+    }
+
+    #[test]
+    fn the_provider_name_replaces_only_a_name_the_account_did_not_choose() {
+        // None of its own: empty, the email's local part, the provider's last.
+        assert!(takes_provider_name(&account("", None), "Ada Lovelace"));
+        assert!(takes_provider_name(&account("ada", None), "Ada Lovelace"));
+        assert!(takes_provider_name(
+            &account("Ada L.", Some("Ada L.")),
+            "Ada Lovelace"
+        ));
+        // One an admin chose stays.
+        assert!(!takes_provider_name(
+            &account("Countess of Lovelace", Some("Ada L.")),
+            "Ada Lovelace"
+        ));
+        assert!(!takes_provider_name(&account("Ada (ops)", None), "Ada"));
+        // Already that name: nothing to change.
+        assert!(!takes_provider_name(&account("Ada", Some("Ada")), "Ada"));
+    }
 }

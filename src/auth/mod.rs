@@ -6,6 +6,7 @@
 pub mod accounts;
 pub mod demo_idp;
 pub mod oauth;
+pub mod oidc;
 pub mod scopes;
 pub mod sessions;
 pub mod tokens;

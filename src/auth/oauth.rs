@@ -1,5 +1,7 @@
 //! The OAuth 2.0 authorization-code login with PKCE, for Google, GitHub, any
-//! generic OAuth2/OIDC provider and the demo identity provider.
+//! OpenID Connect provider found by discovery (`PAGERLENS_OAUTH_ISSUER`, see
+//! [`super::oidc`]), any plain OAuth 2.0 provider with hand-set endpoints,
+//! and the demo identity provider.
 //!
 //! `/auth/login` calls [`Provider::start`]: a random `state` and PKCE verifier
 //! are stored (hashed state) together with a hash of a random nonce that the
@@ -7,7 +9,10 @@
 //! started the login. `/auth/callback` calls [`Provider::finish`], which
 //! consumes the stored state (single use), checks the browser nonce, exchanges
 //! the code with the verifier through a client that never follows redirects,
-//! reads the verified email from the provider's userinfo and starts a session.
+//! reads the verified email — from the validated ID token of an OpenID
+//! Connect provider, else from its userinfo — and starts a session.
+
+use std::sync::Arc;
 
 use chrono::{Duration, Utc};
 use oauth2::basic::BasicClient;
@@ -46,6 +51,9 @@ pub struct ProviderSettings {
     pub scopes: Vec<String>,
     /// `PAGERLENS_OAUTH_REDIRECT_URL`; default `/auth/callback` under the public URL.
     pub redirect_url: Option<String>,
+    /// `PAGERLENS_OAUTH_ISSUER`: an OpenID Connect issuer whose discovery
+    /// document gives the endpoints (the three URLs above are then unused).
+    pub issuer: Option<String>,
 }
 
 impl ProviderSettings {
@@ -74,12 +82,26 @@ impl ProviderSettings {
 
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 
+/// How a provider's logins run.
+#[derive(Clone)]
+enum Flow {
+    /// OAuth 2.0 with hand-set endpoints (and the demo provider): the email
+    /// comes from userinfo.
+    OAuth2 {
+        client: Box<Client>,
+        userinfo_url: String,
+    },
+    /// OpenID Connect found by discovery: the email comes from the
+    /// validated ID token (or userinfo, when the token has none).
+    Oidc(Arc<super::oidc::Oidc>),
+}
+
 /// A configured provider, ready to run logins.
 #[derive(Clone)]
 pub struct Provider {
     settings: ProviderSettings,
     redirect_url: String,
-    client: Client,
+    flow: Flow,
     http: reqwest::Client,
 }
 
@@ -117,11 +139,13 @@ pub fn safe_next(next: Option<&str>) -> Result<String, AuthError> {
 
 impl Provider {
     /// The configured provider, if any; the demo provider's endpoints are
-    /// this server's own `/auth/demo/*`.
+    /// this server's own `/auth/demo/*`, and an OpenID Connect issuer's come
+    /// from its discovery document, read now.
     ///
     /// # Errors
-    /// A URL in the settings cannot be parsed.
-    pub fn from_config(config: &crate::config::Config) -> Result<Option<Self>, String> {
+    /// A URL in the settings cannot be parsed, or the issuer's discovery
+    /// document cannot be read.
+    pub async fn from_config(config: &crate::config::Config) -> Result<Option<Self>, String> {
         let Some(mut settings) = config.oauth.clone() else {
             return Ok(None);
         };
@@ -131,26 +155,17 @@ impl Provider {
             settings.token_url = at("/auth/demo/token");
             settings.userinfo_url = at("/auth/demo/userinfo");
         }
-        Self::new(settings, config.oauth_redirect_url()).map(Some)
+        Self::new(settings, config.oauth_redirect_url())
+            .await
+            .map(Some)
     }
 
     /// # Errors
-    /// A URL in the settings cannot be parsed.
-    pub fn new(settings: ProviderSettings, redirect_url: String) -> Result<Self, String> {
+    /// A URL in the settings cannot be parsed, or the issuer's discovery
+    /// document cannot be read.
+    pub async fn new(settings: ProviderSettings, redirect_url: String) -> Result<Self, String> {
         let bad =
             |what: &str, e: &dyn std::fmt::Display| format!("OAuth {what} URL is invalid: {e}");
-        let client = BasicClient::new(ClientId::new(settings.client_id.clone()))
-            .set_client_secret(ClientSecret::new(
-                settings.client_secret.expose_secret().to_owned(),
-            ))
-            .set_auth_uri(
-                AuthUrl::new(settings.authorize_url.clone()).map_err(|e| bad("authorize", &e))?,
-            )
-            .set_token_uri(TokenUrl::new(settings.token_url.clone()).map_err(|e| bad("token", &e))?)
-            .set_redirect_uri(
-                RedirectUrl::new(redirect_url.clone()).map_err(|e| bad("redirect", &e))?,
-            );
-        url::Url::parse(&settings.userinfo_url).map_err(|e| bad("userinfo", &e))?;
         let http = reqwest::Client::builder()
             // Following redirects would open the token exchange to SSRF.
             .redirect(reqwest::redirect::Policy::none())
@@ -159,10 +174,43 @@ impl Provider {
             .user_agent(concat!("pagerlens/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the OAuth HTTP client: {e}"))?;
+        let flow = match &settings.issuer {
+            Some(issuer) => Flow::Oidc(Arc::new(
+                super::oidc::Oidc::discover(
+                    issuer,
+                    &settings.client_id,
+                    &settings.client_secret,
+                    &redirect_url,
+                    http.clone(),
+                )
+                .await?,
+            )),
+            None => {
+                let client = BasicClient::new(ClientId::new(settings.client_id.clone()))
+                    .set_client_secret(ClientSecret::new(
+                        settings.client_secret.expose_secret().to_owned(),
+                    ))
+                    .set_auth_uri(
+                        AuthUrl::new(settings.authorize_url.clone())
+                            .map_err(|e| bad("authorize", &e))?,
+                    )
+                    .set_token_uri(
+                        TokenUrl::new(settings.token_url.clone()).map_err(|e| bad("token", &e))?,
+                    )
+                    .set_redirect_uri(
+                        RedirectUrl::new(redirect_url.clone()).map_err(|e| bad("redirect", &e))?,
+                    );
+                url::Url::parse(&settings.userinfo_url).map_err(|e| bad("userinfo", &e))?;
+                Flow::OAuth2 {
+                    client: Box::new(client),
+                    userinfo_url: settings.userinfo_url.clone(),
+                }
+            }
+        };
         Ok(Self {
             settings,
             redirect_url,
-            client,
+            flow,
             http,
         })
     }
@@ -183,14 +231,23 @@ impl Provider {
         next: &str,
     ) -> Result<LoginStart, AuthError> {
         let (challenge, verifier) = PkceCodeChallenge::new_random_sha256();
-        let mut request = self
-            .client
-            .authorize_url(CsrfToken::new_random)
-            .set_pkce_challenge(challenge);
-        for s in &self.settings.scopes {
-            request = request.add_scope(Scope::new(s.clone()));
-        }
-        let (url, state) = request.url();
+        let (url, state, nonce_hash) = match &self.flow {
+            Flow::OAuth2 { client, .. } => {
+                let mut request = client
+                    .authorize_url(CsrfToken::new_random)
+                    .set_pkce_challenge(challenge);
+                for s in &self.settings.scopes {
+                    request = request.add_scope(Scope::new(s.clone()));
+                }
+                let (url, state) = request.url();
+                (url.to_string(), state, None)
+            }
+            Flow::Oidc(oidc) => {
+                let (url, state, nonce) =
+                    oidc.authorize_url(&self.settings.scopes, challenge).await;
+                (url, state, Some(hash_secret(nonce.secret())))
+            }
+        };
         let browser_nonce = random_secret(32);
         let now = Utc::now();
         // Old, abandoned logins go as new ones arrive.
@@ -202,6 +259,7 @@ impl Provider {
             state_hash: Set(hash_secret(state.secret())),
             browser_hash: Set(hash_secret(&browser_nonce)),
             pkce_verifier: Set(verifier.secret().clone()),
+            nonce_hash: Set(nonce_hash),
             next_path: Set(next.to_owned()),
             expires_at: Set(now + Duration::minutes(LOGIN_TTL_MINUTES)),
             created_at: Set(now),
@@ -210,7 +268,7 @@ impl Provider {
         .insert(db)
         .await?;
         Ok(LoginStart {
-            authorize_url: url.to_string(),
+            authorize_url: url,
             browser_nonce,
         })
     }
@@ -253,17 +311,45 @@ impl Provider {
         if browser_nonce.map(hash_secret).as_deref() != Some(pending.browser_hash.as_str()) {
             return Err(refused("the login was started in another browser"));
         }
-        let token = self
-            .client
-            .exchange_code(AuthorizationCode::new(code.to_owned()))
-            .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
-            .request_async(&self.http)
-            .await
-            .map_err(|e| {
-                tracing::warn!(error = %e, "OAuth code exchange refused");
-                refused("the identity provider refused the authorization code")
-            })?;
-        let (email, name) = self.verified_email(token.access_token().secret()).await?;
+        let (email, name) = match &self.flow {
+            Flow::OAuth2 {
+                client,
+                userinfo_url,
+            } => {
+                let token = client
+                    .exchange_code(AuthorizationCode::new(code.to_owned()))
+                    .set_pkce_verifier(PkceCodeVerifier::new(pending.pkce_verifier.clone()))
+                    .request_async(&self.http)
+                    .await
+                    .map_err(|e| {
+                        tracing::warn!(error = %e, "OAuth code exchange refused");
+                        refused("the identity provider refused the authorization code")
+                    })?;
+                self.verified_email(userinfo_url, token.access_token().secret(), None)
+                    .await?
+            }
+            Flow::Oidc(oidc) => {
+                let Some(nonce_hash) = pending.nonce_hash.as_deref() else {
+                    return Err(refused("this login was started without a nonce"));
+                };
+                let id = oidc
+                    .exchange(code, &pending.pkce_verifier, nonce_hash)
+                    .await?;
+                match id.email {
+                    Some(email) if id.email_verified != Some(false) => (email, id.name),
+                    Some(_) => return Err(unverified()),
+                    None => {
+                        // The ID token carries no email: ask userinfo, for
+                        // the same subject.
+                        let url = oidc.userinfo_url().await.ok_or_else(unverified)?;
+                        let (email, name) = self
+                            .verified_email(&url, &id.access_token, Some(&id.subject))
+                            .await?;
+                        (email, id.name.or(name))
+                    }
+                }
+            }
+        };
         let account = accounts::login(db, policy, &email, name.as_deref()).await?;
         let session = sessions::create(db, account.id, lifetime).await?;
         tracing::info!(email = %account.email, "logged in");
@@ -293,33 +379,34 @@ impl Provider {
         })
     }
 
-    /// The email (and name) of the person, verified as the provider says.
+    /// The email (and name) of the person from userinfo, verified as the
+    /// provider says; with `subject`, userinfo must be about it (OpenID
+    /// Connect Core 5.3.2).
     async fn verified_email(
         &self,
+        userinfo_url: &str,
         access_token: &str,
+        subject: Option<&str>,
     ) -> Result<(String, Option<String>), AuthError> {
-        let info = self
-            .get_json(&self.settings.userinfo_url, access_token)
-            .await?;
+        let info = self.get_json(userinfo_url, access_token).await?;
+        if let Some(subject) = subject
+            && info["sub"].as_str() != Some(subject)
+        {
+            return Err(AuthError::Unauthenticated(
+                "Login failed: the identity provider's userinfo is about someone else. Start again."
+                    .into(),
+            ));
+        }
         let name = info["name"]
             .as_str()
             .or_else(|| info["preferred_username"].as_str())
             .or_else(|| info["login"].as_str())
             .map(str::to_owned);
-        let unverified = || {
-            AuthError::Unauthenticated(
-                "Login failed: your identity provider does not list a verified email address."
-                    .into(),
-            )
-        };
         let email = match self.settings.kind {
             ProviderKind::GitHub => {
                 // GitHub's profile email may be empty or unverified: take the
                 // primary, verified address from /user/emails.
-                let emails_url = format!(
-                    "{}/emails",
-                    self.settings.userinfo_url.trim_end_matches('/')
-                );
+                let emails_url = format!("{}/emails", userinfo_url.trim_end_matches('/'));
                 let emails = self.get_json(&emails_url, access_token).await?;
                 emails
                     .as_array()
@@ -350,6 +437,13 @@ impl Provider {
         };
         Ok((email, name))
     }
+}
+
+/// Refusal: no verified email.
+fn unverified() -> AuthError {
+    AuthError::Unauthenticated(
+        "Login failed: your identity provider does not list a verified email address.".into(),
+    )
 }
 
 #[cfg(test)]

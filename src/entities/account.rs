@@ -9,6 +9,9 @@ pub struct Model {
     #[sea_orm(unique)]
     pub email: String,
     pub display_name: String,
+    /// The name the identity provider gave at the last login: while the
+    /// display name is still that one, the next login's name replaces it.
+    pub provider_name: Option<String>,
     /// `admin`, `user` or `viewer`.
     pub role: String,
     pub active: bool,

@@ -1,7 +1,8 @@
 use sea_orm::entity::prelude::*;
 
 /// An OAuth login in progress: the hashed `state`, the hashed browser nonce
-/// it is bound to, the PKCE verifier and where to go afterwards.
+/// it is bound to, the PKCE verifier, the hashed OpenID Connect nonce and
+/// where to go afterwards.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "login_states")]
 pub struct Model {
@@ -9,6 +10,8 @@ pub struct Model {
     pub state_hash: String,
     pub browser_hash: String,
     pub pkce_verifier: String,
+    /// SHA-256 of the OpenID Connect `nonce` sent (plain OAuth 2.0: none).
+    pub nonce_hash: Option<String>,
     pub next_path: String,
     pub expires_at: DateTimeUtc,
     pub created_at: DateTimeUtc,

@@ -180,6 +180,21 @@ pub async fn spawn(backend: Backend) -> Option<TestApp> {
 }
 
 pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Option<TestApp> {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    spawn_on(backend, config, guard, listener).await
+}
+
+/// [`spawn_with`] on a listener the test bound (to know the address before
+/// the server starts). Logins go through the demo identity provider unless
+/// the configuration names another.
+pub async fn spawn_on(
+    backend: Backend,
+    config: Config,
+    guard: DbGuard,
+    listener: tokio::net::TcpListener,
+) -> Option<TestApp> {
     if std::env::var("TEST_LOG").is_ok() {
         pagerlens::telemetry::init(
             "info,pagerlens=debug",
@@ -201,24 +216,29 @@ pub async fn spawn_with(backend: Backend, config: Config, guard: DbGuard) -> Opt
             );
         }
     });
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
     let addr = listener.local_addr().unwrap();
     let mut config = config;
     config.public_url = url::Url::parse(&format!("http://{addr}/")).unwrap();
     let reports_dir = Arc::new(tempfile::tempdir().expect("report dir"));
     config.reports.dir = reports_dir.path().to_owned();
     config.attachments.dir = reports_dir.path().join("attachments");
-    // Tests log in through the demo identity provider, as `serve --demo` does.
-    config.enable_demo_identity_provider();
+    // Tests log in through the demo identity provider, as `serve --demo`
+    // does, unless they configure their own.
+    if config.oauth.is_none() {
+        config.enable_demo_identity_provider();
+    }
     let app = App::with_db(config, db.clone()).await.expect("build app");
     // Requests are made as the demo admin, with an API token, unless a test
     // uses `anon` (no credentials) or its own.
-    let admin = pagerlens::auth::accounts::find_by_email(&db, ADMIN_EMAIL)
-        .await
-        .unwrap()
-        .expect("demo admin");
+    // (It exists with the demo provider; with another, it is made here.)
+    let admin = pagerlens::auth::accounts::ensure(
+        &db,
+        ADMIN_EMAIL,
+        "Demo admin",
+        pagerlens::auth::Role::Admin,
+    )
+    .await
+    .expect("demo admin");
     let (admin_token, _) = pagerlens::auth::tokens::create(
         &db,
         None,
