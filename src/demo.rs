@@ -32,9 +32,9 @@ pub async fn start_simulator(config: &mut Config) -> std::io::Result<SimHandle> 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let token = sim_config.token.clone();
     let handle = simulator::spawn(sim_config, listener).await?;
-    config.pagerduty_api_url = handle.base_url();
-    config.pagerduty_token = Some(SecretString::from(token));
-    config.pagerduty_requests_per_minute = 0;
+    config.pagerduty.api_url = handle.base_url();
+    config.pagerduty.token = Some(SecretString::from(token));
+    config.pagerduty.requests_per_minute = 0;
     Ok(handle)
 }
 

@@ -107,8 +107,7 @@ impl App {
         })
         .await?;
         let events = EventBus::new();
-        let pagerduty = config
-            .pagerduty_client_config()
+        let pagerduty = pagerduty::ClientConfig::from_settings(&config.pagerduty)
             .map(pagerduty::Client::new)
             .transpose()?;
         let config = Arc::new(config);

@@ -386,7 +386,9 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                 config.enable_demo_identity_provider();
                 // The demo loop syncs every minute itself.
                 for c in &mut config.jobs.cron {
-                    if c.kind == pagerlens::jobs::JobKind::Sync {
+                    if pagerlens::jobs::scheduler::kind_of(c)
+                        == Some(pagerlens::jobs::JobKind::Sync)
+                    {
                         c.expression = None;
                     }
                 }
@@ -468,13 +470,14 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
                         SyncKind::Incremental
                     } else {
                         SyncKind::Full {
-                            days: app.config.sync_days,
+                            days: app.config.pagerduty.sync_days,
                         }
                     }
                 }
             };
             let mut opts = SyncOptions::new(kind, "cli");
-            opts.overlap = chrono::Duration::minutes(i64::from(app.config.sync_overlap_minutes));
+            opts.overlap =
+                chrono::Duration::minutes(i64::from(app.config.pagerduty.sync_overlap_minutes));
             opts.sla = app.config.sla.clone();
             opts.progress = pagerlens::progress::for_cli();
             let report = pagerduty::sync::run(&app.db, &client, &opts).await?;

@@ -12,6 +12,7 @@ use sea_orm::{
     ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
+use crate::config::NotifyEndpoints;
 use crate::entities::notification;
 
 /// Attempts before a notification is given up (`failed`).
@@ -19,29 +20,6 @@ pub const MAX_ATTEMPTS: i32 = 10;
 
 /// How long a claimed notification is kept from other senders.
 const LEASE: i64 = 300;
-
-/// Where notifications go (`PAGERLENS_NOTIFY_SLACK_URL`,
-/// `PAGERLENS_NOTIFY_WEBHOOK_URL`, and `PAGERLENS_NOTIFY_EMAIL_TO` over
-/// `PAGERLENS_SMTP_URL`).
-#[derive(Clone, Debug, Default)]
-pub struct Endpoints {
-    pub slack: Option<String>,
-    pub webhook: Option<String>,
-    pub email: Option<EmailEndpoint>,
-}
-
-/// Email recipients and the SMTP server that reaches them.
-#[derive(Clone, Debug)]
-pub struct EmailEndpoint {
-    pub smtp: crate::mail::MailSettings,
-    pub to: Vec<lettre::message::Mailbox>,
-}
-
-impl Endpoints {
-    pub fn is_empty(&self) -> bool {
-        self.slack.is_none() && self.webhook.is_none() && self.email.is_none()
-    }
-}
 
 /// What one delivery pass did.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize)]
@@ -94,24 +72,71 @@ pub fn text(n: &notification::Model) -> String {
     }
 }
 
+/// Why a notification was not delivered (it is retried).
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("the {what} could not be reached")]
+    Post {
+        what: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    #[error("the {what} answered {status}")]
+    Status {
+        what: &'static str,
+        status: reqwest::StatusCode,
+    },
+    #[error("email")]
+    Mail(#[from] crate::mail::MailError),
+}
+
+/// Where notifications go, with the HTTP client and SMTP transport that
+/// reach them, built once.
+#[derive(Clone, Debug)]
+pub struct Notifier {
+    endpoints: NotifyEndpoints,
+    mailer: Option<crate::mail::Mailer>,
+    http: reqwest::Client,
+}
+
+impl Notifier {
+    /// # Errors
+    /// The SMTP URL cannot be used.
+    pub fn new(endpoints: &NotifyEndpoints) -> Result<Self, crate::mail::MailError> {
+        Ok(Self {
+            endpoints: endpoints.clone(),
+            mailer: endpoints
+                .email
+                .as_ref()
+                .map(|e| crate::mail::Mailer::new(&e.smtp))
+                .transpose()?,
+            http: reqwest::Client::builder()
+                .timeout(std::time::Duration::from_secs(10))
+                .build()
+                .unwrap_or_default(),
+        })
+    }
+
+    /// Whether any endpoint is configured.
+    pub fn is_empty(&self) -> bool {
+        self.endpoints.is_empty()
+    }
+}
+
 /// Sends every due notification once.
 ///
 /// # Errors
 /// Database errors (a failing endpoint is not an error: the row is retried).
 pub async fn deliver_due<C: ConnectionTrait>(
     db: &C,
-    endpoints: &Endpoints,
+    notifier: &Notifier,
     now: DateTime<Utc>,
 ) -> Result<Delivered, DbErr> {
     use notification::Column as N;
     let mut done = Delivered::default();
-    if endpoints.is_empty() {
+    if notifier.is_empty() {
         return Ok(done);
     }
-    let client = reqwest::Client::builder()
-        .timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| DbErr::Custom(e.to_string()))?;
     let due = notification::Entity::find()
         .filter(N::Status.eq("pending"))
         .filter(N::NextAttemptAt.lte(now))
@@ -139,7 +164,7 @@ pub async fn deliver_due<C: ConnectionTrait>(
             .col_expr(N::Attempts, Expr::value(attempts))
             .col_expr(N::UpdatedAt, Expr::value(now))
             .filter(N::Id.eq(n.id));
-        match send(&client, endpoints, &n).await {
+        match send(notifier, &n).await {
             Ok(()) => {
                 update
                     .col_expr(N::Status, Expr::value("sent"))
@@ -150,19 +175,21 @@ pub async fn deliver_due<C: ConnectionTrait>(
                 done.sent += 1;
             }
             Err(e) if attempts >= MAX_ATTEMPTS => {
-                tracing::error!(notification = n.id, error = %e, "notification given up");
+                let error = crate::telemetry::error_chain(&e);
+                tracing::error!(notification = n.id, error = %error, "notification given up");
                 update
                     .col_expr(N::Status, Expr::value("failed"))
-                    .col_expr(N::LastError, Expr::value(e))
+                    .col_expr(N::LastError, Expr::value(error))
                     .exec(db)
                     .await?;
                 done.failed += 1;
             }
             Err(e) => {
-                tracing::warn!(notification = n.id, error = %e, "notification will be retried");
+                let error = crate::telemetry::error_chain(&e);
+                tracing::warn!(notification = n.id, error = %error, "notification will be retried");
                 update
                     .col_expr(N::NextAttemptAt, Expr::value(now + backoff(attempts)))
-                    .col_expr(N::LastError, Expr::value(e))
+                    .col_expr(N::LastError, Expr::value(error))
                     .exec(db)
                     .await?;
                 done.retrying += 1;
@@ -172,11 +199,8 @@ pub async fn deliver_due<C: ConnectionTrait>(
     Ok(done)
 }
 
-async fn send(
-    client: &reqwest::Client,
-    endpoints: &Endpoints,
-    n: &notification::Model,
-) -> Result<(), String> {
+async fn send(notifier: &Notifier, n: &notification::Model) -> Result<(), SendError> {
+    let endpoints = &notifier.endpoints;
     let payload: serde_json::Value = serde_json::from_str(&n.payload).unwrap_or_default();
     let mut posts = Vec::new();
     if let Some(url) = &endpoints.slack {
@@ -191,25 +215,30 @@ async fn send(
         ));
     }
     for (what, url, body) in posts {
-        let resp = client
+        let resp = notifier
+            .http
             .post(url)
             .json(&body)
             .send()
             .await
-            .map_err(|e| format!("{what}: {}", e.without_url()))?;
+            .map_err(|e| SendError::Post {
+                what,
+                source: e.without_url(),
+            })?;
         if !resp.status().is_success() {
-            return Err(format!("{what} answered {}", resp.status()));
+            return Err(SendError::Status {
+                what,
+                status: resp.status(),
+            });
         }
     }
-    if let Some(email) = &endpoints.email {
+    if let (Some(email), Some(mailer)) = (&endpoints.email, &notifier.mailer) {
         let text = text(n);
         let subject: String = format!("pagerlens: {}", text.lines().next().unwrap_or(&n.kind))
             .chars()
             .take(150)
             .collect();
-        crate::mail::send(&email.smtp, &email.to, &subject, &text, None)
-            .await
-            .map_err(|e| format!("email: {e}"))?;
+        mailer.send(&email.to, &subject, &text, None).await?;
     }
     Ok(())
 }

@@ -9,6 +9,19 @@ use tracing_subscriber::util::SubscriberInitExt;
 
 use crate::config::LogFormat;
 
+/// An error and its causes on one line (`error: cause: cause`), for a log
+/// line or a stored message.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
+}
+
 /// Installs the global subscriber once; later calls are ignored, so tests may
 /// call it freely.
 pub fn init<W>(filter: &str, format: LogFormat, writer: W)

@@ -620,7 +620,7 @@ async fn flags_are_counted_in_the_summary(app: TestApp) {
     for (id, value) in [("A", "network"), ("C", "disk"), ("D", "")] {
         set_field(&app.db, id, "prelim_root_cause", value).await;
     }
-    let flags = pagerlens::incidents::flags::parse_rules(
+    let flags = pagerlens::config::parse_rules(
         "infra = prelim_root_cause is_set; disk = prelim_root_cause equals disk",
     )
     .unwrap();
@@ -798,8 +798,8 @@ async fn prewarm_fills_the_dashboard_set(app: TestApp) {
 async fn live_look_ups_fall_back_to_the_last_good_answer(app: TestApp) {
     let sim = start_sim(Default::default(), Utc::now() - Duration::minutes(1)).await;
     let app = respawn_with(app, |c| {
-        c.pagerduty_api_url = sim.base_url();
-        c.pagerduty_token = Some(SecretString::from("simulator-token".to_owned()));
+        c.pagerduty.api_url = sim.base_url();
+        c.pagerduty.token = Some(SecretString::from("simulator-token".to_owned()));
         c.analytics.live_ttl = Duration::zero();
         c.analytics.live_cooldown = Duration::seconds(300);
     })
@@ -917,7 +917,7 @@ async fn a_waiting_status_pauses_the_sla(app: TestApp) {
     use sea_orm::{ColumnTrait, QueryFilter};
     seed(&app.db).await;
     crate::common::map_as_waiting(&app.db, "workflow", "waiting on vendor").await;
-    let settings = pagerlens::sla::SlaSettings {
+    let settings = pagerlens::config::SlaSettings {
         status_field: Some("workflow".into()),
         ..Default::default()
     };

@@ -778,7 +778,7 @@ async fn login_policy_decides_who_gets_an_account() {
         .unwrap();
     let db = pagerlens::db::connect(&config).await.unwrap();
     pagerlens::db::migrate_up(&db).await.unwrap();
-    let policy = pagerlens::auth::accounts::LoginPolicy {
+    let policy = pagerlens::config::LoginPolicy {
         admin_emails: vec!["boss@example.com".into()],
         auto_provision_domains: vec!["example.org".into()],
     };

@@ -402,7 +402,7 @@ on_both_databases!(
 
 async fn custom_field_flags_are_rules_not_code(app: TestApp) {
     let app = crate::common::respawn_with(app, |c| {
-        c.custom_field_flags = pagerlens::incidents::flags::parse_rules(
+        c.custom_field_flags = pagerlens::config::parse_rules(
             "resolved_by_us = resolution equals ccoe; vendor_or_other = resolution in vendor,other; no_root_cause = prelim_root_cause is_not_set",
         )
         .unwrap()

@@ -161,7 +161,7 @@ async fn two_workers_never_run_one_job_twice(app: TestApp) {
 
 async fn a_cron_tick_fired_by_two_replicas_enqueues_once(app: TestApp) {
     let config = app.app.config.clone();
-    let (_, cron) = scheduler::parse("0 */5 * * * *").unwrap();
+    let (_, cron) = pagerlens::config::parse_cron("0 */5 * * * *").unwrap();
     let tick = scheduler::tick_at(&cron, Utc::now()).unwrap();
     let (a, b) = tokio::join!(
         scheduler::enqueue_tick(&app.db, &config, JobKind::SlaCheck, tick),
@@ -496,7 +496,7 @@ async fn notifications_are_retried_until_sent(app: TestApp) {
     let row = crate::common::fixtures::pending_breach_notification(&app.db, "PI0001").await;
     let mut config = (*app.app.config).clone();
     config.notify.slack = Some(url);
-    let endpoints = config.notify.clone();
+    let endpoints = pagerlens::notify::Notifier::new(&config.notify).unwrap();
     let runner = Runner::new(
         app.db.clone(),
         Arc::new(config),
@@ -554,9 +554,9 @@ async fn notifications_are_retried_until_sent(app: TestApp) {
 async fn start_sync_runs_as_a_job(app: TestApp) {
     let sim = crate::sync::start_sim(Default::default(), Utc::now() - Duration::minutes(1)).await;
     let app = crate::common::respawn_with(app, |c| {
-        c.pagerduty_api_url = sim.base_url();
-        c.pagerduty_token = Some(secrecy::SecretString::from("simulator-token".to_owned()));
-        c.pagerduty_requests_per_minute = 0;
+        c.pagerduty.api_url = sim.base_url();
+        c.pagerduty.token = Some(secrecy::SecretString::from("simulator-token".to_owned()));
+        c.pagerduty.requests_per_minute = 0;
     })
     .await;
     let start = "mutation { startSync(kind: FULL, days: 30) { id status jobId } }";

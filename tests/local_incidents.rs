@@ -290,9 +290,9 @@ async fn pagerduty_incidents_are_written_through(app: TestApp) {
         (i.id.clone(), org.users[0].email.clone().unwrap())
     };
     let app = respawn_with(app, |c| {
-        c.pagerduty_api_url = sim.base_url();
-        c.pagerduty_token = Some(SecretString::from("simulator-token".to_owned()));
-        c.pagerduty_from_email = Some(email.clone());
+        c.pagerduty.api_url = sim.base_url();
+        c.pagerduty.token = Some(SecretString::from("simulator-token".to_owned()));
+        c.pagerduty.from_email = Some(email.clone());
     })
     .await;
     refresh_incident(&app.db, &client(&sim, 2), &id, false, None)
@@ -381,7 +381,7 @@ async fn pagerduty_incidents_are_written_through(app: TestApp) {
         .id
         .clone();
     let app = respawn_with(app, |c| {
-        c.pagerduty_from_email = Some("nobody@example.invalid".into());
+        c.pagerduty.from_email = Some("nobody@example.invalid".into());
     })
     .await;
     refresh_incident(&app.db, &client(&sim, 2), &other, false, None)

@@ -5,10 +5,11 @@
 
 use chrono::{Duration, Utc};
 use pagerlens::auth::Role;
+use pagerlens::config::{EmailEndpoint, NotifyEndpoints as Endpoints};
 use pagerlens::entities::{job, notification};
 use pagerlens::jobs::JobKind;
 use pagerlens::jobs::queue::{self, NewJob};
-use pagerlens::notify::{EmailEndpoint, Endpoints};
+use pagerlens::notify::Notifier;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::SecretString;
 use serde_json::json;
@@ -18,8 +19,8 @@ use crate::common::smtp::smtp_sink;
 use crate::common::{TestApp, respawn_with};
 use crate::on_both_databases;
 
-fn smtp(url: &str) -> pagerlens::mail::MailSettings {
-    pagerlens::mail::MailSettings {
+fn smtp(url: &str) -> pagerlens::config::MailSettings {
+    pagerlens::config::MailSettings {
         url: SecretString::from(url.to_owned()),
         from: pagerlens::mail::mailbox("pagerlens <alerts@example.com>").unwrap(),
     }
@@ -40,7 +41,7 @@ async fn sla_notifications_are_mailed_and_retried_while_the_relay_is_down(app: T
         }),
         ..Default::default()
     };
-    let d = pagerlens::notify::deliver_due(&app.db, &down, now)
+    let d = pagerlens::notify::deliver_due(&app.db, &Notifier::new(&down).unwrap(), now)
         .await
         .unwrap();
     assert_eq!(d.retrying, 1);
@@ -63,9 +64,13 @@ async fn sla_notifications_are_mailed_and_retried_while_the_relay_is_down(app: T
         }),
         ..Default::default()
     };
-    let d = pagerlens::notify::deliver_due(&app.db, &up, now + Duration::minutes(5))
-        .await
-        .unwrap();
+    let d = pagerlens::notify::deliver_due(
+        &app.db,
+        &Notifier::new(&up).unwrap(),
+        now + Duration::minutes(5),
+    )
+    .await
+    .unwrap();
     assert_eq!(d.sent, 1);
     let mails = sink.mails();
     assert_eq!(mails.len(), 1);
@@ -78,9 +83,13 @@ async fn sla_notifications_are_mailed_and_retried_while_the_relay_is_down(app: T
     );
     assert!(mails[0].data.contains("PI0001"));
     // Sent once.
-    let d = pagerlens::notify::deliver_due(&app.db, &up, now + Duration::hours(2))
-        .await
-        .unwrap();
+    let d = pagerlens::notify::deliver_due(
+        &app.db,
+        &Notifier::new(&up).unwrap(),
+        now + Duration::hours(2),
+    )
+    .await
+    .unwrap();
     assert_eq!(d.sent, 0);
     assert_eq!(sink.mails().len(), 1);
 }

@@ -17,7 +17,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
-use pagerlens::auth::oauth::{ProviderKind, ProviderSettings};
+use pagerlens::config::{ProviderKind, ProviderSettings};
 use pagerlens::entities::{account, session};
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use secrecy::SecretString;

@@ -14,8 +14,9 @@ use std::process::Command;
 
 use calamine::{Data, Reader, Xlsx};
 use chrono::Utc;
+use pagerlens::config::SlaSettings;
 use pagerlens::reports::{self, Format, NoProgress, ReportKind};
-use pagerlens::sla::{self, SlaSettings};
+use pagerlens::sla;
 use sea_orm::{ConnectionTrait, EntityTrait, QuerySelect};
 use secrecy::ExposeSecret;
 use serde_json::json;

@@ -4,8 +4,9 @@
 
 use chrono::{DateTime, Duration, Utc};
 use pagerlens::auth::Role;
+use pagerlens::config::SlaSettings;
 use pagerlens::entities::{incident, notification, sla_policy};
-use pagerlens::sla::{self, SlaSettings};
+use pagerlens::sla;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 

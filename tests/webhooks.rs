@@ -37,9 +37,9 @@ async fn webhooks_are_verified_idempotent_and_applied(app: TestApp) {
     )
     .await;
     let app = respawn_with(app, |c| {
-        c.pagerduty_api_url = sim.base_url();
-        c.pagerduty_token = Some(SecretString::from("simulator-token".to_owned()));
-        c.pagerduty_webhook_secrets = vec![
+        c.pagerduty.api_url = sim.base_url();
+        c.pagerduty.token = Some(SecretString::from("simulator-token".to_owned()));
+        c.pagerduty.webhook_secrets = vec![
             SecretString::from("old".to_owned()),
             SecretString::from("new".to_owned()),
         ];
@@ -116,7 +116,7 @@ async fn webhooks_are_verified_idempotent_and_applied(app: TestApp) {
 
 async fn without_an_api_token_the_payload_is_applied(app: TestApp) {
     let app = respawn_with(app, |c| {
-        c.pagerduty_webhook_secrets = vec![SecretString::from("s".to_owned())]
+        c.pagerduty.webhook_secrets = vec![SecretString::from("s".to_owned())]
     })
     .await;
     let body = event(
@@ -160,9 +160,9 @@ async fn the_simulator_posts_signed_webhooks_that_update_incidents(app: TestApp)
     )
     .await;
     let app = respawn_with(app, |c| {
-        c.pagerduty_api_url = sim.base_url();
-        c.pagerduty_token = Some(SecretString::from("simulator-token".to_owned()));
-        c.pagerduty_webhook_secrets = vec![SecretString::from("hook-secret".to_owned())];
+        c.pagerduty.api_url = sim.base_url();
+        c.pagerduty.token = Some(SecretString::from("simulator-token".to_owned()));
+        c.pagerduty.webhook_secrets = vec![SecretString::from("hook-secret".to_owned())];
     })
     .await;
     let touched = sim

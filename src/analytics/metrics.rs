@@ -17,10 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use super::status::{Mapped, Mapper};
 use super::{AnalyticsError, Params, Target, local_days, tz};
+use crate::config::FlagRule;
 use crate::entities::{
     escalation_policy, incident, incident_custom_field_value as cf, service, service_team, team,
 };
-use crate::incidents::flags::FlagRule;
 use crate::scope::Scope;
 
 /// What analytics needs besides the database: the configured flags and

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 
 use super::{AuthError, Role, normalize_email};
+use crate::config::LoginPolicy;
 use crate::entities::{account, api_token, session};
 
 pub async fn find_by_email<C: ConnectionTrait>(
@@ -163,15 +164,6 @@ pub async fn set_active(
     }
     txn.commit().await?;
     Ok(updated)
-}
-
-/// Who may log in, and with which account.
-#[derive(Clone, Debug, Default)]
-pub struct LoginPolicy {
-    /// Get an admin account at their first login.
-    pub admin_emails: Vec<String>,
-    /// Anyone with a verified address in these domains gets a viewer account.
-    pub auto_provision_domains: Vec<String>,
 }
 
 /// The account a verified email logs in as: an existing active account, or a

@@ -21,64 +21,15 @@ use oauth2::{
     PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
 };
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
-use secrecy::{ExposeSecret, SecretString};
+use secrecy::ExposeSecret;
 use serde_json::Value;
 
-use super::accounts::{self, LoginPolicy};
-use super::sessions::{self, SessionLifetime};
+use super::accounts;
+use super::sessions;
 use super::{AuthError, hash_secret, random_secret};
+use crate::config::LoginPolicy;
+use crate::config::{ProviderKind, ProviderSettings, SessionLifetime};
 use crate::entities::login_state;
-
-/// Which kind of provider: decides the default endpoints and how the email
-/// and its verification are read.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ProviderKind {
-    Google,
-    GitHub,
-    Generic,
-    Demo,
-}
-
-/// A provider's settings (from `PAGERLENS_OAUTH_*`).
-#[derive(Clone, Debug)]
-pub struct ProviderSettings {
-    pub kind: ProviderKind,
-    pub client_id: String,
-    pub client_secret: SecretString,
-    pub authorize_url: String,
-    pub token_url: String,
-    pub userinfo_url: String,
-    pub scopes: Vec<String>,
-    /// `PAGERLENS_OAUTH_REDIRECT_URL`; default `/auth/callback` under the public URL.
-    pub redirect_url: Option<String>,
-    /// `PAGERLENS_OAUTH_ISSUER`: an OpenID Connect issuer whose discovery
-    /// document gives the endpoints (the three URLs above are then unused).
-    pub issuer: Option<String>,
-}
-
-impl ProviderSettings {
-    /// The defaults of a known provider; `None` for the generic kind, whose
-    /// endpoints must all be configured.
-    pub fn defaults(
-        kind: ProviderKind,
-    ) -> Option<(&'static str, &'static str, &'static str, &'static str)> {
-        match kind {
-            ProviderKind::Google => Some((
-                "https://accounts.google.com/o/oauth2/v2/auth",
-                "https://oauth2.googleapis.com/token",
-                "https://openidconnect.googleapis.com/v1/userinfo",
-                "openid email profile",
-            )),
-            ProviderKind::GitHub => Some((
-                "https://github.com/login/oauth/authorize",
-                "https://github.com/login/oauth/access_token",
-                "https://api.github.com/user",
-                "read:user user:email",
-            )),
-            ProviderKind::Generic | ProviderKind::Demo => None,
-        }
-    }
-}
 
 type Client = BasicClient<EndpointSet, EndpointNotSet, EndpointNotSet, EndpointNotSet, EndpointSet>;
 

@@ -6,25 +6,8 @@ use sea_orm::sea_query::ExprTrait;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use super::{AuthError, Caller, Credential, Role, hash_secret, random_secret};
+use crate::config::SessionLifetime;
 use crate::entities::{account, session};
-
-/// How long a session lives.
-#[derive(Clone, Copy, Debug)]
-pub struct SessionLifetime {
-    /// Ends after this long without a request.
-    pub idle: Duration,
-    /// Ends this long after login, however busy.
-    pub absolute: Duration,
-}
-
-impl Default for SessionLifetime {
-    fn default() -> Self {
-        Self {
-            idle: Duration::hours(12),
-            absolute: Duration::days(7),
-        }
-    }
-}
 
 /// Starts a session for an account; returns the id for the cookie. A login
 /// always gets a new id (no session fixation).

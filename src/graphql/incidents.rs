@@ -70,7 +70,7 @@ fn context<'a>(ctx: &Context<'a>) -> local::Context<'a> {
         pagerduty: ctx
             .data_opt::<Option<crate::pagerduty::Client>>()
             .and_then(Option::as_ref),
-        from_email: config.pagerduty_from_email.as_deref(),
+        from_email: config.pagerduty.from_email.as_deref(),
     }
 }
 

@@ -279,7 +279,8 @@ pub struct JobFilter {
 
 /// A cron trigger and its last outcome.
 pub struct JobSchedule {
-    setting: crate::jobs::scheduler::CronSetting,
+    kind: crate::jobs::JobKind,
+    setting: crate::config::CronSetting,
     enabled: Result<(), &'static str>,
     last: Option<job::Model>,
 }
@@ -287,7 +288,7 @@ pub struct JobSchedule {
 #[Object]
 impl JobSchedule {
     async fn kind(&self) -> JobKind {
-        self.setting.kind.into()
+        self.kind.into()
     }
     /// The variable that sets it.
     async fn variable(&self) -> &str {
@@ -420,9 +421,13 @@ impl JobsQuery {
         let config = config(ctx);
         let mut out = Vec::new();
         for setting in &config.jobs.cron {
+            let Some(kind) = crate::jobs::scheduler::kind_of(setting) else {
+                continue;
+            };
             out.push(JobSchedule {
+                kind,
                 enabled: crate::jobs::scheduler::enabled(config, setting),
-                last: queue::latest_of_kind(db(ctx), setting.kind).await.api()?,
+                last: queue::latest_of_kind(db(ctx), kind).await.api()?,
                 setting: setting.clone(),
             });
         }
@@ -679,7 +684,7 @@ impl JobsMutation {
             ))
             .api();
         }
-        if kind == DomainKind::Sync && config(ctx).pagerduty_token.is_none() {
+        if kind == DomainKind::Sync && config(ctx).pagerduty.token.is_none() {
             return Err(ApiError::bad_input(
                 "PagerDuty is not configured: set PAGERDUTY_TOKEN",
             ))

@@ -28,7 +28,7 @@ impl From<SlaError> for ApiError {
     }
 }
 
-fn settings<'a>(ctx: &Context<'a>) -> &'a sla::SlaSettings {
+fn settings<'a>(ctx: &Context<'a>) -> &'a crate::config::SlaSettings {
     &ctx.data_unchecked::<std::sync::Arc<Config>>().sla
 }
 

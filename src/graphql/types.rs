@@ -262,7 +262,7 @@ pub struct IncidentFilter {
 impl IncidentFilter {
     pub fn into_domain(
         self,
-        rules: &[incidents::flags::FlagRule],
+        rules: &[crate::config::FlagRule],
     ) -> Result<incidents::IncidentFilter, ApiError> {
         let mut flags = Vec::new();
         for name in self.flags.iter().flatten() {
@@ -1067,9 +1067,9 @@ pub struct CustomFieldFlag {
     pub values: Vec<String>,
 }
 
-impl From<&incidents::flags::FlagRule> for CustomFieldFlag {
-    fn from(r: &incidents::flags::FlagRule) -> Self {
-        use incidents::flags::FlagOp;
+impl From<&crate::config::FlagRule> for CustomFieldFlag {
+    fn from(r: &crate::config::FlagRule) -> Self {
+        use crate::config::FlagOp;
         let (operator, values) = match &r.op {
             FlagOp::Equals(v) => ("equals", vec![v.clone()]),
             FlagOp::NotEquals(v) => ("not_equals", vec![v.clone()]),

@@ -28,7 +28,7 @@ pub async fn pagerduty(
         }
         Err(_) => return reply(StatusCode::BAD_REQUEST, "unreadable body"),
     };
-    let secrets = state.config.webhook_secrets();
+    let secrets = state.config.pagerduty.webhook_secrets();
     if secrets.is_empty() {
         return reply(
             StatusCode::UNAUTHORIZED,

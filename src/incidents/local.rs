@@ -19,13 +19,13 @@ use sea_orm::{
 use serde_json::json;
 
 use super::{Status, Urgency};
+use crate::config::SlaSettings;
 use crate::entities::{
     incident, incident_assignee, incident_log_entry, notification, priority, service, user,
 };
 use crate::events::{Event, EventBus};
 use crate::pagerduty::Client;
 use crate::scope::Scope;
-use crate::sla::SlaSettings;
 
 /// The `source` of a local incident.
 pub const SOURCE: &str = "manual";

@@ -117,7 +117,7 @@ pub struct IncidentFilter {
     /// Case-insensitive substring of the title.
     pub search: Option<String>,
     /// Custom-field flags that must all hold.
-    pub flags: Vec<flags::FlagRule>,
+    pub flags: Vec<crate::config::FlagRule>,
     pub include_deleted: bool,
 }
 

@@ -130,7 +130,7 @@ async fn run_sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
     }
     let kind = match params.kind.as_deref().unwrap_or("incremental") {
         "full" => SyncKind::Full {
-            days: params.days.unwrap_or(ctx.config.sync_days),
+            days: params.days.unwrap_or(ctx.config.pagerduty.sync_days),
         },
         "service" => SyncKind::Service {
             id: params
@@ -143,7 +143,7 @@ async fn run_sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
                 SyncKind::Incremental
             } else {
                 SyncKind::Full {
-                    days: ctx.config.sync_days,
+                    days: ctx.config.pagerduty.sync_days,
                 }
             }
         }
@@ -155,7 +155,7 @@ async fn run_sync(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
         }
     };
     let mut opts = SyncOptions::new(kind, &ctx.job.trigger);
-    opts.overlap = chrono::Duration::minutes(i64::from(ctx.config.sync_overlap_minutes));
+    opts.overlap = chrono::Duration::minutes(i64::from(ctx.config.pagerduty.sync_overlap_minutes));
     opts.sla = ctx.config.sla.clone();
     opts.events = Some(ctx.events.clone());
     opts.cancel = ctx.cancel.clone();
@@ -254,7 +254,7 @@ pub async fn sla_recompute(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
 
 /// Sends the due notifications of the outbox.
 pub async fn notify(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
-    let done = crate::notify::deliver_due(&ctx.db, &ctx.config.notify, Utc::now()).await?;
+    let done = crate::notify::deliver_due(&ctx.db, &ctx.notifier, Utc::now()).await?;
     Ok(JobOutput {
         result: serde_json::to_value(&done)?,
         message: Some(format!(

@@ -6,81 +6,34 @@
 
 use chrono::{DateTime, Utc};
 use croner::Cron;
-use croner::parser::{CronParser, Seconds};
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
 use super::queue::{self, NewJob};
 use super::{JobKind, Runner};
-use crate::config::Config;
+use crate::config::{Config, CronSetting, parse_cron as parse};
 use crate::entities::job;
 
-/// One cron setting: the kind it enqueues, the variable it came from, and
-/// the expression (`None`: off).
-#[derive(Clone, Debug)]
-pub struct CronSetting {
-    pub kind: JobKind,
-    pub var: &'static str,
-    pub expression: Option<String>,
-}
-
-/// The cron variables, their kinds and defaults.
-pub const DEFAULTS: [(JobKind, &str, &str); 7] = [
-    (JobKind::Sync, "PAGERLENS_CRON_SYNC", "0 */15 * * * *"),
+/// The job each cron variable queues.
+pub const KINDS: [(&str, JobKind); 7] = [
+    ("PAGERLENS_CRON_SYNC", JobKind::Sync),
+    ("PAGERLENS_CRON_PREWARM", JobKind::Prewarm),
+    ("PAGERLENS_CRON_SLA_CHECK", JobKind::SlaCheck),
+    ("PAGERLENS_CRON_RETENTION", JobKind::Retention),
+    ("PAGERLENS_CRON_REPORT_EXPIRY", JobKind::ReportExpiry),
     (
-        JobKind::Prewarm,
-        "PAGERLENS_CRON_PREWARM",
-        "0 5,20,35,50 * * * *",
-    ),
-    (
-        JobKind::SlaCheck,
-        "PAGERLENS_CRON_SLA_CHECK",
-        "0 */5 * * * *",
-    ),
-    (
-        JobKind::Retention,
-        "PAGERLENS_CRON_RETENTION",
-        "0 30 3 * * *",
-    ),
-    (
-        JobKind::ReportExpiry,
-        "PAGERLENS_CRON_REPORT_EXPIRY",
-        "0 5 * * * *",
-    ),
-    (
-        JobKind::ScheduledReports,
         "PAGERLENS_CRON_SCHEDULED_REPORTS",
-        "0 * * * * *",
+        JobKind::ScheduledReports,
     ),
-    (JobKind::Notify, "PAGERLENS_CRON_NOTIFY", "*/30 * * * * *"),
+    ("PAGERLENS_CRON_NOTIFY", JobKind::Notify),
 ];
 
-/// Normalises and parses a cron expression: six fields with seconds first,
-/// or five (run at second 0).
-///
-/// # Errors
-/// A message saying what is wrong.
-pub fn parse(expression: &str) -> Result<(String, Cron), String> {
-    let trimmed = expression.split_whitespace().collect::<Vec<_>>();
-    let normalised = match trimmed.len() {
-        5 => format!("0 {}", trimmed.join(" ")),
-        6 => trimmed.join(" "),
-        n => {
-            return Err(format!(
-                "expected six fields (seconds minutes hours day-of-month month day-of-week), got {n}"
-            ));
-        }
-    };
-    let cron = CronParser::builder()
-        .seconds(Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(&normalised)
-        .map_err(|e| e.to_string())?;
-    // An expression that never fires (31 February) is a mistake too.
-    cron.find_next_occurrence(&Utc::now(), false)
-        .map_err(|e| format!("it never fires: {e}"))?;
-    Ok((normalised, cron))
+/// The job a cron setting queues.
+pub fn kind_of(setting: &CronSetting) -> Option<JobKind> {
+    KINDS
+        .iter()
+        .find(|(var, _)| *var == setting.var)
+        .map(|(_, kind)| *kind)
 }
 
 /// The next time `expression` fires after `now`, in `tz`.
@@ -117,10 +70,11 @@ pub fn enabled(config: &Config, setting: &CronSetting) -> Result<(), &'static st
     if setting.expression.is_none() {
         return Err("off");
     }
-    if setting.kind == JobKind::Sync && config.pagerduty_token.is_none() {
+    let kind = kind_of(setting);
+    if kind == Some(JobKind::Sync) && config.pagerduty.token.is_none() {
         return Err("off: PAGERDUTY_TOKEN is not set");
     }
-    if setting.kind == JobKind::Notify && config.notify.is_empty() {
+    if kind == Some(JobKind::Notify) && config.notify.is_empty() {
         return Err("off: no PAGERLENS_NOTIFY_SLACK_URL or PAGERLENS_NOTIFY_WEBHOOK_URL is set");
     }
     Ok(())
@@ -162,14 +116,16 @@ pub async fn start(
 ) -> anyhow::Result<JobScheduler> {
     let scheduler = JobScheduler::new().await?;
     for setting in &config.jobs.cron {
+        let Some(kind) = kind_of(setting) else {
+            continue;
+        };
         if let Err(why) = enabled(&config, setting) {
-            tracing::info!(kind = %setting.kind, why, "no cron trigger");
+            tracing::info!(%kind, why, "no cron trigger");
             continue;
         }
         let expression = setting.expression.clone().unwrap_or_default();
         let (normalised, cron) = parse(&expression)
             .map_err(|e| anyhow::anyhow!("{} is invalid: {e} (got {expression:?})", setting.var))?;
-        let kind = setting.kind;
         let (db, config, runner) = (db.clone(), config.clone(), runner.clone());
         let job = Job::new_async_tz(normalised.as_str(), Utc, move |_, _| {
             let (db, config, runner, cron) =

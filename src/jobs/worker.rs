@@ -48,6 +48,9 @@ pub struct JobCtx {
     pub config: Arc<Config>,
     pub events: EventBus,
     pub pagerduty: Option<crate::pagerduty::Client>,
+    /// Where notifications go, and the SMTP transport, built once.
+    pub notifier: crate::notify::Notifier,
+    pub mailer: Option<crate::mail::Mailer>,
     pub cancel: CancellationToken,
     progress: Arc<ProgressState>,
 }
@@ -89,6 +92,8 @@ struct Inner {
     config: Arc<Config>,
     events: EventBus,
     pagerduty: Option<crate::pagerduty::Client>,
+    notifier: crate::notify::Notifier,
+    mailer: Option<crate::mail::Mailer>,
     worker_id: String,
     /// Jobs running in this process, with their cancellation and whether
     /// they are being handed back at shutdown.
@@ -115,12 +120,20 @@ impl Runner {
             std::process::id(),
             rand::random::<u32>()
         );
+        // The configuration's SMTP URL was checked when it was read.
+        let mailer = config
+            .mail
+            .as_ref()
+            .map(|m| crate::mail::Mailer::new(m).expect("a checked SMTP URL"));
+        let notifier = crate::notify::Notifier::new(&config.notify).expect("a checked SMTP URL");
         Self {
             inner: Arc::new(Inner {
                 db,
                 config,
                 events,
                 pagerduty,
+                notifier,
+                mailer,
                 worker_id,
                 running: Mutex::new(HashMap::new()),
                 wake: Notify::new(),
@@ -312,6 +325,8 @@ impl Runner {
             config: inner.config.clone(),
             events: inner.events.clone(),
             pagerduty: inner.pagerduty.clone(),
+            notifier: inner.notifier.clone(),
+            mailer: inner.mailer.clone(),
             cancel: token.clone(),
             progress: Arc::new(ProgressState::default()),
         };

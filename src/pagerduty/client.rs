@@ -49,6 +49,18 @@ pub struct ClientConfig {
 }
 
 impl ClientConfig {
+    /// From the configuration, when a token is set.
+    pub fn from_settings(settings: &crate::config::PagerDutySettings) -> Option<Self> {
+        use secrecy::ExposeSecret;
+        let token = settings.token.as_ref()?;
+        let mut c = Self::new(&settings.api_url, token.expose_secret());
+        c.requests_per_minute = settings.requests_per_minute;
+        c.max_concurrency = settings.max_concurrency;
+        c.max_retries = settings.max_retries;
+        c.from_email = settings.from_email.clone();
+        Some(c)
+    }
+
     pub fn new(base_url: &str, token: &str) -> Self {
         Self {
             base_url: base_url.trim_end_matches('/').to_owned(),
@@ -471,6 +483,19 @@ fn transport_message(e: &reqwest::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_client_is_configured_only_with_a_token() {
+        let mut settings = crate::config::Config::from_lookup(|_| None)
+            .unwrap()
+            .pagerduty;
+        assert!(ClientConfig::from_settings(&settings).is_none());
+        settings.token = Some(SecretString::from("abc"));
+        settings.requests_per_minute = 120;
+        let c = ClientConfig::from_settings(&settings).unwrap();
+        assert_eq!(c.requests_per_minute, 120);
+        assert_eq!(c.base_url, "https://api.pagerduty.com");
+    }
 
     #[test]
     fn an_item_that_cannot_be_read_is_skipped_by_its_id_and_the_others_are_read() {

@@ -95,7 +95,7 @@ pub struct SyncOptions {
     /// Where incident changes are announced (GraphQL subscriptions).
     pub events: Option<EventBus>,
     /// SLA settings for the incidents the sync changes.
-    pub sla: crate::sla::SlaSettings,
+    pub sla: crate::config::SlaSettings,
     /// The job running this sync, recorded on its run.
     pub job_id: Option<i32>,
 }
@@ -110,7 +110,7 @@ impl SyncOptions {
             fetch_custom_fields: true,
             fetch_oncalls: true,
             progress: Arc::new(NoProgress),
-            sla: crate::sla::SlaSettings::default(),
+            sla: crate::config::SlaSettings::default(),
             cancel: CancellationToken::new(),
             events: None,
             job_id: None,

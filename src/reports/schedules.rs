@@ -44,7 +44,7 @@ pub async fn create(
             "`name` must be 1 to 200 characters".into(),
         ));
     }
-    let (cron, _) = scheduler::parse(&new.cron)
+    let (cron, _) = crate::config::parse_cron(&new.cron)
         .map_err(|e| ReportError::BadInput(format!("`cron` is invalid: {e}")))?;
     let tz: Tz = super::parse_tz(&new.time_zone)?;
     if let Some(url) = &new.webhook_url {
@@ -177,7 +177,7 @@ async fn enqueue_one(
         .time_zone
         .parse()
         .map_err(|_| anyhow::anyhow!("unknown time zone {:?}", s.time_zone))?;
-    let (_, cron) = scheduler::parse(&s.cron).map_err(anyhow::Error::msg)?;
+    let (_, cron) = crate::config::parse_cron(&s.cron).map_err(anyhow::Error::msg)?;
     let Some(tick) = scheduler::tick_at(&cron, now.with_timezone(&tz)) else {
         return Ok(false);
     };
@@ -236,7 +236,7 @@ pub async fn deliver(ctx: &JobCtx, schedule_id: i32, file: &FileInfo) {
     let Some(to) = schedule.email_to.clone() else {
         return;
     };
-    let Some(smtp) = ctx.config.mail.clone() else {
+    let Some(mailer) = ctx.mailer.clone() else {
         ctx.log(
             "warn",
             "the schedule asks for email but PAGERLENS_SMTP_URL is not set",
@@ -276,20 +276,21 @@ pub async fn deliver(ctx: &JobCtx, schedule_id: i32, file: &FileInfo) {
         };
     let sent = match crate::mail::mailbox(&to) {
         Ok(mb) => {
-            crate::mail::send(
-                &smtp,
-                &[mb],
-                &format!("pagerlens report: {}", schedule.name),
-                &text,
-                attachment,
-            )
-            .await
+            mailer
+                .send(
+                    &[mb],
+                    &format!("pagerlens report: {}", schedule.name),
+                    &text,
+                    attachment,
+                )
+                .await
         }
         Err(e) => Err(e),
     };
     match sent {
         Ok(()) => ctx.log("info", "report emailed").await,
         Err(e) => {
+            let e = crate::telemetry::error_chain(&e);
             ctx.log("warn", &format!("emailing the report failed: {e}"))
                 .await
         }

@@ -30,6 +30,7 @@ use sea_orm::{
 };
 use serde_json::json;
 
+use crate::config::SlaSettings;
 use crate::entities::{
     business_calendar, incident, incident_log_entry, incident_sla_target, notification, priority,
     service_team, sla_event, sla_pause, sla_policy,
@@ -91,27 +92,6 @@ impl State {
         [State::Active, State::Paused, State::Met, State::Breached]
             .into_iter()
             .find(|v| v.as_str() == s)
-    }
-}
-
-/// Engine settings (from configuration).
-#[derive(Clone, Debug)]
-pub struct SlaSettings {
-    /// Shares of a target at which an at-risk warning goes out, ascending
-    /// (`PAGERLENS_SLA_WARNING_SHARES`, default 0.5 and 0.75).
-    pub warning_shares: Vec<f64>,
-    /// `PAGERLENS_STATUS_FIELD`: the custom field whose mapped value is an
-    /// incident's workflow status; a status in the `WAITING` category pauses
-    /// the clocks automatically.
-    pub status_field: Option<String>,
-}
-
-impl Default for SlaSettings {
-    fn default() -> Self {
-        Self {
-            warning_shares: vec![0.5, 0.75],
-            status_field: None,
-        }
     }
 }
 

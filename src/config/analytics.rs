@@ -1,0 +1,81 @@
+//! Analytics, its cache and the BI role.
+
+use secrecy::SecretString;
+
+use super::ConfigError;
+use super::read::age_var;
+
+/// Analytics, its cache and the BI role.
+#[derive(Clone, Debug)]
+pub struct AnalyticsSettings {
+    /// `PAGERLENS_CACHE_TTL`: how long a cached analytics answer is served
+    /// (default 15m; the prewarm job and syncs refresh it sooner).
+    pub cache_ttl: chrono::Duration,
+    /// `PAGERLENS_LIVE_TTL`: how long a live PagerDuty look-up is served
+    /// from the cache before PagerDuty is asked again (default 60s).
+    pub live_ttl: chrono::Duration,
+    /// `PAGERLENS_LIVE_COOLDOWN`: after PagerDuty answers 503, how long live
+    /// look-ups answer from the cache without asking (default 60s).
+    pub live_cooldown: chrono::Duration,
+    /// `PAGERLENS_STATUS_FIELD`: a custom field whose value, when mapped,
+    /// is an incident's workflow status (see `incidents::status`).
+    pub status_field: Option<String>,
+    /// `PAGERLENS_BI_ROLE` and `PAGERLENS_BI_PASSWORD`: on PostgreSQL, a
+    /// login role that can read the `bi_*` views and nothing else, created
+    /// or updated at start-up.
+    pub bi_role: Option<(String, SecretString)>,
+}
+
+pub(super) fn read(
+    get: &impl Fn(&str) -> Option<String>,
+) -> Result<AnalyticsSettings, ConfigError> {
+    let bi_role = match (get("PAGERLENS_BI_ROLE"), get("PAGERLENS_BI_PASSWORD")) {
+        (None, None) => None,
+        (Some(role), Some(password)) => {
+            let ok = !role.is_empty()
+                && role.len() <= 63
+                && role.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+                && role
+                    .chars()
+                    .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            if !ok {
+                return Err(ConfigError::Invalid {
+                    var: "PAGERLENS_BI_ROLE",
+                    value: role,
+                    expected: "a lower-case SQL name: letters, digits and underscores",
+                    message: "not a plain role name".into(),
+                });
+            }
+            if password.len() < 12 {
+                return Err(ConfigError::Invalid {
+                    var: "PAGERLENS_BI_PASSWORD",
+                    value: "***".into(),
+                    expected: "at least 12 characters",
+                    message: "too short".into(),
+                });
+            }
+            Some((role, SecretString::from(password)))
+        }
+        (Some(_), None) | (None, Some(_)) => {
+            return Err(ConfigError::Invalid {
+                var: "PAGERLENS_BI_ROLE",
+                value: get("PAGERLENS_BI_ROLE").unwrap_or_default(),
+                expected: "PAGERLENS_BI_ROLE and PAGERLENS_BI_PASSWORD set together",
+                message: "only one of the two is set".into(),
+            });
+        }
+    };
+    Ok(AnalyticsSettings {
+        cache_ttl: age_var(get, "PAGERLENS_CACHE_TTL", chrono::Duration::minutes(15))?,
+        live_ttl: age_var(get, "PAGERLENS_LIVE_TTL", chrono::Duration::seconds(60))?,
+        live_cooldown: age_var(
+            get,
+            "PAGERLENS_LIVE_COOLDOWN",
+            chrono::Duration::seconds(60),
+        )?,
+        status_field: get("PAGERLENS_STATUS_FIELD")
+            .map(|s| s.trim().to_owned())
+            .filter(|s| !s.is_empty()),
+        bi_role,
+    })
+}
