@@ -77,7 +77,6 @@ pub fn flags_of<'a>(rules: &'a [FlagRule], values: &[cf::Model]) -> Vec<&'a str>
 
 #[cfg(test)]
 mod tests {
-    use super::*;
     use crate::config::parse_rules;
     use proptest::prelude::*;
 
