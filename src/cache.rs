@@ -3,8 +3,10 @@
 //!
 //! - [`Cache::get_or_compute`] answers from a fresh entry or computes,
 //!   stores and answers. A failing store never fails the answer.
-//! - [`invalidate_incidents`]: a sync deletes the entries of the services
-//!   it changed and every entry that spans several services.
+//! - [`Invalidation`]: whoever changes incidents (a sync, a webhook, a local
+//!   edit) tells the event bus, and this hook deletes the entries of their
+//!   services and every entry that spans several services, in the same
+//!   transaction.
 //! - [`Cache::fetch_or_cached`] is for live PagerDuty look-ups: a fresh
 //!   entry answers; otherwise PagerDuty is asked; when it is down (5xx,
 //!   timeouts) the last good value answers, marked stale, and after a 503
@@ -17,46 +19,42 @@ use std::time::Instant;
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter,
-    Set,
+    ColumnTrait, Condition, DatabaseConnection, DbBackend, DbErr, EntityTrait, QueryFilter,
+    QueryTrait, Set, Statement,
 };
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::entities::{analytics_cache as row, incident};
 
-/// Deletes the cached analytics that depend on these incidents: the
-/// entries of their services and every entry spanning several services.
-/// The sync calls it in the transaction that writes the incidents, so the
-/// cache never outlives the data it was computed from.
-///
-/// # Errors
-/// Database errors.
-pub async fn invalidate_incidents<C: ConnectionTrait>(
-    db: &C,
-    ids: &[String],
-) -> Result<u64, DbErr> {
-    let mut deleted = 0;
-    // One statement per 500 incidents: their services are looked up in a
-    // subquery.
-    for chunk in ids.chunks(500) {
-        let services = sea_orm::sea_query::Query::select()
-            .column(incident::Column::ServiceId)
-            .from(incident::Entity)
-            .and_where(incident::Column::Id.is_in(chunk.to_vec()))
-            .to_owned();
-        deleted += row::Entity::delete_many()
-            .filter(
-                Condition::any()
-                    .add(row::Column::ServiceId.is_null())
-                    .add(row::Column::ServiceId.in_subquery(services)),
-            )
-            .filter(row::Column::Query.not_like("live:%"))
-            .exec(db)
-            .await?
-            .rows_affected;
+/// Drops the cached analytics that depend on changed incidents — the
+/// entries of their services and every entry spanning several services —
+/// in the transaction that changes them (hooked on the event bus, so the
+/// writers never call the cache).
+pub struct Invalidation;
+
+impl crate::events::OnIncidentsChanged for Invalidation {
+    fn statements(&self, backend: DbBackend, ids: &[String]) -> Vec<Statement> {
+        // One statement per 500 incidents: their services are looked up in
+        // a subquery.
+        ids.chunks(500)
+            .map(|chunk| {
+                let services = sea_orm::sea_query::Query::select()
+                    .column(incident::Column::ServiceId)
+                    .from(incident::Entity)
+                    .and_where(incident::Column::Id.is_in(chunk.to_vec()))
+                    .to_owned();
+                row::Entity::delete_many()
+                    .filter(
+                        Condition::any()
+                            .add(row::Column::ServiceId.is_null())
+                            .add(row::Column::ServiceId.in_subquery(services)),
+                    )
+                    .filter(row::Column::Query.not_like("live:%"))
+                    .build(backend)
+            })
+            .collect()
     }
-    Ok(deleted)
 }
 
 /// An answer and where it came from.
@@ -71,14 +69,23 @@ pub struct Cached<T> {
     pub stale: bool,
 }
 
+/// What a live source's failure means here: whether the source is
+/// unavailable (answer from the cache, marked stale), and whether it said
+/// so outright (503: ask it again only after a cooldown).
+pub trait Availability: std::error::Error {
+    fn unavailable(&self) -> bool;
+    fn service_unavailable(&self) -> bool;
+}
+
+/// Why a live look-up has no answer. `E` is the source's own error.
 #[derive(Debug, thiserror::Error)]
-pub enum LiveError {
-    #[error("PagerDuty is unavailable and nothing is cached yet: {0}")]
-    Unavailable(String),
-    #[error("PagerDuty is cooling down after a 503 and nothing is cached yet; try again in {0} s")]
+pub enum LiveError<E: std::error::Error + 'static> {
+    #[error("the source is unavailable and nothing is cached yet")]
+    Unavailable(#[source] E),
+    #[error("the source is cooling down after a 503 and nothing is cached yet; try again in {0} s")]
     CoolingDown(u64),
     #[error(transparent)]
-    Upstream(crate::pagerduty::Error),
+    Upstream(E),
     /// Outside the caller's team scope (reads as not found).
     #[error("{0}")]
     Hidden(String),
@@ -104,13 +111,15 @@ impl Cache {
         }
     }
 
-    /// With the TTL and cooldown of the configuration.
-    pub fn from_config(db: DatabaseConnection, config: &crate::config::Config) -> Self {
+    /// With the TTL and cooldown of the analytics settings.
+    pub fn from_settings(
+        db: DatabaseConnection,
+        settings: &crate::config::AnalyticsSettings,
+    ) -> Self {
         Self::new(
             db,
-            config.analytics.cache_ttl,
-            config
-                .analytics
+            settings.cache_ttl,
+            settings
                 .live_cooldown
                 .to_std()
                 .unwrap_or(std::time::Duration::from_secs(60)),
@@ -288,22 +297,23 @@ impl Cache {
         until.checked_duration_since(Instant::now())
     }
 
-    /// A live PagerDuty look-up through the cache (see the module docs).
+    /// A live look-up through the cache (see the module docs).
     /// `query` names the look-up (stored as `live:<query>`).
     ///
     /// # Errors
     /// PagerDuty's refusal (4xx), or unavailability with nothing cached.
-    pub async fn fetch_or_cached<T, F, Fut>(
+    pub async fn fetch_or_cached<T, E, F, Fut>(
         &self,
         key: &str,
         query: &str,
         ttl: Duration,
         fetch: F,
-    ) -> Result<Cached<T>, LiveError>
+    ) -> Result<Cached<T>, LiveError<E>>
     where
         T: Serialize + DeserializeOwned,
+        E: Availability + 'static,
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<T, crate::pagerduty::Error>>,
+        Fut: Future<Output = Result<T, E>>,
     {
         let key = format!("live:{key}");
         let now = Utc::now();
@@ -370,13 +380,13 @@ impl Cache {
                     stale: false,
                 })
             }
-            Err(e) if e.upstream_unavailable() => {
-                if e.is_service_unavailable() {
+            Err(e) if e.unavailable() => {
+                if e.service_unavailable() {
                     *self.cooling_until.lock().expect("cooldown lock") =
                         Some(Instant::now() + self.cooldown);
                 }
-                tracing::warn!(error = %e, key, "PagerDuty unavailable; answering from the cache");
-                stale(cached).ok_or_else(|| LiveError::Unavailable(e.to_string()))
+                tracing::warn!(error = %e, key, "source unavailable; answering from the cache");
+                stale(cached).ok_or(LiveError::Unavailable(e))
             }
             Err(e) => Err(LiveError::Upstream(e)),
         }

@@ -5,11 +5,13 @@
 //! (`graphql`, `http`). [`App`] assembles everything; `main` and the tests use
 //! it the same way, passing their own listener.
 
+pub mod actions;
 pub mod analytics;
 pub mod auth;
 pub mod cache;
 pub mod catalog;
 pub mod config;
+pub mod cron;
 pub mod db;
 pub mod demo;
 pub mod entities;
@@ -106,7 +108,7 @@ impl App {
             Ok(())
         })
         .await?;
-        let events = EventBus::new();
+        let events = EventBus::new().with_hook(Arc::new(cache::Invalidation));
         let pagerduty = pagerduty::ClientConfig::from_settings(&config.pagerduty)
             .map(pagerduty::Client::new)
             .transpose()?;
@@ -117,7 +119,7 @@ impl App {
             events.clone(),
             pagerduty.clone(),
         );
-        let cache = Arc::new(cache::Cache::from_config(db.clone(), &config));
+        let cache = Arc::new(cache::Cache::from_settings(db.clone(), &config.analytics));
         let schema = graphql::build_schema(
             &config,
             db.clone(),

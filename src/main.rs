@@ -479,6 +479,8 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             opts.overlap =
                 chrono::Duration::minutes(i64::from(app.config.pagerduty.sync_overlap_minutes));
             opts.sla = app.config.sla.clone();
+            // The analytics cache learns of the changes through the bus.
+            opts.events = Some(app.events.clone());
             opts.progress = pagerlens::progress::for_cli();
             let report = pagerduty::sync::run(&app.db, &client, &opts).await?;
             drop(opts);
@@ -551,7 +553,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
             let generated = reports::generate(
                 &app.db,
                 &request,
-                &reports::Options::from_config(&app.config),
+                &reports::Options::from_settings(&app.config.reports, &app.config.analytics),
                 &output,
                 &progress,
                 &tokio_util::sync::CancellationToken::new(),

@@ -526,13 +526,13 @@ async fn status_mappings_rename_regroup_and_hide(app: TestApp) {
     for (id, value) in [("H", "waiting on vendor"), ("D", "investigating")] {
         set_field(&app.db, id, "workflow", value).await;
     }
-    let added = pagerlens::analytics::status::refresh(&app.db, Some("workflow"))
+    let added = pagerlens::incidents::status::refresh(&app.db, Some("workflow"))
         .await
         .unwrap();
     assert_eq!(added, 2);
-    pagerlens::analytics::status::upsert(
+    pagerlens::incidents::status::upsert(
         &app.db,
-        pagerlens::analytics::status::MappingInput {
+        pagerlens::incidents::status::MappingInput {
             source: "CUSTOM_FIELD".into(),
             field: Some("workflow".into()),
             raw_value: "waiting on vendor".into(),
@@ -720,16 +720,15 @@ async fn cached_answers_say_so_and_a_sync_invalidates_them(app: TestApp) {
             })
             .collect()
     };
-    pagerlens::pagerduty::sync::run(
-        &app.db,
-        &c,
-        &pagerlens::pagerduty::sync::SyncOptions::new(
-            pagerlens::pagerduty::sync::SyncKind::Incremental,
-            "test",
-        ),
-    )
-    .await
-    .unwrap();
+    // The sync tells the app's event bus, on which the cache hears it.
+    let mut incremental = pagerlens::pagerduty::sync::SyncOptions::new(
+        pagerlens::pagerduty::sync::SyncKind::Incremental,
+        "test",
+    );
+    incremental.events = Some(app.app.events.clone());
+    pagerlens::pagerduty::sync::run(&app.db, &c, &incremental)
+        .await
+        .unwrap();
     let left: Vec<analytics_cache::Model> =
         analytics_cache::Entity::find().all(&app.db).await.unwrap();
     assert!(

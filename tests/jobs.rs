@@ -161,8 +161,8 @@ async fn two_workers_never_run_one_job_twice(app: TestApp) {
 
 async fn a_cron_tick_fired_by_two_replicas_enqueues_once(app: TestApp) {
     let config = app.app.config.clone();
-    let (_, cron) = pagerlens::config::parse_cron("0 */5 * * * *").unwrap();
-    let tick = scheduler::tick_at(&cron, Utc::now()).unwrap();
+    let (_, cron) = pagerlens::cron::parse("0 */5 * * * *").unwrap();
+    let tick = pagerlens::cron::tick_at(&cron, Utc::now()).unwrap();
     let (a, b) = tokio::join!(
         scheduler::enqueue_tick(&app.db, &config, JobKind::SlaCheck, tick),
         scheduler::enqueue_tick(&app.db, &config, JobKind::SlaCheck, tick),

@@ -588,7 +588,7 @@ fn age_file(path: &std::path::Path, age: std::time::Duration) {
 /// files still referenced, and recent ones, stay. Uploading content whose
 /// file was swept stores it again.
 async fn unreferenced_attachment_files_are_swept(app: TestApp) {
-    use pagerlens::incidents::attachments::{self, Swept};
+    use pagerlens::actions::attachments::{self, Swept};
     seed_catalog(&app.db).await;
     seed_incidents(&app.db, 2).await;
     let token = app.admin_token.clone();

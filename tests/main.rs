@@ -13,6 +13,7 @@ mod graphql_http;
 mod graphql_limits;
 mod graphql_queries;
 mod hardening;
+mod house;
 mod jobs;
 mod local_incidents;
 mod mail;

@@ -6,9 +6,24 @@ use chrono::Duration;
 
 use sea_orm::DatabaseConnection;
 
-use crate::cache::{Cache, Cached, LiveError};
+use crate::cache::{Availability, Cache, Cached};
 use crate::pagerduty::{Client, Error, wire};
 use crate::scope::Scope;
+
+/// Why a live PagerDuty look-up has no answer.
+pub type LiveError = crate::cache::LiveError<Error>;
+
+impl Availability for Error {
+    /// Down or unreachable (5xx, timeouts, dropped connections, rate limits
+    /// that outlasted the retries): a cached answer may stand in.
+    fn unavailable(&self) -> bool {
+        self.upstream_unavailable()
+    }
+
+    fn service_unavailable(&self) -> bool {
+        self.is_service_unavailable()
+    }
+}
 
 /// Who is on call now for an escalation policy and/or a schedule (every
 /// level, earliest entry per user and level, as PagerDuty's `earliest`).

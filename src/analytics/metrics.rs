@@ -15,12 +15,12 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::status::{Mapped, Mapper};
 use super::{AnalyticsError, Params, Target, local_days, tz};
 use crate::config::FlagRule;
 use crate::entities::{
     escalation_policy, incident, incident_custom_field_value as cf, service, service_team, team,
 };
+use crate::incidents::status::{Mapped, Mapper};
 use crate::scope::Scope;
 
 /// What analytics needs besides the database: the configured flags and
@@ -875,7 +875,7 @@ fn merge_statuses(rows: impl IntoIterator<Item = (Mapped, i64)>) -> Vec<StatusCo
         *map.entry(m).or_default() += n;
     }
     let order = |c: &str| {
-        super::status::CATEGORIES
+        crate::incidents::status::CATEGORIES
             .iter()
             .position(|x| *x == c)
             .unwrap_or(99)

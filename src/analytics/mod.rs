@@ -42,7 +42,6 @@ pub mod live;
 pub mod metrics;
 pub mod oncall;
 pub mod prewarm;
-pub mod status;
 pub mod tz;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};

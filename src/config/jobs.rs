@@ -1,9 +1,5 @@
 //! The job queue and its cron triggers.
 
-use chrono::Utc;
-use croner::Cron;
-use croner::parser::{CronParser, Seconds};
-
 use super::ConfigError;
 use super::read::{age_var, parse};
 
@@ -49,34 +45,6 @@ pub struct JobSettings {
     pub cron: Vec<CronSetting>,
 }
 
-/// Normalises and parses a cron expression: six fields with seconds first,
-/// or five (run at second 0).
-///
-/// # Errors
-/// A message saying what is wrong.
-pub fn parse_cron(expression: &str) -> Result<(String, Cron), String> {
-    let trimmed = expression.split_whitespace().collect::<Vec<_>>();
-    let normalised = match trimmed.len() {
-        5 => format!("0 {}", trimmed.join(" ")),
-        6 => trimmed.join(" "),
-        n => {
-            return Err(format!(
-                "expected six fields (seconds minutes hours day-of-month month day-of-week), got {n}"
-            ));
-        }
-    };
-    let cron = CronParser::builder()
-        .seconds(Seconds::Required)
-        .dom_and_dow(true)
-        .build()
-        .parse(&normalised)
-        .map_err(|e| e.to_string())?;
-    // An expression that never fires (31 February) is a mistake too.
-    cron.find_next_occurrence(&Utc::now(), false)
-        .map_err(|e| format!("it never fires: {e}"))?;
-    Ok((normalised, cron))
-}
-
 pub(super) fn read(get: &impl Fn(&str) -> Option<String>) -> Result<JobSettings, ConfigError> {
     let mut cron = Vec::new();
     for (var, default) in CRON_DEFAULTS {
@@ -85,7 +53,7 @@ pub(super) fn read(get: &impl Fn(&str) -> Option<String>) -> Result<JobSettings,
             None
         } else {
             let (normalised, _) =
-                parse_cron(&value).map_err(|message| ConfigError::Invalid {
+                crate::cron::parse(&value).map_err(|message| ConfigError::Invalid {
                     var,
                     value: value.clone(),
                     expected: "a cron expression with six fields, seconds first (`0 */5 * * * *`), or `off`",

@@ -32,7 +32,7 @@ pub use auth::{
 };
 pub use flags::{FlagOp, FlagRule, parse_rules};
 pub use http::HttpSettings;
-pub use jobs::{CronSetting, JobSettings, parse_cron};
+pub use jobs::{CronSetting, JobSettings};
 pub use notify::{EmailEndpoint, MailSettings, NotifyEndpoints};
 pub use pagerduty::{DEFAULT_PAGERDUTY_API_URL, PagerDutySettings};
 pub use read::{parse_age, redact_url};

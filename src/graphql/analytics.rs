@@ -13,19 +13,30 @@ use serde::de::DeserializeOwned;
 use super::auth::{RoleGuard, caller};
 use super::error::{ApiError, ApiResultExt};
 use super::types::Incident;
+use crate::analytics::live::LiveError;
 use crate::analytics::metrics::{self as m, Analytics, Granularity};
 use crate::analytics::oncall as oc;
-use crate::analytics::{self, AnalyticsError, Params, Target, status};
+use crate::analytics::{self, AnalyticsError, Params, Target};
 use crate::auth::Role;
-use crate::cache::{Cache, Cached, LiveError};
+use crate::cache::{Cache, Cached};
 use crate::config::Config;
 use crate::entities::status_mapping;
+use crate::incidents::status::{self, MappingError};
 
 impl From<AnalyticsError> for ApiError {
     fn from(e: AnalyticsError) -> Self {
         match e {
             AnalyticsError::Invalid(m) => ApiError::BadUserInput(m),
             AnalyticsError::Db(e) => e.into(),
+        }
+    }
+}
+
+impl From<MappingError> for ApiError {
+    fn from(e: MappingError) -> Self {
+        match e {
+            MappingError::Invalid(m) => ApiError::BadUserInput(m),
+            MappingError::Db(e) => e.into(),
         }
     }
 }

@@ -1,5 +1,5 @@
 //! Local incidents and the actions people take on any incident: create,
-//! update, acknowledge, resolve, delete, notes (see `incidents::local`).
+//! update, acknowledge, resolve, delete, notes (see `actions`).
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, Upload};
 use chrono::{DateTime, Utc};
@@ -8,12 +8,12 @@ use sea_orm::DatabaseConnection;
 use super::auth::{RoleGuard, caller};
 use super::error::{ApiError, ApiResultExt};
 use super::types::{Incident, LogEntry};
+use crate::actions::attachments;
+use crate::actions::{self as local, Actor, Changes, LocalError, NewIncident};
 use crate::auth::Role;
 use crate::config::Config;
 use crate::entities::incident_attachment;
 use crate::events::EventBus;
-use crate::incidents::attachments;
-use crate::incidents::local::{self, Actor, Changes, LocalError, NewIncident};
 
 /// A file added to an incident.
 pub struct IncidentAttachment(pub incident_attachment::Model);

@@ -307,7 +307,7 @@ impl JobSchedule {
     }
     async fn next_run_at(&self) -> Option<DateTime<Utc>> {
         self.enabled.ok()?;
-        crate::jobs::scheduler::next_run(self.setting.expression.as_deref()?, Utc::now())
+        crate::cron::next_run(self.setting.expression.as_deref()?, Utc::now())
     }
     /// The latest job of this kind, whatever started it.
     async fn last_job(&self) -> Option<Job> {
@@ -592,28 +592,23 @@ pub struct ReportScheduleInput {
 }
 
 /// Queues a job for the caller and wakes the local workers.
-pub(super) async fn enqueue(
+pub(super) async fn enqueue<J: crate::jobs::BackgroundJob>(
     ctx: &Context<'_>,
     caller: &Caller,
-    kind: DomainKind,
-    params: serde_json::Value,
+    job: &J,
 ) -> async_graphql::Result<Job> {
-    let job = queue::enqueue(
-        db(ctx),
-        NewJob {
-            kind,
-            params,
-            trigger: "api".into(),
-            requested_by: Some(caller.account.id),
-            dedupe_key: None,
-            max_attempts: config(ctx).jobs.max_attempts,
-        },
-        Utc::now(),
-    )
-    .await
-    .api()?
-    .ok_or_else(|| ApiError::Internal("a job without a key was not inserted".into()))
-    .api()?;
+    let new = NewJob::of(job, "api", config(ctx).jobs.max_attempts)
+        .map_err(|e| ApiError::Internal(Box::new(e)))
+        .api()?;
+    enqueue_new(ctx, new.by(caller.account.id)).await
+}
+
+async fn enqueue_new(ctx: &Context<'_>, new: NewJob) -> async_graphql::Result<Job> {
+    let job = queue::enqueue(db(ctx), new, Utc::now())
+        .await
+        .api()?
+        .ok_or_else(|| ApiError::Internal("a job without a key was not inserted".into()))
+        .api()?;
     ctx.data_unchecked::<Runner>().wake();
     Ok(Job(job))
 }
@@ -641,10 +636,7 @@ impl JobsMutation {
             schedule_id: None,
         };
         reports::validate(db(ctx), &request).await.api()?;
-        let params = serde_json::to_value(&request)
-            .map_err(|e| ApiError::Internal(Box::new(e)))
-            .api()?;
-        enqueue(ctx, caller, DomainKind::Report, params).await
+        enqueue(ctx, caller, &crate::jobs::kinds::ReportJob(request)).await
     }
 
     /// Cancels a job: at once if it has not started, promptly (at its next
@@ -690,7 +682,12 @@ impl JobsMutation {
             ))
             .api();
         }
-        enqueue(ctx, caller, kind, serde_json::json!({})).await
+        let new = crate::jobs::kinds::without_arguments(kind, "api", config(ctx).jobs.max_attempts)
+            .map_err(|e| ApiError::Internal(Box::new(e)))
+            .api()?
+            .ok_or_else(|| ApiError::bad_input(format!("{kind} jobs need arguments")))
+            .api()?;
+        enqueue_new(ctx, new.by(caller.account.id)).await
     }
 
     /// Schedules a report for yourself.

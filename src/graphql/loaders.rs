@@ -97,7 +97,7 @@ key_loader!(/// The custom field values of an incident.
 key_loader!(/// The assignees of an incident.
     AssigneesOfIncident => Vec<user::Model>, incidents::assignees_of);
 key_loader!(/// The attachments of an incident.
-    AttachmentsOfIncident => Vec<incident_attachment::Model>, incidents::attachments::of_incidents);
+    AttachmentsOfIncident => Vec<incident_attachment::Model>, crate::actions::attachments::of_incidents);
 
 macro_rules! id_loader {
     ($(#[$doc:meta])* $key:ident => $value:ty, $fetch:path) => {

@@ -796,8 +796,7 @@ impl SlaMutation {
         super::jobs::enqueue(
             ctx,
             caller(ctx)?,
-            crate::jobs::JobKind::SlaRecompute,
-            serde_json::json!({"from": from, "to": to}),
+            &crate::jobs::kinds::SlaRecomputeJob { from, to },
         )
         .await
     }

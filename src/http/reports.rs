@@ -148,7 +148,7 @@ pub async fn attachment(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    use crate::incidents::local::LocalError;
+    use crate::actions::LocalError;
     let caller = match require_caller(&state, &headers).await {
         Ok(c) => c,
         Err(resp) => return resp,
@@ -163,7 +163,7 @@ pub async fn attachment(
     let Ok(n) = id.parse::<i32>() else {
         return not_found();
     };
-    let (a, path) = match crate::incidents::attachments::find(
+    let (a, path) = match crate::actions::attachments::find(
         &state.db,
         &state.config.attachments,
         &caller.scope,

@@ -3,9 +3,8 @@
 //! incident API write. Every read takes the caller's [`Scope`]: a scoped
 //! caller sees only the incidents of its teams' services.
 
-pub mod attachments;
 pub mod flags;
-pub mod local;
+pub mod status;
 
 use std::collections::HashMap;
 use std::fmt;

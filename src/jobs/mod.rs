@@ -5,15 +5,30 @@
 //! finish; a job whose worker died is re-queued by whoever notices first.
 //! The scheduler only enqueues, once per cron tick across all replicas.
 
-mod kinds;
+pub mod kinds;
 pub mod queue;
 pub mod scheduler;
 mod worker;
 
 use std::fmt;
+use std::future::Future;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 pub use kinds::request_sync;
 pub use worker::{JobCtx, JobOutput, Runner};
+
+/// A kind of job: its arguments are the type's fields (stored as the job's
+/// JSON parameters), and `run` does the work. The worker reads the
+/// parameters back into the type named by the job's kind
+/// ([`kinds::run`]), so no job matches strings or builds JSON by hand.
+pub trait BackgroundJob: Serialize + DeserializeOwned + Send + Sync + 'static {
+    /// The kind stored with the job.
+    const KIND: JobKind;
+
+    fn run(self, ctx: &JobCtx) -> impl Future<Output = anyhow::Result<JobOutput>> + Send;
+}
 
 /// Where a job is in its life.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -143,6 +158,40 @@ pub fn report_file(dir: &std::path::Path, relative: &str) -> Option<std::path::P
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct Permanent(pub String);
+
+impl queue::NewJob {
+    /// A job to queue: `job`'s kind and arguments, run at most
+    /// `max_attempts` times.
+    ///
+    /// # Errors
+    /// The arguments do not serialise (they always do: plain data).
+    pub fn of<J: BackgroundJob>(
+        job: &J,
+        trigger: &str,
+        max_attempts: i32,
+    ) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            kind: J::KIND,
+            params: serde_json::to_value(job)?,
+            trigger: trigger.to_owned(),
+            requested_by: None,
+            dedupe_key: None,
+            max_attempts,
+        })
+    }
+
+    /// The same, asked for by this account.
+    pub fn by(mut self, account: i32) -> Self {
+        self.requested_by = Some(account);
+        self
+    }
+
+    /// The same, queued at most once for this key (a cron tick).
+    pub fn once(mut self, key: String) -> Self {
+        self.dedupe_key = Some(key);
+        self
+    }
+}
 
 /// Why a job could not be read or changed.
 #[derive(Debug, thiserror::Error)]

@@ -12,6 +12,7 @@ use sea_orm::{
 use super::{JobKind, Status};
 use crate::entities::{job, job_log};
 use crate::paging::{Page, PageRequest, fetch_page};
+use crate::reports::FileInfo;
 
 /// A job to enqueue.
 #[derive(Clone, Debug)]
@@ -166,17 +167,6 @@ pub enum Outcome {
         error: String,
         retry_at: Option<DateTime<Utc>>,
     },
-}
-
-/// A file a job produced (a report).
-#[derive(Clone, Debug)]
-pub struct FileInfo {
-    /// Relative to the report directory.
-    pub path: String,
-    pub name: String,
-    pub content_type: String,
-    pub bytes: i64,
-    pub expires_at: DateTime<Utc>,
 }
 
 /// Ends this worker's run of a job. `false` when the job was no longer this

@@ -5,13 +5,13 @@
 //! second 0), and are evaluated in UTC.
 
 use chrono::{DateTime, Utc};
-use croner::Cron;
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio_cron_scheduler::{Job, JobScheduler};
 
-use super::queue::{self, NewJob};
+use super::queue;
 use super::{JobKind, Runner};
-use crate::config::{Config, CronSetting, parse_cron as parse};
+use crate::config::{Config, CronSetting};
+use crate::cron::{parse, tick_at, tick_key};
 use crate::entities::job;
 
 /// The job each cron variable queues.
@@ -34,35 +34,6 @@ pub fn kind_of(setting: &CronSetting) -> Option<JobKind> {
         .iter()
         .find(|(var, _)| *var == setting.var)
         .map(|(_, kind)| *kind)
-}
-
-/// The next time `expression` fires after `now`, in `tz`.
-pub fn next_run<Tz: chrono::TimeZone>(
-    expression: &str,
-    now: DateTime<Tz>,
-) -> Option<DateTime<Utc>> {
-    use chrono::SubsecRound;
-    let (_, cron) = parse(expression).ok()?;
-    cron.find_next_occurrence(&now.trunc_subsecs(0), false)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// The scheduled instant of the tick that fired at `now` (the latest
-/// occurrence at or before it).
-pub fn tick_at<Tz: chrono::TimeZone>(cron: &Cron, now: DateTime<Tz>) -> Option<DateTime<Utc>> {
-    use chrono::SubsecRound;
-    cron.find_previous_occurrence(&now.trunc_subsecs(0), true)
-        .ok()
-        .map(|t| t.with_timezone(&Utc))
-}
-
-/// The key that makes a tick enqueue once.
-pub fn tick_key(kind: &str, at: DateTime<Utc>) -> String {
-    format!(
-        "{kind}@{}",
-        at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
-    )
 }
 
 /// Whether a kind can run here (a sync needs PagerDuty).
@@ -90,19 +61,12 @@ pub async fn enqueue_tick(
     kind: JobKind,
     at: DateTime<Utc>,
 ) -> Result<Option<job::Model>, DbErr> {
-    queue::enqueue(
-        db,
-        NewJob {
-            kind,
-            params: serde_json::json!({}),
-            trigger: "schedule".into(),
-            requested_by: None,
-            dedupe_key: Some(tick_key(kind.as_str(), at)),
-            max_attempts: config.jobs.max_attempts,
-        },
-        Utc::now(),
-    )
-    .await
+    let Some(new) = super::kinds::without_arguments(kind, "schedule", config.jobs.max_attempts)
+        .map_err(|e| DbErr::Custom(e.to_string()))?
+    else {
+        return Ok(None);
+    };
+    queue::enqueue(db, new.once(tick_key(kind.as_str(), at)), Utc::now()).await
 }
 
 /// Starts the cron triggers of every enabled kind.
@@ -153,41 +117,4 @@ pub async fn start(
     }
     scheduler.start().await?;
     Ok(scheduler)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-
-    #[test]
-    fn five_and_six_fields_are_accepted_and_garbage_is_not() {
-        assert_eq!(parse("*/5 * * * *").unwrap().0, "0 */5 * * * *");
-        assert_eq!(parse("0 */5 * * * *").unwrap().0, "0 */5 * * * *");
-        assert!(parse("every five minutes").is_err());
-        assert!(parse("0 61 * * * *").is_err());
-        assert!(parse("0 0 0 31 2 *").is_err(), "31 February never fires");
-        assert!(parse("").is_err());
-    }
-
-    #[test]
-    fn a_tick_is_keyed_by_its_scheduled_instant_not_by_when_it_ran() {
-        let (_, cron) = parse("0 */5 * * * *").unwrap();
-        let scheduled = Utc.with_ymd_and_hms(2026, 11, 23, 10, 5, 0).unwrap();
-        // Two replicas fire a little late, at different moments.
-        let a = tick_at(&cron, scheduled + chrono::Duration::milliseconds(300)).unwrap();
-        let b = tick_at(&cron, scheduled + chrono::Duration::seconds(2)).unwrap();
-        assert_eq!(a, scheduled);
-        assert_eq!(tick_key("sla_check", a), tick_key("sla_check", b));
-        assert_eq!(tick_key("sla_check", a), "sla_check@2026-11-23T10:05:00Z");
-    }
-
-    #[test]
-    fn next_run_respects_the_time_zone() {
-        let now = Utc.with_ymd_and_hms(2026, 11, 23, 12, 0, 0).unwrap();
-        let tz: chrono_tz::Tz = "Europe/Paris".parse().unwrap();
-        // 08:00 in Paris is 07:00 UTC in winter.
-        let next = next_run("0 0 8 * * *", now.with_timezone(&tz)).unwrap();
-        assert_eq!(next, Utc.with_ymd_and_hms(2026, 11, 24, 7, 0, 0).unwrap());
-    }
 }

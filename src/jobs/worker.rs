@@ -15,11 +15,12 @@ use sea_orm::{DatabaseConnection, DbErr};
 use tokio::sync::{Notify, Semaphore};
 use tokio_util::sync::CancellationToken;
 
-use super::queue::{self, Beat, FileInfo, Outcome};
-use super::{JobKind, Permanent};
+use super::Permanent;
+use super::queue::{self, Beat, Outcome};
 use crate::config::Config;
 use crate::entities::job;
 use crate::events::{Event, EventBus};
+use crate::reports::FileInfo;
 
 /// How often a running job's heartbeat (and progress) is written.
 pub const HEARTBEAT: Duration = Duration::from_secs(1);
@@ -345,7 +346,7 @@ impl Runner {
             inner.worker_id.clone(),
             lost.clone(),
         ));
-        let run = AssertUnwindSafe(run_kind(&ctx)).catch_unwind();
+        let run = AssertUnwindSafe(super::kinds::run(&ctx)).catch_unwind();
         let timeout = inner
             .config
             .jobs
@@ -474,22 +475,5 @@ async fn heartbeat_loop(ctx: JobCtx, worker: String, lost: Arc<AtomicBool>) {
             seen = version;
             ctx.events.publish(Event::JobChanged { id: ctx.job.id });
         }
-    }
-}
-
-async fn run_kind(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
-    let Some(kind) = JobKind::parse(&ctx.job.kind) else {
-        return Err(Permanent(format!("unknown job kind {:?}", ctx.job.kind)).into());
-    };
-    match kind {
-        JobKind::Sync => super::kinds::sync(ctx).await,
-        JobKind::SlaCheck => super::kinds::sla_check(ctx).await,
-        JobKind::Report => crate::reports::job::run(ctx).await,
-        JobKind::Retention => super::kinds::retention(ctx).await,
-        JobKind::ReportExpiry => super::kinds::report_expiry(ctx).await,
-        JobKind::ScheduledReports => crate::reports::schedules::enqueue_due(ctx).await,
-        JobKind::Notify => super::kinds::notify(ctx).await,
-        JobKind::Prewarm => super::kinds::prewarm(ctx).await,
-        JobKind::SlaRecompute => super::kinds::sla_recompute(ctx).await,
     }
 }

@@ -758,6 +758,19 @@ const STATISTICS: &[(&str, &[&str])] = &[
 const ANALYZE_FIRST: u64 = 500;
 
 impl Run<'_> {
+    /// Tells the event bus's hooks (the analytics cache) that these
+    /// incidents changed, in `db`, the transaction that changed them.
+    async fn changed<C: sea_orm::ConnectionTrait>(
+        &self,
+        db: &C,
+        ids: &[String],
+    ) -> Result<(), sea_orm::DbErr> {
+        match &self.opts.events {
+            Some(bus) => bus.incidents_changed(db, ids).await,
+            None => Ok(()),
+        }
+    }
+
     fn count(&mut self, kind: &str, c: Counts) {
         *self.counts.entry(kind.to_owned()).or_default() += c;
     }
@@ -1395,7 +1408,7 @@ impl Run<'_> {
             let measure = self.not_deferred(&changed);
             crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &measure, false, self.now)
                 .await?;
-            crate::cache::invalidate_incidents(db, &changed).await?;
+            self.changed(db, &changed).await?;
         }
         Ok(changed)
     }
@@ -1447,7 +1460,7 @@ impl Run<'_> {
         let measure = self.measurable(ids.clone(), &unsettled);
         crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &measure, false, self.now)
             .await?;
-        crate::cache::invalidate_incidents(db, &ids).await?;
+        self.changed(db, &ids).await?;
         Ok(std::mem::take(&mut self.pending).into_iter().collect())
     }
 
@@ -1480,7 +1493,7 @@ impl Run<'_> {
             let txn = crate::db::begin_write(self.writer).await?;
             crate::sla::refresh_with(&txn, &self.opts.sla, &mut self.sla, chunk, false, self.now)
                 .await?;
-            crate::cache::invalidate_incidents(&txn, chunk).await?;
+            self.changed(&txn, chunk).await?;
             txn.commit().await?;
         }
         Ok(())
@@ -1671,7 +1684,7 @@ impl Run<'_> {
             .filter(|id| !self.pending.contains_key(*id))
             .cloned()
             .collect();
-        crate::cache::invalidate_incidents(db, &settled).await?;
+        self.changed(db, &settled).await?;
         // A logged change of a field's value proves the incident has fields,
         // whatever its type's definitions said.
         let mut wanted = new_ids;
@@ -1901,7 +1914,7 @@ impl Run<'_> {
             crate::sla::refresh_with(&txn, &self.opts.sla, &mut self.sla, &measure, false, now)
                 .await?;
         }
-        crate::cache::invalidate_incidents(&txn, &changed).await?;
+        self.changed(&txn, &changed).await?;
         txn.commit().await?;
         self.count("custom_field_values", counts);
         self.keep_statistics().await?;

@@ -4,7 +4,6 @@
 //! (`pagerlens report`).
 
 pub mod cells;
-pub mod job;
 pub mod schedules;
 mod sources;
 pub mod writer;
@@ -103,6 +102,18 @@ impl ReportKind {
             ReportKind::SlaCompliance => "SLA compliance",
         }
     }
+}
+
+/// A report file written for a job: where it is (relative to the report
+/// directory), its name and type, its size and when it expires.
+#[derive(Clone, Debug)]
+pub struct FileInfo {
+    /// Relative to the report directory.
+    pub path: String,
+    pub name: String,
+    pub content_type: String,
+    pub bytes: i64,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// The file format.
@@ -392,11 +403,15 @@ impl Default for Options {
 }
 
 impl Options {
-    pub fn from_config(config: &crate::config::Config) -> Self {
+    /// From the report settings and the analytics' status field.
+    pub fn from_settings(
+        reports: &crate::config::ReportSettings,
+        analytics: &crate::config::AnalyticsSettings,
+    ) -> Self {
         Self {
-            time_zone: config.reports.time_zone,
-            exclude: config.reports.exclude_columns.clone(),
-            status_field: config.analytics.status_field.clone(),
+            time_zone: reports.time_zone,
+            exclude: reports.exclude_columns.clone(),
+            status_field: analytics.status_field.clone(),
         }
     }
 }

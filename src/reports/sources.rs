@@ -13,11 +13,11 @@ use sea_orm::{
 
 use super::cells::{Cell, Column, ColumnType as T};
 use super::{Filter, ReportKind};
-use crate::analytics::status::Mapper;
 use crate::entities::{
     escalation_policy, escalation_policy_service, escalation_policy_team, incident,
     incident_sla_target, priority, service, service_team, team, user,
 };
+use crate::incidents::status::Mapper;
 use crate::scope::Scope;
 
 /// Rows per page read from the database.

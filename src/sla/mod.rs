@@ -99,14 +99,14 @@ impl State {
 pub const WAITING_REASON: &str = "waiting: ";
 
 /// Pauses the clocks of incidents whose mapped status is in the `WAITING`
-/// category (see `analytics::status`), and resumes an automatic pause once
+/// category (see `incidents::status`), and resumes an automatic pause once
 /// the incident no longer waits. A pause someone made by hand is left
 /// alone. `pauses` (what was read of each incident's pauses) is kept up to
 /// date with what this writes. Returns the events to annotate with their
 /// reason.
 async fn auto_pauses<C: ConnectionTrait>(
     db: &C,
-    mapper: &crate::analytics::status::Mapper,
+    mapper: &crate::incidents::status::Mapper,
     l: &mut Loaded,
     now: DateTime<Utc>,
 ) -> Result<Vec<(String, &'static str, String)>, DbErr> {
@@ -399,7 +399,7 @@ struct SlaIncident {
 pub struct Context {
     policies: Vec<Policy>,
     clocks: HashMap<i32, Clock>,
-    mapper: crate::analytics::status::Mapper,
+    mapper: crate::incidents::status::Mapper,
     priority_names: HashMap<String, String>,
     /// Service → its teams.
     teams: HashMap<String, Vec<String>>,
@@ -414,7 +414,7 @@ impl Context {
         Ok(Self {
             policies: load_policies(db).await?,
             clocks: load_clocks(db).await?,
-            mapper: crate::analytics::status::Mapper::load(db, settings.status_field.as_deref())
+            mapper: crate::incidents::status::Mapper::load(db, settings.status_field.as_deref())
                 .await?,
             priority_names: priority::Entity::find()
                 .all(db)

@@ -427,9 +427,9 @@ pub fn assert_error(body: &Value, code: &str) -> String {
 /// Maps a custom field's value to a status in the `WAITING` category (which
 /// pauses SLA clocks when that field is the status field).
 pub async fn map_as_waiting(db: &sea_orm::DatabaseConnection, field: &str, raw_value: &str) {
-    pagerlens::analytics::status::upsert(
+    pagerlens::incidents::status::upsert(
         db,
-        pagerlens::analytics::status::MappingInput {
+        pagerlens::incidents::status::MappingInput {
             source: "CUSTOM_FIELD".into(),
             field: Some(field.into()),
             raw_value: raw_value.into(),

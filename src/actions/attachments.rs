@@ -11,7 +11,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncReadExt, AsyncSeekExt};
 
-use super::local::{Actor, LocalError};
+use super::{Actor, LocalError};
 use crate::config::AttachmentSettings;
 use crate::entities::{incident_attachment, incident_log_entry};
 use crate::scope::Scope;
@@ -63,7 +63,7 @@ pub fn path_of(settings: &AttachmentSettings, sha256: &str) -> PathBuf {
 /// `NotFound` for an unknown or invisible incident; `BadInput` for an empty
 /// file or one over the size limit; nothing is stored then.
 pub async fn add(
-    ctx: &super::local::Context<'_>,
+    ctx: &super::Context<'_>,
     settings: &AttachmentSettings,
     scope: &Scope,
     actor: &Actor,
@@ -71,7 +71,7 @@ pub async fn add(
     file_name: &str,
     source: std::fs::File,
 ) -> Result<incident_attachment::Model, LocalError> {
-    let incident = super::local::visible(ctx.db, scope, incident_id).await?;
+    let incident = super::visible(ctx.db, scope, incident_id).await?;
     let io = |e: std::io::Error| LocalError::Io(e.to_string());
     let mut file = tokio::fs::File::from_std(source);
     file.seek(std::io::SeekFrom::Start(0)).await.map_err(io)?;
@@ -128,7 +128,7 @@ pub async fn add(
         store(&mut file, &target).await.map_err(io)?;
     }
     incident_log_entry::ActiveModel {
-        id: Set(super::local::new_id("LE")),
+        id: Set(super::new_id("LE")),
         incident_id: Set(incident.id.clone()),
         kind: Set("attachment_log_entry".into()),
         summary: Set(Some(format!("{} attached {name}", actor.name))),
@@ -294,7 +294,7 @@ pub async fn find(
         .one(db)
         .await?
         .ok_or_else(missing)?;
-    super::local::visible(db, scope, &a.incident_id)
+    super::visible(db, scope, &a.incident_id)
         .await
         .map_err(|_| missing())?;
     let path = path_of(settings, &a.sha256);

@@ -20,7 +20,14 @@ use sea_orm::{
     QuerySelect, Set,
 };
 
-use super::AnalyticsError;
+/// A mapping that cannot be saved.
+#[derive(Debug, thiserror::Error)]
+pub enum MappingError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Db(#[from] sea_orm::DbErr),
+}
 use crate::entities::{incident, incident_custom_field_value as cf, status_mapping};
 
 pub const SOURCES: [&str; 3] = ["PAGERDUTY", "LOCAL", "CUSTOM_FIELD"];
@@ -206,10 +213,10 @@ pub async fn list<C: ConnectionTrait>(db: &C) -> Result<Vec<status_mapping::Mode
 pub async fn upsert<C: ConnectionTrait>(
     db: &C,
     input: MappingInput,
-) -> Result<status_mapping::Model, AnalyticsError> {
+) -> Result<status_mapping::Model, MappingError> {
     let source = input.source.trim().to_ascii_uppercase();
     if !SOURCES.contains(&source.as_str()) {
-        return Err(AnalyticsError::Invalid(format!(
+        return Err(MappingError::Invalid(format!(
             "unknown source {:?}: expected one of {}",
             input.source,
             SOURCES.join(", ")
@@ -217,7 +224,7 @@ pub async fn upsert<C: ConnectionTrait>(
     }
     let category = input.category.trim().to_ascii_uppercase();
     if !CATEGORIES.contains(&category.as_str()) {
-        return Err(AnalyticsError::Invalid(format!(
+        return Err(MappingError::Invalid(format!(
             "unknown category {:?}: expected one of {}",
             input.category,
             CATEGORIES.join(", ")
@@ -225,19 +232,19 @@ pub async fn upsert<C: ConnectionTrait>(
     }
     let field = input.field.map(|f| f.trim().to_owned()).unwrap_or_default();
     if (source == "CUSTOM_FIELD") == field.is_empty() {
-        return Err(AnalyticsError::Invalid(
+        return Err(MappingError::Invalid(
             "a CUSTOM_FIELD mapping names its field; other sources have none".into(),
         ));
     }
     let raw = input.raw_value.trim().to_owned();
     let name = input.display_name.trim().to_owned();
     if raw.is_empty() || name.is_empty() {
-        return Err(AnalyticsError::Invalid(
+        return Err(MappingError::Invalid(
             "rawValue and displayName must not be empty".into(),
         ));
     }
     if name.chars().count() > 100 || raw.chars().count() > 200 {
-        return Err(AnalyticsError::Invalid(
+        return Err(MappingError::Invalid(
             "displayName is limited to 100 characters and rawValue to 200".into(),
         ));
     }

@@ -6,10 +6,11 @@
 //! header and then read back, so the local copy is what PagerDuty says;
 //! without a configured PagerDuty client and `From` address they are refused.
 //!
-//! Every change refreshes the incident's SLA, invalidates cached analytics
-//! and announces the change; creating and resolving a local incident queue
+//! Every change refreshes the incident's SLA, tells the event bus (cached
+//! analytics are dropped, subscribers told); creating and resolving a local incident queue
 //! `incident_created` / `incident_resolved` notifications in the outbox.
 
+pub mod attachments;
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{
@@ -18,12 +19,12 @@ use sea_orm::{
 };
 use serde_json::json;
 
-use super::{Status, Urgency};
 use crate::config::SlaSettings;
 use crate::entities::{
     incident, incident_assignee, incident_log_entry, notification, priority, service, user,
 };
 use crate::events::{Event, EventBus};
+use crate::incidents::{Status, Urgency};
 use crate::pagerduty::Client;
 use crate::scope::Scope;
 
@@ -239,8 +240,9 @@ async fn notify<C: ConnectionTrait>(
 
 /// After a committed change: caches and listeners.
 async fn changed(ctx: &Context<'_>, i: &incident::Model) -> Result<(), DbErr> {
-    crate::cache::invalidate_incidents(ctx.db, std::slice::from_ref(&i.id)).await?;
     if let Some(bus) = ctx.events {
+        bus.incidents_changed(ctx.db, std::slice::from_ref(&i.id))
+            .await?;
         bus.publish(Event::IncidentChanged {
             id: i.id.clone(),
             service_id: i.service_id.clone(),
@@ -250,12 +252,12 @@ async fn changed(ctx: &Context<'_>, i: &incident::Model) -> Result<(), DbErr> {
 }
 
 /// The incident, if the caller may see it and it is not deleted.
-pub(super) async fn visible<C: ConnectionTrait>(
+pub(crate) async fn visible<C: ConnectionTrait>(
     db: &C,
     scope: &Scope,
     id: &str,
 ) -> Result<incident::Model, LocalError> {
-    super::find_live(db, scope, id)
+    crate::incidents::find_live(db, scope, id)
         .await?
         .ok_or_else(|| LocalError::NotFound(format!("No incident with id {id:?}")))
 }
