@@ -209,41 +209,62 @@ where
     Ok((counts, written))
 }
 
-/// Marks rows whose ids are not in `seen` as deleted (and un-deletes none:
-/// a row that comes back is rewritten by [`upsert`] with `deleted_at` null).
+/// Reference rows that the lists return whole: a row no longer listed is
+/// marked deleted (kept, never dropped).
+pub trait ListedRow: SyncRow {
+    /// The `deleted_at` and `updated_at` columns.
+    fn deletion_columns() -> (
+        <Self::Entity as EntityTrait>::Column,
+        <Self::Entity as EntityTrait>::Column,
+    );
+}
+
+macro_rules! listed_row {
+    ($($module:ident),*) => {$(
+        impl ListedRow for $module::Model {
+            fn deletion_columns() -> ($module::Column, $module::Column) {
+                ($module::Column::DeletedAt, $module::Column::UpdatedAt)
+            }
+        }
+    )*};
+}
+
+listed_row!(priority, team, user, schedule, escalation_policy, service);
+
+/// Writes a whole list of reference rows: new and changed rows are
+/// upserted, and rows the list no longer holds are marked deleted.
 ///
 /// # Errors
 /// Database errors only.
-pub async fn mark_missing_deleted<E, C>(
+pub async fn replace_listed<R: ListedRow, C: ConnectionTrait>(
     db: &C,
-    id: E::Column,
-    deleted_at: E::Column,
-    updated_at: E::Column,
-    seen: &HashSet<String>,
+    rows: Vec<R>,
     now: DateTime<Utc>,
-) -> Result<u64, DbErr>
+) -> Result<Counts, DbErr>
 where
-    E: EntityTrait,
-    C: ConnectionTrait,
+    <R::Entity as EntityTrait>::Model: Sync,
 {
     use sea_orm::QuerySelect;
-    let live: Vec<String> = E::find()
+    let seen: HashSet<String> = rows.iter().map(|r| r.id().to_owned()).collect();
+    let counts = upsert(db, rows, now).await?;
+    let (deleted_at, updated_at) = R::deletion_columns();
+    let live: Vec<String> = R::Entity::find()
         .select_only()
-        .column(id)
+        .column(R::id_column())
         .filter(deleted_at.is_null())
         .into_tuple::<String>()
         .all(db)
         .await?;
     let gone: Vec<String> = live.into_iter().filter(|i| !seen.contains(i)).collect();
     for chunk in gone.chunks(500) {
-        E::update_many()
+        R::Entity::update_many()
             .col_expr(deleted_at, sea_orm::sea_query::Expr::value(now))
             .col_expr(updated_at, sea_orm::sea_query::Expr::value(now))
-            .filter(id.is_in(chunk.to_vec()))
+            .filter(R::id_column().is_in(chunk.to_vec()))
             .exec(db)
             .await?;
     }
-    Ok(gone.len() as u64)
+    Ok(counts)
 }
 
 /// The desired membership of a join table for some parents: parent id →
