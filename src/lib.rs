@@ -29,6 +29,7 @@ pub mod reports;
 pub mod scope;
 pub mod sla;
 pub mod telemetry;
+pub mod tz;
 
 use std::future::Future;
 use std::sync::Arc;

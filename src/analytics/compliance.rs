@@ -30,10 +30,11 @@ use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{Analytics, local_epoch};
-use super::{AnalyticsError, Params, local_days, tz};
+use super::{AnalyticsError, Params, local_days};
 use crate::entities::{
     incident, incident_sla_target as sla, priority, service, service_team, team,
 };
+use crate::tz;
 
 /// What compliance is grouped by.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -15,13 +15,14 @@ use sea_orm::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::{AnalyticsError, Params, Target, local_days, tz};
+use super::{AnalyticsError, Params, Target, local_days};
 use crate::config::FlagRule;
 use crate::entities::{
     escalation_policy, incident, incident_custom_field_value as cf, service, service_team, team,
 };
 use crate::incidents::status::{Mapped, Mapper};
 use crate::scope::Scope;
+use crate::tz;
 
 /// What analytics needs besides the database: the configured flags and
 /// status field.

@@ -42,7 +42,6 @@ pub mod live;
 pub mod metrics;
 pub mod oncall;
 pub mod prewarm;
-pub mod tz;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -50,6 +49,7 @@ use sea_orm::DbErr;
 use serde::{Deserialize, Serialize};
 
 use crate::scope::Scope;
+use crate::tz;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyticsError {

@@ -17,12 +17,12 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use serde::{Deserialize, Serialize};
 
 use super::metrics::Analytics;
-use super::tz::{Window, window};
 use super::{AnalyticsError, Params, Target};
 use crate::entities::{
     escalation_policy_team, incident, incident_log_entry as log, oncall_entry, schedule,
     schedule_user, service, service_team, user,
 };
+use crate::tz::{Window, window};
 
 /// An interval `[start, end)`.
 pub type Span = (DateTime<Utc>, DateTime<Utc>);

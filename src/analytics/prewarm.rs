@@ -10,10 +10,11 @@ use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::metrics::{Analytics, Granularity};
-use super::{AnalyticsError, Params, Target, tz};
+use super::{AnalyticsError, Params, Target};
 use crate::cache::Cache;
 use crate::entities::service;
 use crate::scope::Scope;
+use crate::tz;
 
 /// Days of the prewarmed summaries.
 pub const SUMMARY_DAYS: [i64; 3] = [7, 30, 90];

@@ -564,7 +564,7 @@ impl AnalyticsView {
         let (year, mon) = match &month {
             Some(s) => parse_month(s).api()?,
             None => {
-                let today = analytics::tz::local_date(self.0.tz, Utc::now());
+                let today = crate::tz::local_date(self.0.tz, Utc::now());
                 (today.year(), today.month())
             }
         };

@@ -1,4 +1,5 @@
-//! Time-zone arithmetic for bucketing, without I/O.
+//! Time-zone arithmetic, without I/O: offsets and where they change, local
+//! dates and day, week and month starts, PagerDuty's interruption windows.
 //!
 //! Storage is UTC. To bucket by local day in SQL on both databases (SQLite
 //! has no time-zone support), a period is cut into segments over which the
@@ -19,6 +20,42 @@ pub fn offset_at(tz: Tz, t: DateTime<Utc>) -> i32 {
         .local_minus_utc()
 }
 
+/// The UTC offset of `tz` at Unix second `ts`, in seconds.
+pub fn offset_secs(tz: Tz, ts: i64) -> i64 {
+    DateTime::from_timestamp(ts, 0).map_or(0, |t| i64::from(offset_at(tz, t)))
+}
+
+/// The first Unix second in `(from, limit]` at which `tz`'s UTC offset
+/// differs from its offset at `from`, or `limit` if it never does. Offsets
+/// never change twice within six hours, so probing every six hours finds
+/// every change, and a binary search finds its second (zones change offset
+/// on a whole second). The one search both bucketing and business
+/// calendars use.
+pub fn next_offset_change(tz: Tz, from: i64, limit: i64) -> i64 {
+    const PROBE_STEP_SECS: i64 = 6 * 3_600;
+    let offset = offset_secs(tz, from);
+    let mut same = from;
+    loop {
+        let probe = same.saturating_add(PROBE_STEP_SECS).min(limit);
+        if offset_secs(tz, probe) != offset {
+            let mut changed = probe;
+            while changed - same > 1 {
+                let mid = same + (changed - same) / 2;
+                if offset_secs(tz, mid) == offset {
+                    same = mid;
+                } else {
+                    changed = mid;
+                }
+            }
+            return changed;
+        }
+        if probe >= limit {
+            return limit;
+        }
+        same = probe;
+    }
+}
+
 /// Segments of constant offset covering `[from, to)`: each is the instant
 /// the segment starts and its offset; the first starts at `from`.
 pub fn offset_segments(
@@ -27,40 +64,16 @@ pub fn offset_segments(
     to: DateTime<Utc>,
 ) -> Vec<(DateTime<Utc>, i32)> {
     let mut out = vec![(from, offset_at(tz, from))];
-    // Offsets never change twice within six hours, so stepping by six hours
-    // finds every change; a binary search then finds its second.
-    let step = Duration::hours(6);
-    let mut lo = from;
-    while lo < to {
-        let hi = (lo + step).min(to);
-        let current = out.last().map_or(0, |s| s.1);
-        if offset_at(tz, hi) != current {
-            // Whole seconds: zones change offset on a whole second.
-            let (mut a, mut b) = (lo.timestamp(), hi.timestamp());
-            if Utc
-                .timestamp_opt(a, 0)
-                .single()
-                .is_some_and(|t| offset_at(tz, t) != current)
-            {
-                b = a;
-            }
-            while b - a > 1 {
-                let mid = a + (b - a) / 2;
-                let t = Utc.timestamp_opt(mid, 0).single().unwrap_or(hi);
-                if offset_at(tz, t) == current {
-                    a = mid;
-                } else {
-                    b = mid;
-                }
-            }
-            let b = Utc.timestamp_opt(b, 0).single().unwrap_or(hi);
-            if b < to {
-                out.push((b, offset_at(tz, b)));
-            }
+    let (mut at, end) = (from.timestamp(), to.timestamp());
+    loop {
+        let change = next_offset_change(tz, at, end);
+        if change >= end {
+            return out;
         }
-        lo = hi;
+        let t = Utc.timestamp_opt(change, 0).single().unwrap_or(to);
+        out.push((t, offset_at(tz, t)));
+        at = change;
     }
-    out
 }
 
 /// The local date of day number `n` (days since 1970-01-01).
