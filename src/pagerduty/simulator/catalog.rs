@@ -1,6 +1,8 @@
 //! The reference lists (priorities, teams and members, users, services,
 //! escalation policies, schedules) and on-call entries.
 
+use super::gate::*;
+use super::paging::*;
 use super::*;
 
 /// Adds the fields every PagerDuty resource carries (`type`, `summary`,

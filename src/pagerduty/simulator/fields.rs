@@ -17,8 +17,9 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use serde_json::{Value, json};
 
+use super::Sim;
 use super::data::Org;
-use super::{Sim, error, gate, respond, serialised};
+use super::gate::{error, gate, respond, serialised};
 use crate::pagerduty::wire::{FieldValue, IncidentTypeName};
 
 /// Which custom fields the organisation defines.

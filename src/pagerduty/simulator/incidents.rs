@@ -2,6 +2,8 @@
 //! of log entries embed one incident each, so this is the simulator's
 //! hottest path; tests check it against the generic rendering).
 
+use super::gate::*;
+use super::paging::*;
 use super::*;
 
 /// An incident as the API sends it: the wire model without its absent

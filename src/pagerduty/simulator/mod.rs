@@ -20,11 +20,6 @@ mod gate;
 mod incidents;
 mod paging;
 
-use catalog::*;
-use gate::*;
-use incidents::*;
-use paging::*;
-
 pub mod data;
 pub mod fields;
 mod writes;
@@ -46,11 +41,6 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde_json::{Value, json};
 use tokio::sync::{Mutex, RwLock};
-
-use catalog::*;
-use gate::*;
-use incidents::*;
-use paging::*;
 
 pub use data::{Org, Sizes};
 pub use fields::FieldSetup;
@@ -344,24 +334,27 @@ pub async fn spawn(
 
 pub fn router(sim: Arc<Sim>) -> Router {
     Router::new()
-        .route("/priorities", get(priorities))
-        .route("/teams", get(teams))
-        .route("/teams/{id}/members", get(team_members))
-        .route("/users", get(users))
-        .route("/services", get(services))
-        .route("/escalation_policies", get(escalation_policies))
-        .route("/schedules", get(schedules))
-        .route("/oncalls", get(oncalls))
-        .route("/incidents", get(incidents))
+        .route("/priorities", get(catalog::priorities))
+        .route("/teams", get(catalog::teams))
+        .route("/teams/{id}/members", get(catalog::team_members))
+        .route("/users", get(catalog::users))
+        .route("/services", get(catalog::services))
+        .route("/escalation_policies", get(catalog::escalation_policies))
+        .route("/schedules", get(catalog::schedules))
+        .route("/oncalls", get(catalog::oncalls))
+        .route("/incidents", get(incidents::incidents))
         .route(
             "/incidents/{id}",
-            get(incident).put(writes::update_incident),
+            get(incidents::incident).put(writes::update_incident),
         )
         .route(
             "/incidents/{id}/notes",
             axum::routing::post(writes::create_note),
         )
-        .route("/incidents/{id}/log_entries", get(incident_log_entries))
+        .route(
+            "/incidents/{id}/log_entries",
+            get(incidents::incident_log_entries),
+        )
         .route("/incidents/{id}/custom_fields/values", get(fields::values))
         .route("/incidents/custom_fields", get(fields::account_fields))
         .route("/incidents/types", get(fields::incident_types))
@@ -369,7 +362,10 @@ pub fn router(sim: Arc<Sim>) -> Router {
             "/incidents/types/{type_id_or_name}/custom_fields",
             get(fields::type_fields),
         )
-        .route("/log_entries", get(log_entries))
-        .route("/_simulator/outage", get(outage_state).post(set_outage))
+        .route("/log_entries", get(incidents::log_entries))
+        .route(
+            "/_simulator/outage",
+            get(gate::outage_state).post(gate::set_outage),
+        )
         .with_state(sim)
 }

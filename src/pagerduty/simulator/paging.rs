@@ -1,6 +1,7 @@
 //! PagerDuty's offset pagination: `limit` at most 100, `offset + limit` at
 //! most 10,000, `more` and `total`.
 
+use super::gate::{Params, error};
 use super::*;
 
 /// Applies PagerDuty's offset pagination to a full list.

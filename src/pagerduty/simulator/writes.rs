@@ -13,7 +13,9 @@ use axum::response::Response;
 use chrono::Utc;
 use serde_json::{Value, json};
 
-use super::{Sim, data, error, gate, incident_json, respond};
+use super::gate::{error, gate, respond};
+use super::incidents::incident_json;
+use super::{Sim, data};
 
 fn invalid(message: &str) -> Response {
     let mut r = error(StatusCode::BAD_REQUEST, 2001, "Invalid Input Provided");
