@@ -299,6 +299,7 @@ pub(super) async fn incident_log_entries(
 
 #[cfg(test)]
 mod tests {
+    use super::super::catalog::decorate;
     use super::*;
 
     /// The generic rendering the typed one replaced: the wire model as a
