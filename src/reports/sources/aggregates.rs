@@ -1,0 +1,280 @@
+//! The aggregate reports: incidents and their statuses per service, the
+//! service summary, SLA compliance, and incidents per service for the
+//! summary sheet.
+
+use super::*;
+
+/// (service label, count) from (service id, count), most first, then by label.
+pub(super) fn ranked_services(
+    counts: Vec<(String, i64)>,
+    names: &HashMap<String, String>,
+    label: ServiceLabel,
+) -> Vec<(String, i64)> {
+    let mut out: Vec<(String, i64)> = match label {
+        ServiceLabel::Hidden => Vec::new(),
+        ServiceLabel::Id => counts,
+        ServiceLabel::Name => counts
+            .into_iter()
+            .map(|(s, n)| (names.get(&s).cloned().unwrap_or(s), n))
+            .collect(),
+    };
+    out.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    out
+}
+
+#[derive(Default)]
+pub(super) struct ServiceStats {
+    pub(super) total: i64,
+    pub(super) triggered: i64,
+    pub(super) acknowledged_now: i64,
+    pub(super) resolved_now: i64,
+    pub(super) acknowledged: i64,
+    pub(super) escalated: i64,
+    pub(super) escalations: i64,
+    pub(super) resolved: i64,
+    pub(super) ack_secs: f64,
+    pub(super) resolve_secs: f64,
+    /// By mapped status category: `OPEN`, `IN_PROGRESS`, `WAITING`, `RESOLVED`.
+    pub(super) categories: [i64; 4],
+}
+
+/// The status-mapping categories, in report column order.
+pub(super) const CATEGORIES: [&str; 4] = ["OPEN", "IN_PROGRESS", "WAITING", "RESOLVED"];
+
+#[derive(FromQueryResult)]
+pub(super) struct StatRow {
+    pub(super) id: String,
+    pub(super) service_id: Option<String>,
+    pub(super) source: String,
+    pub(super) status: String,
+    pub(super) created_at: DateTime<Utc>,
+    pub(super) acknowledged_at: Option<DateTime<Utc>>,
+    pub(super) resolved_at: Option<DateTime<Utc>>,
+    pub(super) escalation_count: i32,
+}
+
+/// Per-service counts and means over the filtered incidents, streamed in
+/// pages (memory grows with services, not incidents).
+pub(super) async fn service_stats(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    services: &Option<BTreeSet<String>>,
+    mapper: &Mapper,
+) -> Result<HashMap<String, ServiceStats>, DbErr> {
+    use incident::Column as I;
+    let mut stats: HashMap<String, ServiceStats> = HashMap::new();
+    let mut after: Option<(DateTime<Utc>, String)> = None;
+    loop {
+        let mut select = incident_select(filter, services, mapper);
+        if let Some((t, id)) = &after {
+            select = select.filter(after_key(*t, id));
+        }
+        let rows: Vec<StatRow> = select
+            .select_only()
+            .columns([
+                I::Id,
+                I::ServiceId,
+                I::Source,
+                I::Status,
+                I::CreatedAt,
+                I::AcknowledgedAt,
+                I::ResolvedAt,
+                I::EscalationCount,
+            ])
+            .order_by_asc(I::CreatedAt)
+            .order_by_asc(I::Id)
+            .limit(PAGE)
+            .into_model::<StatRow>()
+            .all(db)
+            .await?;
+        let n = rows.len() as u64;
+        if let Some(last) = rows.last() {
+            after = Some((last.created_at, last.id.clone()));
+        }
+        let values = status_values(db, mapper, rows.iter().map(|r| r.id.clone())).await?;
+        for r in rows {
+            let Some(service) = r.service_id else {
+                continue;
+            };
+            let s = stats.entry(service).or_default();
+            s.total += 1;
+            // Hidden (inactive) mappings were filtered out by the query.
+            if let Some(m) = mapper.map(&r.source, &r.status, values.get(&r.id).map(String::as_str))
+                && let Some(i) = CATEGORIES.iter().position(|c| *c == m.category)
+            {
+                s.categories[i] += 1;
+            }
+            match r.status.as_str() {
+                "triggered" => s.triggered += 1,
+                "acknowledged" => s.acknowledged_now += 1,
+                "resolved" => s.resolved_now += 1,
+                _ => {}
+            }
+            if let Some(a) = r.acknowledged_at {
+                s.acknowledged += 1;
+                s.ack_secs += (a - r.created_at).num_milliseconds() as f64 / 1000.0;
+            }
+            if let Some(z) = r.resolved_at {
+                s.resolved += 1;
+                s.resolve_secs += (z - r.created_at).num_milliseconds() as f64 / 1000.0;
+            }
+            if r.escalation_count > 0 {
+                s.escalated += 1;
+            }
+            s.escalations += i64::from(r.escalation_count);
+        }
+        if n < PAGE {
+            return Ok(stats);
+        }
+    }
+}
+
+pub(super) async fn per_service_rows(
+    db: &DatabaseConnection,
+    kind: ReportKind,
+    filter: &Filter,
+    services: Option<BTreeSet<String>>,
+    mapper: &Mapper,
+) -> Result<Built, DbErr> {
+    let stats = service_stats(db, filter, &services, mapper).await?;
+    let list = live_services(db, &services).await?;
+    let mut rows = Vec::new();
+    for s in list {
+        let st = stats.get(&s.id);
+        let get = |f: fn(&ServiceStats) -> i64| Cell::Int(st.map_or(0, f));
+        let id = Cell::Text(s.id.clone());
+        let name = Cell::Text(s.name.clone());
+        rows.push(match kind {
+            ReportKind::IncidentsPerService => vec![id, name, get(|s| s.total)],
+            ReportKind::IncidentStatusPerService => vec![
+                id,
+                name,
+                get(|s| s.triggered),
+                get(|s| s.acknowledged_now),
+                get(|s| s.resolved_now),
+                get(|s| s.total),
+                get(|s| s.categories[0]),
+                get(|s| s.categories[1]),
+                get(|s| s.categories[2]),
+                get(|s| s.categories[3]),
+            ],
+            _ => vec![
+                id,
+                name,
+                get(|s| s.total),
+                get(|s| s.acknowledged),
+                get(|s| s.escalated),
+                get(|s| s.escalations),
+                get(|s| s.resolved),
+                Cell::opt_float(
+                    st.filter(|s| s.acknowledged > 0)
+                        .map(|s| s.ack_secs / s.acknowledged as f64 / 60.0),
+                ),
+                Cell::opt_float(
+                    st.filter(|s| s.resolved > 0)
+                        .map(|s| s.resolve_secs / s.resolved as f64 / 60.0),
+                ),
+            ],
+        });
+    }
+    if kind == ReportKind::IncidentsPerService {
+        rows.sort_by_key(|r| match r[2] {
+            Cell::Int(n) => -n,
+            _ => 0,
+        });
+    }
+    Ok(rows)
+}
+
+#[derive(FromQueryResult)]
+pub(super) struct SlaCount {
+    pub(super) policy_name: String,
+    pub(super) target: String,
+    pub(super) state: String,
+    pub(super) n: i64,
+}
+
+pub(super) async fn sla_rows(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    services: Option<BTreeSet<String>>,
+    mapper: &Mapper,
+) -> Result<Built, DbErr> {
+    use incident_sla_target::Column as S;
+    let incidents = incident_select(filter, &services, mapper)
+        .select_only()
+        .column(incident::Column::Id)
+        .into_query();
+    let counts = incident_sla_target::Entity::find()
+        .select_only()
+        .column(S::PolicyName)
+        .column(S::Target)
+        .column(S::State)
+        .column_as(Expr::col(S::Id).count(), "n")
+        .filter(S::IncidentId.in_subquery(incidents))
+        .group_by(S::PolicyName)
+        .group_by(S::Target)
+        .group_by(S::State)
+        .into_model::<SlaCount>()
+        .all(db)
+        .await?;
+    let mut by: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
+    for c in counts {
+        *by.entry((c.policy_name, c.target))
+            .or_default()
+            .entry(c.state)
+            .or_default() += c.n;
+    }
+    let rows = by
+        .into_iter()
+        .map(|((policy, target), states)| {
+            let get = |s: &str| states.get(s).copied().unwrap_or(0);
+            let (met, breached) = (get("MET"), get("BREACHED"));
+            let open = get("ACTIVE") + get("PAUSED");
+            vec![
+                Cell::Text(policy),
+                Cell::Text(target),
+                Cell::Int(met + breached + open),
+                Cell::Int(met),
+                Cell::Int(breached),
+                Cell::Int(open),
+                Cell::opt_float((met + breached > 0).then(|| met as f64 / (met + breached) as f64)),
+            ]
+        })
+        .collect();
+    Ok(rows)
+}
+
+/// Incidents per service (name, count), most first, for the summary chart.
+pub async fn incidents_per_service(
+    db: &DatabaseConnection,
+    filter: &Filter,
+    scope: &Scope,
+    status_field: Option<&str>,
+    label: ServiceLabel,
+) -> Result<Vec<(String, i64)>, DbErr> {
+    use incident::Column as I;
+    if label == ServiceLabel::Hidden {
+        return Ok(Vec::new());
+    }
+    let services = allowed_services(db, filter, scope).await?;
+    let mapper = Mapper::load(db, status_field).await?;
+    let counts: Vec<(Option<String>, i64)> = incident_select(filter, &services, &mapper)
+        .select_only()
+        .column(I::ServiceId)
+        .column_as(Expr::col(I::Id).count(), "n")
+        .group_by(I::ServiceId)
+        .into_tuple()
+        .all(db)
+        .await?;
+    let names: HashMap<String, String> =
+        id_names::<service::Entity>(db, service::Column::Id, service::Column::Name).await?;
+    Ok(ranked_services(
+        counts
+            .into_iter()
+            .filter_map(|(s, n)| Some((s?, n)))
+            .collect(),
+        &names,
+        label,
+    ))
+}
