@@ -114,20 +114,11 @@ pub struct AnalyticsInput {
 
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "TrendGranularity")]
+#[graphql(remote = "crate::analytics::metrics::Granularity")]
 pub enum GranularityGql {
     Day,
     Week,
     Month,
-}
-
-impl From<GranularityGql> for Granularity {
-    fn from(g: GranularityGql) -> Self {
-        match g {
-            GranularityGql::Day => Granularity::Day,
-            GranularityGql::Week => Granularity::Week,
-            GranularityGql::Month => Granularity::Month,
-        }
-    }
 }
 
 fn parse_tz(name: Option<&str>, default: Tz) -> Result<Tz, ApiError> {

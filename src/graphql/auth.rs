@@ -101,6 +101,7 @@ impl Extension for RequireCallerExtension {
 
 /// A role.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
+#[graphql(remote = "crate::auth::Role")]
 pub enum AccountRole {
     /// Reads everything non-sensitive.
     Viewer,
@@ -108,26 +109,6 @@ pub enum AccountRole {
     User,
     /// Also manages accounts, tokens, mappings and policies, starts syncs and jobs.
     Admin,
-}
-
-impl From<Role> for AccountRole {
-    fn from(r: Role) -> Self {
-        match r {
-            Role::Viewer => AccountRole::Viewer,
-            Role::User => AccountRole::User,
-            Role::Admin => AccountRole::Admin,
-        }
-    }
-}
-
-impl From<AccountRole> for Role {
-    fn from(r: AccountRole) -> Self {
-        match r {
-            AccountRole::Viewer => Role::Viewer,
-            AccountRole::User => Role::User,
-            AccountRole::Admin => Role::Admin,
-        }
-    }
 }
 
 /// A person who may log in to pagerlens (not a PagerDuty user).

@@ -55,6 +55,7 @@ pub async fn visible_job(
 
 /// Where a job is.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::jobs::Status")]
 pub enum JobStatus {
     Queued,
     Running,
@@ -63,32 +64,9 @@ pub enum JobStatus {
     Cancelled,
 }
 
-impl From<Status> for JobStatus {
-    fn from(s: Status) -> Self {
-        match s {
-            Status::Queued => Self::Queued,
-            Status::Running => Self::Running,
-            Status::Succeeded => Self::Succeeded,
-            Status::Failed => Self::Failed,
-            Status::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
-impl From<JobStatus> for Status {
-    fn from(s: JobStatus) -> Self {
-        match s {
-            JobStatus::Queued => Self::Queued,
-            JobStatus::Running => Self::Running,
-            JobStatus::Succeeded => Self::Succeeded,
-            JobStatus::Failed => Self::Failed,
-            JobStatus::Cancelled => Self::Cancelled,
-        }
-    }
-}
-
 /// What a job does.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::jobs::JobKind")]
 pub enum JobKind {
     Sync,
     SlaCheck,
@@ -99,38 +77,6 @@ pub enum JobKind {
     Notify,
     Prewarm,
     SlaRecompute,
-}
-
-impl From<JobKind> for DomainKind {
-    fn from(k: JobKind) -> Self {
-        match k {
-            JobKind::Sync => Self::Sync,
-            JobKind::SlaCheck => Self::SlaCheck,
-            JobKind::Report => Self::Report,
-            JobKind::Retention => Self::Retention,
-            JobKind::ReportExpiry => Self::ReportExpiry,
-            JobKind::ScheduledReports => Self::ScheduledReports,
-            JobKind::Notify => Self::Notify,
-            JobKind::Prewarm => Self::Prewarm,
-            JobKind::SlaRecompute => Self::SlaRecompute,
-        }
-    }
-}
-
-impl From<DomainKind> for JobKind {
-    fn from(k: DomainKind) -> Self {
-        match k {
-            DomainKind::Sync => Self::Sync,
-            DomainKind::SlaCheck => Self::SlaCheck,
-            DomainKind::Report => Self::Report,
-            DomainKind::Retention => Self::Retention,
-            DomainKind::ReportExpiry => Self::ReportExpiry,
-            DomainKind::ScheduledReports => Self::ScheduledReports,
-            DomainKind::Notify => Self::Notify,
-            DomainKind::Prewarm => Self::Prewarm,
-            DomainKind::SlaRecompute => Self::SlaRecompute,
-        }
-    }
 }
 
 /// One log line of a job.
@@ -452,6 +398,7 @@ impl JobsQuery {
 
 /// A report kind.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::reports::ReportKind")]
 pub enum ReportKind {
     Incidents,
     Services,
@@ -466,67 +413,12 @@ pub enum ReportKind {
     SlaCompliance,
 }
 
-impl From<ReportKind> for reports::ReportKind {
-    fn from(k: ReportKind) -> Self {
-        use reports::ReportKind as R;
-        match k {
-            ReportKind::Incidents => R::Incidents,
-            ReportKind::Services => R::Services,
-            ReportKind::Teams => R::Teams,
-            ReportKind::ServiceTeams => R::ServiceTeams,
-            ReportKind::EscalationPolicies => R::EscalationPolicies,
-            ReportKind::EscalationPolicyTeams => R::EscalationPolicyTeams,
-            ReportKind::EscalationPolicyServices => R::EscalationPolicyServices,
-            ReportKind::IncidentsPerService => R::IncidentsPerService,
-            ReportKind::IncidentStatusPerService => R::IncidentStatusPerService,
-            ReportKind::ServiceSummary => R::ServiceSummary,
-            ReportKind::SlaCompliance => R::SlaCompliance,
-        }
-    }
-}
-
-impl From<reports::ReportKind> for ReportKind {
-    fn from(k: reports::ReportKind) -> Self {
-        use reports::ReportKind as R;
-        match k {
-            R::Incidents => Self::Incidents,
-            R::Services => Self::Services,
-            R::Teams => Self::Teams,
-            R::ServiceTeams => Self::ServiceTeams,
-            R::EscalationPolicies => Self::EscalationPolicies,
-            R::EscalationPolicyTeams => Self::EscalationPolicyTeams,
-            R::EscalationPolicyServices => Self::EscalationPolicyServices,
-            R::IncidentsPerService => Self::IncidentsPerService,
-            R::IncidentStatusPerService => Self::IncidentStatusPerService,
-            R::ServiceSummary => Self::ServiceSummary,
-            R::SlaCompliance => Self::SlaCompliance,
-        }
-    }
-}
-
 /// A report file format.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "crate::reports::Format")]
 pub enum ReportFormat {
     Xlsx,
     Csv,
-}
-
-impl From<ReportFormat> for reports::Format {
-    fn from(f: ReportFormat) -> Self {
-        match f {
-            ReportFormat::Xlsx => Self::Xlsx,
-            ReportFormat::Csv => Self::Csv,
-        }
-    }
-}
-
-impl From<reports::Format> for ReportFormat {
-    fn from(f: reports::Format) -> Self {
-        match f {
-            reports::Format::Xlsx => Self::Xlsx,
-            reports::Format::Csv => Self::Csv,
-        }
-    }
 }
 
 /// Which incidents (and services) a report covers; omitted lists mean all.

@@ -10,7 +10,7 @@ use super::auth::{RoleGuard, caller};
 use super::error::{ApiError, ApiResultExt};
 use super::loaders::{SlaEventsOfIncident, SlaTargetsOfIncident};
 use super::types::{Incident, load_one};
-use crate::analytics::compliance::{ComplianceGroup, GroupBy, TargetCompliance};
+use crate::analytics::compliance::{ComplianceGroup, TargetCompliance};
 use crate::analytics::metrics::Analytics;
 use crate::auth::Role;
 use crate::config::Config;
@@ -39,22 +39,12 @@ fn db<'a>(ctx: &Context<'a>) -> &'a DatabaseConnection {
 /// A target's state.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "SlaState")]
+#[graphql(remote = "crate::sla::State")]
 pub enum SlaStateGql {
     Active,
     Paused,
     Met,
     Breached,
-}
-
-impl From<State> for SlaStateGql {
-    fn from(s: State) -> Self {
-        match s {
-            State::Active => Self::Active,
-            State::Paused => Self::Paused,
-            State::Met => Self::Met,
-            State::Breached => Self::Breached,
-        }
-    }
 }
 
 /// One SLA target (response: time to first acknowledgement; resolution: time to resolve).
@@ -539,23 +529,13 @@ impl SlaTargetFilter {
 /// What SLA compliance is grouped by.
 #[derive(Enum, Clone, Copy, PartialEq, Eq)]
 #[graphql(name = "SlaGroupBy")]
+#[graphql(remote = "crate::analytics::compliance::GroupBy")]
 pub enum SlaGroupByGql {
     Service,
     Team,
     Priority,
     /// The local month of the incident's creation.
     Month,
-}
-
-impl From<SlaGroupByGql> for GroupBy {
-    fn from(g: SlaGroupByGql) -> Self {
-        match g {
-            SlaGroupByGql::Service => GroupBy::Service,
-            SlaGroupByGql::Team => GroupBy::Team,
-            SlaGroupByGql::Priority => GroupBy::Priority,
-            SlaGroupByGql::Month => GroupBy::Month,
-        }
-    }
 }
 
 /// One target's outcome in a group (see the README's SLA compliance definitions).

@@ -44,19 +44,11 @@ fn wrap<M, T: From<M>>(items: Vec<M>) -> Vec<T> {
 
 /// Sort direction.
 #[derive(Enum, Copy, Clone, Eq, PartialEq, Default)]
+#[graphql(remote = "crate::catalog::Direction")]
 pub enum SortDirection {
     #[default]
     Asc,
     Desc,
-}
-
-impl From<SortDirection> for Direction {
-    fn from(d: SortDirection) -> Self {
-        match d {
-            SortDirection::Asc => Direction::Asc,
-            SortDirection::Desc => Direction::Desc,
-        }
-    }
 }
 
 /// Field to sort catalogue lists by.
@@ -185,46 +177,19 @@ impl TeamScopedFilter {
 
 /// An incident's status.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::incidents::Status")]
 pub enum IncidentStatus {
     Triggered,
     Acknowledged,
     Resolved,
 }
 
-impl From<IncidentStatus> for Status {
-    fn from(s: IncidentStatus) -> Self {
-        match s {
-            IncidentStatus::Triggered => Status::Triggered,
-            IncidentStatus::Acknowledged => Status::Acknowledged,
-            IncidentStatus::Resolved => Status::Resolved,
-        }
-    }
-}
-
-impl From<Status> for IncidentStatus {
-    fn from(s: Status) -> Self {
-        match s {
-            Status::Triggered => IncidentStatus::Triggered,
-            Status::Acknowledged => IncidentStatus::Acknowledged,
-            Status::Resolved => IncidentStatus::Resolved,
-        }
-    }
-}
-
 /// An incident's urgency.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
+#[graphql(remote = "crate::incidents::Urgency")]
 pub enum IncidentUrgency {
     High,
     Low,
-}
-
-impl From<IncidentUrgency> for Urgency {
-    fn from(u: IncidentUrgency) -> Self {
-        match u {
-            IncidentUrgency::High => Urgency::High,
-            IncidentUrgency::Low => Urgency::Low,
-        }
-    }
 }
 
 /// Where an incident comes from.
