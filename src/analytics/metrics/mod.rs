@@ -1,7 +1,15 @@
 //! The incident metrics, each one SQL statement (or a few) over the
 //! `incidents` table, the same on SQLite and PostgreSQL. Local days are
-//! computed in SQL from constant-offset segments (see [`super::tz`]); weeks
+//! computed in SQL from constant-offset segments (see [`crate::tz`]); weeks
 //! and months are rolled up from days here.
+
+mod sql;
+mod ranks;
+mod outputs;
+
+pub(crate) use sql::*;
+pub use ranks::*;
+pub use outputs::*;
 
 use std::collections::{BTreeMap, HashMap};
 
@@ -30,86 +38,6 @@ use crate::tz;
 pub struct Settings {
     pub flags: Vec<FlagRule>,
     pub status_field: Option<String>,
-}
-
-/// Counts of the catalog a caller may see.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CatalogCounts {
-    pub services: i64,
-    pub teams: i64,
-    pub escalation_policies: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceCount {
-    pub service_id: String,
-    pub service_name: String,
-    pub incidents: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StatusCount {
-    pub status: String,
-    pub category: String,
-    pub incidents: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ServiceStatusCounts {
-    pub service_id: String,
-    pub service_name: String,
-    pub total: i64,
-    pub statuses: Vec<StatusCount>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct DayCount {
-    pub date: NaiveDate,
-    pub incidents: i64,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct TopService {
-    pub service_id: String,
-    pub service_name: String,
-    pub total: i64,
-    pub statuses: Vec<StatusCount>,
-    /// Incidents per local day over the period (chart-ready, zeros kept).
-    pub series: Vec<DayCount>,
-}
-
-/// Mean and nearest-rank percentiles of durations, in seconds.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Durations {
-    pub count: i64,
-    pub mean: Option<f64>,
-    pub p50: Option<f64>,
-    pub p90: Option<f64>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct FlagCount {
-    pub flag: String,
-    pub incidents: i64,
-}
-
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Summary {
-    pub total: i64,
-    pub acknowledged: i64,
-    pub escalated: i64,
-    pub resolved: i64,
-    pub time_to_acknowledge: Durations,
-    pub time_to_resolve: Durations,
-    pub outside_business_hours: i64,
-    pub flags: Vec<FlagCount>,
-}
-
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-pub struct CalendarDay {
-    pub date: NaiveDate,
-    pub incidents: i64,
-    pub escalated: i64,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -146,21 +74,6 @@ impl Granularity {
     }
 }
 
-/// One bucket of a trend.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct TrendPoint {
-    /// The bucket's first local day (clipped to the period).
-    pub start: NaiveDate,
-    pub incidents: i64,
-    pub acknowledged: i64,
-    pub escalated: i64,
-    pub resolved: i64,
-    /// Mean seconds to first acknowledgement (MTTA) in the bucket.
-    pub mtta: Option<f64>,
-    /// Mean seconds to resolve (MTTR) in the bucket.
-    pub mttr: Option<f64>,
-}
-
 /// Per local day sums, the building block of calendars and trends.
 #[derive(Clone, Debug, Default, PartialEq)]
 struct DaySums {
@@ -170,141 +83,6 @@ struct DaySums {
     resolved: i64,
     ack_secs: f64,
     resolve_secs: f64,
-}
-
-fn col(c: incident::Column) -> Expr {
-    Expr::col((incident::Entity, c))
-}
-
-/// Epoch seconds of `incidents.created_at`, truncated to whole seconds on
-/// both databases (17:59:59.6 is before 18:00). Cheap forms:
-/// PostgreSQL's `EXTRACT` returns `numeric`, whose arithmetic made the
-/// business-hours test half the cost of a summary; `date_part` returns a
-/// double. SQLite's `unixepoch` reads the text once; `strftime('%s')`
-/// formats a string to be parsed again.
-fn epoch(backend: DatabaseBackend) -> Expr {
-    match backend {
-        DatabaseBackend::Postgres => {
-            Expr::cust(r#"CAST(floor(date_part('epoch', "incidents"."created_at")) AS BIGINT)"#)
-        }
-        _ => Expr::cust(r#"unixepoch("incidents"."created_at")"#),
-    }
-}
-
-/// Seconds from `incidents.created_at` to `incidents.<to>` (a real number).
-fn secs_to(backend: DatabaseBackend, to: &str) -> Expr {
-    match backend {
-        DatabaseBackend::Postgres => Expr::cust(format!(
-            r#"date_part('epoch', "incidents"."{to}" - "incidents"."created_at")"#
-        )),
-        // Milliseconds exact: a difference of Julian days is not (a 300 s
-        // wait read as 299.99998 s).
-        _ => Expr::cust(format!(
-            r#"(unixepoch("incidents"."{to}", 'subsec') - unixepoch("incidents"."created_at", 'subsec'))"#
-        )),
-    }
-}
-
-/// Local epoch seconds of `created_at` in the period's time zone.
-pub(super) fn local_epoch(backend: DatabaseBackend, p: &Params) -> Expr {
-    let segs = tz::offset_segments(p.tz, p.from, p.to);
-    let offset: Expr = if segs.len() == 1 {
-        Expr::val(i64::from(segs[0].1))
-    } else {
-        let mut case = Expr::case(
-            col(incident::Column::CreatedAt).lt(segs[1].0),
-            i64::from(segs[0].1),
-        );
-        for w in segs.windows(2).skip(1) {
-            case = case.case(
-                col(incident::Column::CreatedAt).lt(w[1].0),
-                i64::from(w[0].1),
-            );
-        }
-        case.finally(i64::from(segs[segs.len() - 1].1)).into()
-    };
-    epoch(backend).add(offset)
-}
-
-/// `COALESCE(SUM(CASE WHEN cond THEN 1 ELSE 0 END), 0)`.
-fn count_when(cond: Expr) -> Expr {
-    Func::coalesce([
-        Func::sum(Expr::case(cond, 1).finally(0)).into(),
-        Expr::val(0),
-    ])
-    .into()
-}
-
-/// The `acknowledged`, `escalated` and `resolved` counts (see the
-/// module's definitions).
-fn add_outcome_counts(stmt: &mut SelectStatement) {
-    use incident::Column as I;
-    stmt.expr_as(
-        count_when(col(I::AcknowledgedAt).is_not_null()),
-        Alias::new("acknowledged"),
-    )
-    .expr_as(
-        count_when(col(I::EscalationCount).gt(0)),
-        Alias::new("escalated"),
-    )
-    .expr_as(
-        count_when(col(I::ResolvedAt).is_not_null()),
-        Alias::new("resolved"),
-    );
-}
-
-fn sum_of(e: Expr) -> Expr {
-    Func::coalesce([Func::sum(e).into(), Expr::val(0.0)]).into()
-}
-
-/// `SELECT service_id FROM service_teams WHERE team_id = team`.
-fn team_services(team: &str) -> SelectStatement {
-    Query::select()
-        .column(service_team::Column::ServiceId)
-        .from(service_team::Entity)
-        .and_where(service_team::Column::TeamId.eq(team))
-        .to_owned()
-}
-
-/// The incidents of the services a target covers within a scope.
-pub(super) fn service_condition(target: &Target, scope: &Scope) -> Condition {
-    use incident::Column as I;
-    let mut c = Condition::all();
-    match target {
-        Target::All => {}
-        Target::Service(s) => c = c.add(col(I::ServiceId).eq(s.clone())),
-        Target::Team(t) => {
-            c = c.add(col(I::ServiceId).in_subquery(team_services(t)));
-        }
-    }
-    if let Some(scoped) = scope.services_condition(I::ServiceId) {
-        c = c.add(scoped);
-    }
-    c
-}
-
-/// The incidents a metric counts: created in the period, of the target's
-/// services, visible to the caller, not deleted and not hidden by an
-/// inactive status mapping.
-pub fn incident_filter(p: &Params, mapper: &Mapper) -> Condition {
-    use incident::Column as I;
-    let mut c = Condition::all()
-        .add(col(I::DeletedAt).is_null())
-        .add(col(I::CreatedAt).gte(p.from))
-        .add(col(I::CreatedAt).lt(p.to))
-        .add(service_condition(&p.target, &p.scope));
-    if let Some(visible) = mapper.visible_condition() {
-        c = c.add(visible);
-    }
-    c
-}
-
-fn get_i64(row: &QueryResult, name: &str) -> Result<i64, DbErr> {
-    row.try_get::<i64>("", name)
-}
-
-fn get_f64(row: &QueryResult, name: &str) -> Result<Option<f64>, DbErr> {
-    row.try_get::<Option<f64>>("", name)
 }
 
 /// The analytics of one database.
@@ -846,55 +624,6 @@ impl Analytics {
             .all(&self.db)
             .await?)
     }
-}
-
-/// The nearest-rank p50 and p90 of `values` (reordered), `None` when empty.
-fn p50_p90(values: &mut [f64]) -> (Option<f64>, Option<f64>) {
-    let n = i64::try_from(values.len()).unwrap_or(i64::MAX);
-    let mut at = |q: f64| {
-        let rank = nearest_rank(n, q)?;
-        let i = usize::try_from(rank - 1).ok()?;
-        Some(*values.select_nth_unstable_by(i, f64::total_cmp).1)
-    };
-    (at(0.5), at(0.9))
-}
-
-/// The 1-based nearest rank of percentile `q` among `n` values.
-pub fn nearest_rank(n: i64, q: f64) -> Option<u64> {
-    if n <= 0 {
-        return None;
-    }
-    let rank = (q * n as f64).ceil() as i64;
-    Some(rank.clamp(1, n) as u64)
-}
-
-/// Adds up counts of the same mapped status, keeping first-seen order by
-/// category then name.
-fn merge_statuses(rows: impl IntoIterator<Item = (Mapped, i64)>) -> Vec<StatusCount> {
-    let mut map: HashMap<Mapped, i64> = HashMap::new();
-    for (m, n) in rows {
-        *map.entry(m).or_default() += n;
-    }
-    let order = |c: &str| {
-        crate::incidents::status::CATEGORIES
-            .iter()
-            .position(|x| *x == c)
-            .unwrap_or(99)
-    };
-    let mut out: Vec<StatusCount> = map
-        .into_iter()
-        .map(|(m, n)| StatusCount {
-            status: m.name,
-            category: m.category,
-            incidents: n,
-        })
-        .collect();
-    out.sort_by(|a, b| {
-        order(&a.category)
-            .cmp(&order(&b.category))
-            .then(a.status.cmp(&b.status))
-    });
-    out
 }
 
 #[cfg(test)]
