@@ -10,6 +10,7 @@ pub mod analytics;
 pub mod auth;
 pub mod cache;
 pub mod catalog;
+pub mod cli;
 pub mod config;
 pub mod cron;
 pub mod db;
@@ -24,7 +25,7 @@ pub mod mail;
 pub mod notify;
 pub mod pagerduty;
 pub mod paging;
-pub mod progress;
+
 pub mod reports;
 pub mod scope;
 pub mod sla;

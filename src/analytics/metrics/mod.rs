@@ -3,13 +3,13 @@
 //! computed in SQL from constant-offset segments (see [`crate::tz`]); weeks
 //! and months are rolled up from days here.
 
-mod sql;
-mod ranks;
 mod outputs;
+mod ranks;
+mod sql;
 
-pub(crate) use sql::*;
-pub use ranks::*;
 pub use outputs::*;
+pub use ranks::*;
+pub(crate) use sql::*;
 
 use std::collections::{BTreeMap, HashMap};
 

@@ -2,13 +2,13 @@
 //! say so with `generatedAt`, `fromCache` and `stale`), status mappings,
 //! and live PagerDuty look-ups that fall back to the cache.
 
-mod view;
 mod mappings;
 mod outputs;
+mod view;
 
-pub use view::*;
 pub use mappings::*;
 pub use outputs::*;
+pub use view::*;
 
 use std::sync::Arc;
 

@@ -1,15 +1,15 @@
 //! SLA fields: an incident's SLA, breaches and at-risk targets, policies,
 //! pause and resume, the breach check and deliberate recomputes.
 
-mod objects;
 mod admin;
 mod compliance;
 mod mutation;
+mod objects;
 
-pub use objects::*;
 pub use admin::*;
 pub use compliance::*;
 pub use mutation::*;
+pub use objects::*;
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, Utc};

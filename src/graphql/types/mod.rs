@@ -2,13 +2,13 @@
 //! built `From` them, so renaming a column never changes the API by accident.
 //! Relations resolve through the per-request DataLoaders.
 
-mod inputs;
 mod catalog_objects;
 mod incident_objects;
+mod inputs;
 
-pub use inputs::*;
 pub use catalog_objects::*;
 pub use incident_objects::*;
+pub use inputs::*;
 
 use async_graphql::dataloader::Loader;
 use async_graphql::{Context, Enum, ID, InputObject, Json, Object, SimpleObject};
