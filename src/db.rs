@@ -60,17 +60,6 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection, DbErr> {
                 // the reader wake each other for every row past the 50th.
                 .row_buffer_size(SQLITE_ROW_BUFFER)
         });
-    if !config.is_sqlite() {
-        let port = postgres_tcp_port(url);
-        opts.map_sqlx_postgres_pool_opts(move |pool| {
-            pool.after_connect(move |_conn, _meta| {
-                if let Some(port) = port {
-                    nodelay_database_sockets(port);
-                }
-                Box::pin(async { Ok(()) })
-            })
-        });
-    }
     Database::connect(opts).await.map_err(|e| {
         DbErr::Custom(format!(
             "cannot open database {}: {}",
@@ -143,60 +132,6 @@ pub async fn begin_write<C: TransactionTrait>(db: &C) -> Result<C::Transaction, 
     })
     .await
 }
-
-/// The TCP port of a PostgreSQL URL (5432 when not given); `None` for a
-/// Unix-socket host.
-fn postgres_tcp_port(url: &str) -> Option<u16> {
-    let parsed = url::Url::parse(url).ok()?;
-    let unix = parsed
-        .query_pairs()
-        .any(|(k, v)| k == "host" && v.starts_with('/'));
-    (!unix).then(|| parsed.port().unwrap_or(5432))
-}
-
-/// Switches `TCP_NODELAY` on for every TCP socket of this process connected
-/// to `port`, as each new database connection opens.
-///
-/// sqlx 0.9 opens PostgreSQL TCP sockets without `TCP_NODELAY` (sqlx 0.7 set
-/// it; 0.9's socket code lost it) and offers no option for it. Without it
-/// the tail of any statement larger than one TCP segment (a multi-row
-/// insert) waits for the server's delayed ACK: about 40 ms each time, which
-/// made a full sync into PostgreSQL three times slower than through a Unix
-/// socket (see BENCHMARKS.md). Remove this once sqlx sets it again.
-#[cfg(target_os = "linux")]
-fn nodelay_database_sockets(port: u16) {
-    use std::os::fd::BorrowedFd;
-    let Ok(dir) = std::fs::read_dir("/proc/self/fd") else {
-        return;
-    };
-    for entry in dir.flatten() {
-        let Ok(fd) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let is_socket = std::fs::read_link(entry.path())
-            .is_ok_and(|t| t.to_string_lossy().starts_with("socket:"));
-        if !is_socket {
-            continue;
-        }
-        // SAFETY: the descriptor was listed as an open socket of this
-        // process a moment ago and is only borrowed for two socket options;
-        // should another thread close it meanwhile, the calls fail (EBADF)
-        // or reach a socket whose peer port is then checked again.
-        let fd = unsafe { BorrowedFd::borrow_raw(fd) };
-        let socket = socket2::SockRef::from(&fd);
-        let to_database = socket
-            .peer_addr()
-            .ok()
-            .and_then(|a| a.as_socket())
-            .is_some_and(|a| a.port() == port);
-        if to_database && socket.tcp_nodelay().is_ok_and(|on| !on) {
-            let _ = socket.set_tcp_nodelay(true);
-        }
-    }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn nodelay_database_sockets(_port: u16) {}
 
 /// Removes a database URL (and so its password) from an error message.
 fn scrub(message: &str, url: &str) -> String {
@@ -302,41 +237,4 @@ pub async fn analyze<C: ConnectionTrait>(db: &C, tables: &[&str]) -> Result<(), 
     db.execute_unprepared(&format!("ANALYZE {}", list.join(", ")))
         .await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_postgres_port_comes_from_the_url() {
-        assert_eq!(
-            postgres_tcp_port("postgres://u:p@db.example:6543/x"),
-            Some(6543)
-        );
-        assert_eq!(postgres_tcp_port("postgres://u@db.example/x"), Some(5432));
-        assert_eq!(
-            postgres_tcp_port("postgres://u@localhost/x?host=/var/run/postgresql"),
-            None
-        );
-    }
-
-    #[cfg(target_os = "linux")]
-    #[test]
-    fn sockets_to_the_database_port_get_nodelay() {
-        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let to_db = std::net::TcpStream::connect(("127.0.0.1", port)).unwrap();
-        let (accepted, _) = listener.accept().unwrap();
-        let other = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let elsewhere =
-            std::net::TcpStream::connect(("127.0.0.1", other.local_addr().unwrap().port()))
-                .unwrap();
-        assert!(!to_db.nodelay().unwrap());
-        nodelay_database_sockets(port);
-        assert!(to_db.nodelay().unwrap());
-        // Only sockets whose peer is the database port.
-        assert!(!elsewhere.nodelay().unwrap());
-        assert!(!accepted.nodelay().unwrap());
-    }
 }
