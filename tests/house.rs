@@ -326,3 +326,105 @@ fn unsafe_only_sets_up_the_global_allocator() {
         "unsafe code outside the allocator set-up"
     );
 }
+
+/// The markdown files of the repository root and `docs/`.
+fn documents() -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for dir in [Path::new(ROOT).to_path_buf(), Path::new(ROOT).join("docs")] {
+        for entry in std::fs::read_dir(dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "md") {
+                out.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+/// GitHub's anchor for a heading: lower case, punctuation dropped, spaces
+/// as hyphens.
+fn anchor_of(heading: &str) -> String {
+    heading
+        .trim()
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_alphanumeric() || *c == ' ' || *c == '-' || *c == '_')
+        .map(|c| if c == ' ' { '-' } else { c })
+        .collect()
+}
+
+fn anchors(markdown: &str) -> BTreeSet<String> {
+    markdown
+        .lines()
+        .filter_map(|l| l.strip_prefix('#'))
+        .map(|l| anchor_of(l.trim_start_matches('#')))
+        .collect()
+}
+
+/// The targets of the inline links `[text](target)` of a markdown text.
+fn link_targets(markdown: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = markdown;
+    while let Some(at) = rest.find("](") {
+        rest = &rest[at + 2..];
+        if let Some(end) = rest.find(')') {
+            out.push(rest[..end].to_owned());
+        }
+    }
+    out
+}
+
+#[test]
+fn the_readme_stays_a_guide_of_at_most_600_lines() {
+    let lines = std::fs::read_to_string(Path::new(ROOT).join("README.md"))
+        .unwrap()
+        .lines()
+        .count();
+    assert!(
+        lines <= 600,
+        "README.md has {lines} lines: move reference tables into docs/"
+    );
+}
+
+#[test]
+fn document_links_reach_files_and_headings_that_exist() {
+    let mut broken = Vec::new();
+    for doc in documents() {
+        let text = std::fs::read_to_string(&doc).unwrap();
+        for target in link_targets(&text) {
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            let (file, anchor) = target.split_once('#').unwrap_or((&target, ""));
+            let path = if file.is_empty() {
+                doc.clone()
+            } else {
+                doc.parent().unwrap().join(file)
+            };
+            if !path.exists() {
+                broken.push(format!("{}: {target} (no such file)", doc.display()));
+            } else if !anchor.is_empty()
+                && path.extension().is_some_and(|e| e == "md")
+                && !anchors(&std::fs::read_to_string(&path).unwrap()).contains(anchor)
+            {
+                broken.push(format!("{}: {target} (no such heading)", doc.display()));
+            }
+        }
+    }
+    assert!(broken.is_empty(), "broken links:\n{}", broken.join("\n"));
+}
+
+#[test]
+fn the_link_reader_finds_targets_and_anchors() {
+    assert_eq!(
+        link_targets("see [a](docs/a.md#x-y) and [b](https://e.example) or [c](#top)"),
+        ["docs/a.md#x-y", "https://e.example", "#top"]
+    );
+    assert_eq!(
+        anchor_of(" Custom fields and flags"),
+        "custom-fields-and-flags"
+    );
+    assert_eq!(anchor_of("SLA compliance"), "sla-compliance");
+    assert!(anchors("# A\n## B c\ntext").contains("b-c"));
+}

@@ -258,7 +258,7 @@ async fn write(app: &TestApp, kind: ReportKind, format: Format, exclude: &[Strin
 }
 
 /// Incidents with SLAs, and PagerDuty links on everything that has one, so
-/// every kind has rows and the last column of most is a URL (the README's
+/// every kind has rows and the last column of most is a URL (the docs'
 /// own example of a column to leave out).
 async fn seed(app: &TestApp) {
     seed_catalog(&app.db).await;
@@ -565,8 +565,8 @@ async fn a_spreadsheet_report_prints_with_its_title_table_and_chart() {
 }
 
 #[test]
-fn the_readme_lists_every_report_column_key() {
-    let readme = include_str!("../README.md");
+fn the_report_docs_list_every_report_column_key() {
+    let readme = include_str!("../docs/reports.md");
     for kind in ReportKind::ALL {
         let keys: Vec<String> = reports::columns(kind)
             .iter()
@@ -577,6 +577,9 @@ fn the_readme_lists_every_report_column_key() {
             kind.as_str().to_ascii_uppercase(),
             keys.join(", ")
         );
-        assert!(readme.contains(&line), "README.md lacks the line\n{line}");
+        assert!(
+            readme.contains(&line),
+            "docs/reports.md lacks the line\n{line}"
+        );
     }
 }

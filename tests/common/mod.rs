@@ -54,11 +54,17 @@ static SKIP_NOTICE: std::sync::Once = std::sync::Once::new();
 
 /// The PostgreSQL server to create test databases on, if any. Prints, once
 /// and past the test harness's output capture, that PostgreSQL runs are
-/// skipped when it is not set.
+/// skipped when it is not set; with `PAGERLENS_REQUIRE_POSTGRES` set (as
+/// `.ci/run` does) a missing server fails the test instead.
 pub fn postgres_url() -> Option<String> {
     match std::env::var("TEST_POSTGRES_URL") {
         Ok(url) if !url.trim().is_empty() => Some(url),
         _ => {
+            assert!(
+                std::env::var_os("PAGERLENS_REQUIRE_POSTGRES").is_none(),
+                "PAGERLENS_REQUIRE_POSTGRES is set but TEST_POSTGRES_URL is not: \
+                 the PostgreSQL runs cannot be skipped here"
+            );
             SKIP_NOTICE.call_once(|| {
                 let _ = writeln!(
                     std::io::stderr(),
