@@ -992,9 +992,17 @@ async fn a_waiting_status_pauses_the_sla(app: TestApp) {
     assert!(open(app.db.clone(), "D").await.is_none(), "resumed");
 
     // A pause made by hand stays until someone resumes it.
-    pagerlens::sla::pause(&app.db, &settings, &Scope::All, None, "E", "customer call")
-        .await
-        .unwrap();
+    pagerlens::sla::pause(
+        &app.db,
+        &settings,
+        &Scope::All,
+        None,
+        "E",
+        "customer call",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
     pagerlens::sla::refresh(&app.db, &settings, &ids, false, Utc::now())
         .await
         .unwrap();

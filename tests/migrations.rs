@@ -39,6 +39,58 @@ async fn migrations_roll_back_and_reapply(app: TestApp) {
     seed_incidents(&app.db, 5).await;
 }
 
+/// Migration 16 tells automatic pauses from a person's by a column: rows
+/// written before it with a `waiting: ` reason and no account are marked
+/// automatic, every other row not.
+async fn existing_waiting_pauses_become_automatic(app: TestApp) {
+    use pagerlens::entities::sla_pause;
+    use sea_orm::EntityTrait;
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 2).await;
+    Migrator::down(&app.db, Some(1)).await.unwrap();
+    let id: String = app
+        .db
+        .query_one_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT id FROM incidents ORDER BY id LIMIT 1",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get("", "id")
+        .unwrap();
+    for reason in [
+        "waiting: Waiting on vendor",
+        "customer call",
+        "waiting for a call",
+    ] {
+        app.db
+            .execute_unprepared(&format!(
+                "INSERT INTO sla_pauses (incident_id, started_at, reason, created_at, updated_at) \
+                 VALUES ('{id}', '2026-01-01T00:00:00Z', '{reason}', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+            ))
+            .await
+            .unwrap();
+    }
+    Migrator::up(&app.db, None).await.unwrap();
+    let mut flags: Vec<(String, bool)> = sla_pause::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| (p.reason, p.automatic))
+        .collect();
+    flags.sort();
+    assert_eq!(
+        flags,
+        [
+            ("customer call".to_owned(), false),
+            ("waiting for a call".to_owned(), false),
+            ("waiting: Waiting on vendor".to_owned(), true),
+        ]
+    );
+}
+
 async fn foreign_keys_are_enforced(app: TestApp) {
     let err = app
         .db
@@ -253,6 +305,7 @@ async fn bulk_inserts_store_values_exactly(app: TestApp) {
 
 on_both_databases!(
     migrations_roll_back_and_reapply,
+    existing_waiting_pauses_become_automatic,
     foreign_keys_are_enforced,
     timestamps_are_stored_in_utc,
     a_writer_that_reads_first_is_not_failed_by_a_concurrent_commit,

@@ -272,14 +272,26 @@ async fn pause_and_resume(app: TestApp) {
         .await;
     assert_error(&body, "BAD_USER_INPUT");
 
-    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    // As if the pause began five minutes ago (the incident is ten minutes
+    // old): the resume then gives the deadline those minutes back.
+    let open = pagerlens::entities::sla_pause::Entity::find()
+        .filter(pagerlens::entities::sla_pause::Column::IncidentId.eq("PI0000"))
+        .one(&app.db)
+        .await
+        .unwrap()
+        .expect("the pause is kept");
+    assert!(!open.automatic, "a person's pause is not automatic");
+    let began = open.started_at - Duration::minutes(5);
+    let mut m: pagerlens::entities::sla_pause::ActiveModel = open.into();
+    m.started_at = Set(began);
+    m.update(&app.db).await.unwrap();
     let (_, body) = app.gql_as(&user, resume, json!({"id": "PI0000"})).await;
     let s = &body["data"]["resumeSla"]["sla"];
     assert_eq!(s["resolution"]["state"], "ACTIVE", "{body}");
     let after = at(&s["resolution"]["deadline"]);
     assert!(
-        after > before,
-        "a pause moves the deadline later: {before} -> {after}"
+        after >= before + Duration::minutes(5),
+        "a five-minute pause moves the deadline five minutes later: {before} -> {after}"
     );
     let timeline = sla_of(&app, "PI0000").await["timeline"].to_string();
     assert!(
@@ -1334,6 +1346,7 @@ on_both_databases!(
     a_kept_sla_context_sees_a_policy_saved_meanwhile,
     a_recompute_in_batches_equals_one_batch,
     a_recompute_keeps_a_pause_made_while_it_reads_ahead,
+    a_pause_between_a_batch_read_and_its_write_stands,
     a_recompute_runs_as_a_job,
     a_target_met_after_it_was_computed_is_closed_by_the_next_refresh,
     a_deleted_incident_is_neither_warned_nor_breached,
@@ -1396,14 +1409,21 @@ async fn a_recompute_keeps_a_pause_made_while_it_reads_ahead(app: TestApp) {
         4,
         |done, _| {
             if done == 4 {
-                // That batch is being read: let the read finish, then pause
-                // one of its incidents before the batch is written.
+                // That batch is being read (or has been): pause one of its
+                // incidents before the batch is written.
                 tokio::task::block_in_place(|| {
                     handle.block_on(async {
-                        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
-                        sla::pause(&db, &settings, &Scope::All, None, &victim, "customer call")
-                            .await
-                            .unwrap();
+                        sla::pause(
+                            &db,
+                            &settings,
+                            &Scope::All,
+                            None,
+                            &victim,
+                            "customer call",
+                            Utc::now(),
+                        )
+                        .await
+                        .unwrap();
                     })
                 });
             }
@@ -1435,6 +1455,63 @@ async fn a_recompute_keeps_a_pause_made_while_it_reads_ahead(app: TestApp) {
         );
     }
     assert!(after.iter().any(|t| t.closed_at.is_none()), "{after:?}");
+}
+
+/// The same race, step by step: a batch is read, one of its incidents is
+/// paused, then the batch is written. The write finds the pause's refresh
+/// and measures the incident again from inside its transaction, so the
+/// pause stands and the new policies count.
+async fn a_pause_between_a_batch_read_and_its_write_stands(app: TestApp) {
+    use pagerlens::entities::incident_sla_target as t;
+    use pagerlens::scope::Scope;
+    use sea_orm::TransactionTrait;
+    seed_twelve_with_slas(&app.db).await;
+    scale_policies(&app.db, 2).await;
+    let all = incident::Entity::find().all(&app.db).await.unwrap();
+    let victim = all
+        .iter()
+        .find(|i| i.status == "acknowledged")
+        .expect("an acknowledged incident")
+        .id
+        .clone();
+    let ids: Vec<String> = all.iter().map(|i| i.id.clone()).collect();
+    let before = t::Entity::find()
+        .filter(t::Column::IncidentId.eq(&victim))
+        .all(&app.db)
+        .await
+        .unwrap();
+    let settings = SlaSettings::default();
+
+    let read = sla::read_batch(&app.db, &settings, &ids).await.unwrap();
+    sla::pause(
+        &app.db,
+        &settings,
+        &Scope::All,
+        None,
+        &victim,
+        "customer call",
+        Utc::now(),
+    )
+    .await
+    .unwrap();
+    let txn = app.db.begin().await.unwrap();
+    sla::write_batch(&txn, &settings, read).await.unwrap();
+    txn.commit().await.unwrap();
+
+    let after = t::Entity::find()
+        .filter(t::Column::IncidentId.eq(&victim))
+        .all(&app.db)
+        .await
+        .unwrap();
+    assert_eq!(after.len(), 2, "{after:?}");
+    assert!(after.iter().any(|t| t.closed_at.is_none()), "{after:?}");
+    for t in &after {
+        if t.closed_at.is_none() {
+            assert_eq!(t.state, "PAUSED", "the pause stands: {after:?}");
+        }
+        let was = before.iter().find(|b| b.target == t.target).unwrap();
+        assert_eq!(t.target_secs, was.target_secs * 2, "new policy: {t:?}");
+    }
 }
 
 /// Multiplies every policy's targets by `factor`, as an admin's change

@@ -671,7 +671,7 @@ async fn a_waiting_status_field_pauses_clocks_in_a_full_sync(app: TestApp) {
         .unwrap()
         .into_iter()
         .map(|p| {
-            assert!(p.reason.starts_with("waiting: "), "{}", p.reason);
+            assert!(p.automatic && p.reason.starts_with("waiting: "), "{p:?}");
             p.incident_id
         })
         .collect();

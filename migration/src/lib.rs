@@ -22,6 +22,7 @@ mod m20261126_000012_redundant_incident_index;
 mod m20261207_000013_wide_integers;
 mod m20261207_000014_incident_types;
 mod m20261207_000015_openid_connect;
+mod m20261207_000016_automatic_pauses;
 
 pub struct Migrator;
 
@@ -44,6 +45,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000013_wide_integers::Migration),
             Box::new(m20261207_000014_incident_types::Migration),
             Box::new(m20261207_000015_openid_connect::Migration),
+            Box::new(m20261207_000016_automatic_pauses::Migration),
         ]
     }
 }

@@ -13,6 +13,8 @@ pub struct Model {
     pub reason: String,
     pub paused_by_account_id: Option<i32>,
     pub resumed_by_account_id: Option<i32>,
+    /// Made by pagerlens for an incident in a waiting status, not by a person.
+    pub automatic: bool,
     pub created_at: DateTimeUtc,
     pub updated_at: DateTimeUtc,
 }

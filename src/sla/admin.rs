@@ -60,8 +60,8 @@ pub(super) fn validate(p: &PolicyInput) -> Result<(), SlaError> {
     Ok(())
 }
 
-/// Creates (`id: None`) or replaces a policy, then re-evaluates every open
-/// SLA, in one transaction.
+/// Creates (`id: None`) or replaces a policy, stamped `now`, then
+/// re-evaluates every open SLA, in one transaction.
 ///
 /// # Errors
 /// Invalid input, an unknown policy or calendar, a duplicate name; nothing
@@ -71,6 +71,7 @@ pub async fn save_policy(
     settings: &SlaSettings,
     id: Option<i32>,
     input: PolicyInput,
+    now: DateTime<Utc>,
 ) -> Result<sla_policy::Model, SlaError> {
     validate(&input)?;
     if let Some(c) = input.calendar_id
@@ -83,7 +84,6 @@ pub async fn save_policy(
             "No business calendar with id {c}"
         )));
     }
-    let now = Utc::now();
     let txn = crate::db::begin_write(db).await?;
     if let Some(id) = id
         && sla_policy::Entity::find_by_id(id)
@@ -177,7 +177,7 @@ pub async fn list_calendars<C: ConnectionTrait>(
         .await
 }
 
-/// Creates a calendar, or replaces calendar `id`; a replaced calendar
+/// Creates a calendar, or replaces calendar `id`, stamped `now`; a replaced calendar
 /// re-evaluates open SLAs (closed ones keep what they measured).
 ///
 /// # Errors
@@ -188,6 +188,7 @@ pub async fn save_calendar(
     settings: &SlaSettings,
     id: Option<i32>,
     input: CalendarInput,
+    now: DateTime<Utc>,
 ) -> Result<business_calendar::Model, SlaError> {
     let name = input.name.trim().to_owned();
     if name.is_empty() || name.chars().count() > 100 {
@@ -200,7 +201,6 @@ pub async fn save_calendar(
         .into_iter()
         .map(|(d, w)| (d.trim().to_ascii_lowercase(), w))
         .collect();
-    let now = Utc::now();
     let mut model = business_calendar::Model {
         id: id.unwrap_or_default(),
         name: name.clone(),

@@ -117,7 +117,8 @@ impl State {
     }
 }
 
-/// The reason of an automatic pause starts with this.
+/// The reason of an automatic pause starts with this (what tells it from a
+/// person's is `sla_pauses.automatic`).
 pub const WAITING_REASON: &str = "waiting: ";
 
 #[derive(Debug, thiserror::Error)]

@@ -12,7 +12,7 @@ pub(super) async fn visible_incident<C: ConnectionTrait>(
         .ok_or_else(|| SlaError::NotFound(format!("No incident with id {id:?}")))
 }
 
-/// Pauses an incident's open SLA clocks.
+/// Pauses an incident's open SLA clocks from `now`.
 ///
 /// # Errors
 /// Unknown incident, nothing open to pause, already paused, an empty reason.
@@ -23,6 +23,7 @@ pub async fn pause<C: ConnectionTrait + TransactionTrait>(
     by: Option<i32>,
     incident_id: &str,
     reason: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), SlaError> {
     let reason = reason.trim();
     if reason.is_empty() || reason.chars().count() > 500 {
@@ -47,7 +48,6 @@ pub async fn pause<C: ConnectionTrait + TransactionTrait>(
             "the SLA of incident {incident_id} is already paused"
         )));
     }
-    let now = Utc::now();
     sla_pause::ActiveModel {
         incident_id: Set(i.id.clone()),
         started_at: Set(now),
@@ -55,6 +55,7 @@ pub async fn pause<C: ConnectionTrait + TransactionTrait>(
         reason: Set(reason.to_owned()),
         paused_by_account_id: Set(by),
         resumed_by_account_id: Set(None),
+        automatic: Set(false),
         created_at: Set(now),
         updated_at: Set(now),
         ..Default::default()
@@ -67,7 +68,7 @@ pub async fn pause<C: ConnectionTrait + TransactionTrait>(
     Ok(())
 }
 
-/// Resumes an incident's paused SLA clocks.
+/// Resumes an incident's paused SLA clocks at `now`.
 ///
 /// # Errors
 /// Unknown incident, or its SLA is not paused.
@@ -77,6 +78,7 @@ pub async fn resume<C: ConnectionTrait + TransactionTrait>(
     scope: &Scope,
     by: Option<i32>,
     incident_id: &str,
+    now: DateTime<Utc>,
 ) -> Result<(), SlaError> {
     let i = visible_incident(db, scope, incident_id).await?;
     let txn = crate::db::begin_write(db).await?;
@@ -90,7 +92,6 @@ pub async fn resume<C: ConnectionTrait + TransactionTrait>(
             "the SLA of incident {incident_id} is not paused"
         )));
     };
-    let now = Utc::now();
     let mut m: sla_pause::ActiveModel = open.into();
     m.ended_at = Set(Some(now));
     m.resumed_by_account_id = Set(by);

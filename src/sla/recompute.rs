@@ -214,6 +214,40 @@ pub(super) fn recompute_batch(
     (tokio_util::task::AbortOnDropHandle::new(task), Some(go))
 }
 
+/// A batch of incidents read for a recompute and not yet written.
+pub struct ReadBatch(Loaded, Vec<String>);
+
+/// One step of a recompute, first half: reads what measuring `ids` needs.
+/// A recompute does this on another connection while it writes the batch
+/// before.
+///
+/// # Errors
+/// Database errors.
+pub async fn read_batch(
+    db: &DatabaseConnection,
+    settings: &SlaSettings,
+    ids: &[String],
+) -> Result<ReadBatch, SlaError> {
+    let loaded = load(db, settings.status_field.as_deref(), ids).await?;
+    Ok(ReadBatch(loaded, ids.to_vec()))
+}
+
+/// One step of a recompute, second half: measures, inside `txn`, a batch
+/// read before by today's policies, closed targets included. An incident
+/// some other writer refreshed since the read (a pause, a sync page) is not
+/// overwritten from the older read: the batch is read again inside `txn`.
+///
+/// # Errors
+/// Database errors; `txn` then holds nothing of the batch.
+pub async fn write_batch(
+    txn: &DatabaseTransaction,
+    settings: &SlaSettings,
+    batch: ReadBatch,
+) -> Result<usize, SlaError> {
+    let cx = Context::load(txn, settings).await?;
+    Ok(write_read_ahead(txn, settings, &cx, (batch.0, batch.1), true).await?)
+}
+
 /// A batch of a recompute written and not yet committed: its transaction,
 /// how many incidents it held, how many targets it wrote.
 pub(super) type WrittenBatch = (DatabaseTransaction, usize, usize);
@@ -225,9 +259,10 @@ pub(super) type WrittenBatch = (DatabaseTransaction, usize, usize);
 /// refreshed one of its incidents since, the guarded write finds a target
 /// changed since it was read and is rolled back to a savepoint, and the batch
 /// is read again inside `txn` and written from there: fresher targets are
-/// never overwritten from the older read. Measured now, not when the caller
-/// began: a pause or an acknowledgement read with the batch is never in the
-/// future.
+/// never overwritten from the older read. The clock is read here, at the
+/// write, rather than passed in: a recompute runs for minutes, and a pause
+/// or an acknowledgement read with the batch must never lie in the future
+/// of the time it is measured at.
 pub(super) async fn write_read_ahead(
     txn: &DatabaseTransaction,
     settings: &SlaSettings,

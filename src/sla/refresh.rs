@@ -41,6 +41,7 @@ pub(super) async fn auto_pauses<C: ConnectionTrait>(
                     reason: Set(reason.clone()),
                     paused_by_account_id: Set(None),
                     resumed_by_account_id: Set(None),
+                    automatic: Set(true),
                     created_at: Set(now),
                     updated_at: Set(now),
                     ..Default::default()
@@ -52,7 +53,7 @@ pub(super) async fn auto_pauses<C: ConnectionTrait>(
             }
             (None, Some(k)) => {
                 let p = &mut l.pauses.get_mut(&i.id).expect("read above")[k];
-                if p.paused_by_account_id.is_some() || !p.reason.starts_with(WAITING_REASON) {
+                if !p.automatic {
                     continue;
                 }
                 let mut m: sla_pause::ActiveModel = p.clone().into();

@@ -14,7 +14,7 @@ impl SlaMutation {
         ctx: &Context<'_>,
         input: BusinessCalendarInput,
     ) -> async_graphql::Result<BusinessCalendar> {
-        sla::save_calendar(db(ctx), settings(ctx), None, input.into())
+        sla::save_calendar(db(ctx), settings(ctx), None, input.into(), Utc::now())
             .await
             .map(BusinessCalendar)
             .api()
@@ -29,10 +29,16 @@ impl SlaMutation {
         id: ID,
         input: BusinessCalendarInput,
     ) -> async_graphql::Result<BusinessCalendar> {
-        sla::save_calendar(db(ctx), settings(ctx), Some(parse_int(&id)?), input.into())
-            .await
-            .map(BusinessCalendar)
-            .api()
+        sla::save_calendar(
+            db(ctx),
+            settings(ctx),
+            Some(parse_int(&id)?),
+            input.into(),
+            Utc::now(),
+        )
+        .await
+        .map(BusinessCalendar)
+        .api()
     }
 
     /// Deletes a calendar that no SLA policy uses (admins).
@@ -62,6 +68,7 @@ impl SlaMutation {
             Some(c.account.id),
             &incident_id,
             &reason,
+            Utc::now(),
         )
         .await
         .api()?;
@@ -82,6 +89,7 @@ impl SlaMutation {
             &c.scope,
             Some(c.account.id),
             &incident_id,
+            Utc::now(),
         )
         .await
         .api()?;
@@ -95,10 +103,16 @@ impl SlaMutation {
         ctx: &Context<'_>,
         input: SlaPolicyInput,
     ) -> async_graphql::Result<SlaPolicy> {
-        sla::save_policy(db(ctx), settings(ctx), None, input.into_domain()?)
-            .await
-            .map(SlaPolicy)
-            .api()
+        sla::save_policy(
+            db(ctx),
+            settings(ctx),
+            None,
+            input.into_domain()?,
+            Utc::now(),
+        )
+        .await
+        .map(SlaPolicy)
+        .api()
     }
 
     /// Replaces an SLA policy and re-evaluates open SLAs; closed ones keep
@@ -115,6 +129,7 @@ impl SlaMutation {
             settings(ctx),
             Some(parse_int(&id)?),
             input.into_domain()?,
+            Utc::now(),
         )
         .await
         .map(SlaPolicy)
