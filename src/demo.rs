@@ -52,7 +52,9 @@ pub fn spawn_sync_loop(app: &App, sim: &SimHandle) -> tokio::task::JoinHandle<()
         opts.sla = app.config.sla.clone();
         match sync::run(&app.db, &client, &opts).await {
             Ok(r) => tracing::info!(api_calls = r.api.api_calls, "demo data synced"),
-            Err(e) => tracing::error!(error = %e, "demo sync failed"),
+            Err(e) => {
+                tracing::error!(error = %crate::telemetry::error_chain(&e), "demo sync failed")
+            }
         }
         loop {
             tokio::time::sleep(TICK).await;
@@ -62,7 +64,7 @@ pub fn spawn_sync_loop(app: &App, sim: &SimHandle) -> tokio::task::JoinHandle<()
             opts.events = Some(app.events.clone());
             opts.sla = app.config.sla.clone();
             if let Err(e) = sync::run(&app.db, &client, &opts).await {
-                tracing::warn!(error = %e, "demo incremental sync failed");
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "demo incremental sync failed");
             }
         }
     })

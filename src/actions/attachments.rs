@@ -72,10 +72,9 @@ pub async fn add(
     source: std::fs::File,
 ) -> Result<incident_attachment::Model, LocalError> {
     let incident = super::visible(ctx.db, scope, incident_id).await?;
-    let io = |e: std::io::Error| LocalError::Io(e.to_string());
     let mut file = tokio::fs::File::from_std(source);
-    file.seek(std::io::SeekFrom::Start(0)).await.map_err(io)?;
-    let size = file.metadata().await.map_err(io)?.len();
+    file.seek(std::io::SeekFrom::Start(0)).await?;
+    let size = file.metadata().await?.len();
     if size == 0 {
         return Err(LocalError::BadInput("the file is empty".into()));
     }
@@ -90,7 +89,7 @@ pub async fn add(
     let mut head = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
-        let n = file.read(&mut buf).await.map_err(io)?;
+        let n = file.read(&mut buf).await?;
         if n == 0 {
             break;
         }
@@ -104,11 +103,11 @@ pub async fn add(
     let target = path_of(settings, &sha256);
     // The same content stored before is touched, so the sweep of
     // unreferenced files (which spares recent ones) leaves it alone.
-    if !touch(&target) {
-        store(&mut file, &target).await.map_err(io)?;
+    if !touch(&target).await {
+        store(&mut file, &target).await?;
     }
     let name = clean_name(file_name);
-    let now = chrono::Utc::now();
+    let now = ctx.at();
     let model = incident_attachment::ActiveModel {
         incident_id: Set(incident.id.clone()),
         file_name: Set(name.clone()),
@@ -125,7 +124,7 @@ pub async fn add(
     // A sweep that judged the old copy unreferenced just before the row
     // above was written may have removed it: store it again.
     if tokio::fs::metadata(&target).await.is_err() {
-        store(&mut file, &target).await.map_err(io)?;
+        store(&mut file, &target).await?;
     }
     incident_log_entry::ActiveModel {
         id: Set(super::new_id("LE")),
@@ -146,13 +145,28 @@ pub async fn add(
 }
 
 /// Sets the modification time of an existing file to now; false when there
-/// is no such file.
-fn touch(path: &std::path::Path) -> bool {
-    std::fs::File::options()
-        .write(true)
-        .open(path)
-        .and_then(|f| f.set_modified(std::time::SystemTime::now()))
-        .is_ok()
+/// is no such file. On the blocking pool: std has no async `set_modified`.
+async fn touch(path: &std::path::Path) -> bool {
+    let path = path.to_owned();
+    tokio::task::spawn_blocking(move || {
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .and_then(|f| f.set_modified(std::time::SystemTime::now()))
+            .is_ok()
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// Whether the file at `path` was last modified more than `grace` ago.
+async fn older_than(path: &std::path::Path, grace: std::time::Duration) -> bool {
+    tokio::fs::metadata(path)
+        .await
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.elapsed().ok())
+        .is_some_and(|age| age > grace)
 }
 
 /// Copies `file` to `target`: beside its final name first, then renamed, so
@@ -192,29 +206,24 @@ pub async fn sweep<C: sea_orm::ConnectionTrait>(
 ) -> Result<Swept, sea_orm::DbErr> {
     use sea_orm::QuerySelect;
     let mut swept = Swept::default();
-    let old = |path: &std::path::Path| {
-        std::fs::metadata(path)
-            .and_then(|m| m.modified())
-            .ok()
-            .and_then(|t| t.elapsed().ok())
-            .is_some_and(|age| age > grace)
-    };
-    let Ok(shards) = std::fs::read_dir(&settings.dir) else {
+    let Ok(mut shards) = tokio::fs::read_dir(&settings.dir).await else {
         return Ok(swept); // nothing stored yet
     };
-    for shard in shards.flatten() {
-        let Ok(files) = std::fs::read_dir(shard.path()) else {
+    while let Ok(Some(shard)) = shards.next_entry().await {
+        let Ok(mut files) = tokio::fs::read_dir(shard.path()).await else {
             continue;
         };
         let mut candidates = Vec::new();
-        for f in files.flatten() {
+        while let Ok(Some(f)) = files.next_entry().await {
             let path = f.path();
             let name = f.file_name().to_string_lossy().into_owned();
             if name.ends_with(".partial") {
-                if old(&path) && std::fs::remove_file(&path).is_ok() {
+                if older_than(&path, grace).await && tokio::fs::remove_file(&path).await.is_ok() {
                     swept.partial += 1;
                 }
-            } else if name.len() == 64 && name.bytes().all(|b| b.is_ascii_hexdigit()) && old(&path)
+            } else if name.len() == 64
+                && name.bytes().all(|b| b.is_ascii_hexdigit())
+                && older_than(&path, grace).await
             {
                 candidates.push(name);
             }
@@ -233,10 +242,10 @@ pub async fn sweep<C: sea_orm::ConnectionTrait>(
                 let path = path_of(settings, name);
                 // Looked at again: an upload of the same content may have
                 // touched it since.
-                if !old(&path) {
+                if !older_than(&path, grace).await {
                     continue;
                 }
-                match std::fs::remove_file(&path) {
+                match tokio::fs::remove_file(&path).await {
                     Ok(()) => swept.files += 1,
                     Err(e) => {
                         tracing::warn!(path = %path.display(), error = %e, "could not remove an unreferenced attachment file")

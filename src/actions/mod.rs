@@ -41,12 +41,17 @@ pub enum LocalError {
     BadInput(String),
     #[error("{0}")]
     NotFound(String),
-    /// PagerDuty refused or could not take a write.
-    #[error("{0}")]
-    Upstream(String),
+    /// PagerDuty refused or could not take a write, or took it and could
+    /// not be read back; `what` says which, for the person who asked.
+    #[error("{what}")]
+    Upstream {
+        what: String,
+        #[source]
+        source: Option<crate::pagerduty::Error>,
+    },
     /// Reading or storing a file failed.
-    #[error("file storage: {0}")]
-    Io(String),
+    #[error("file storage failed")]
+    Io(#[from] std::io::Error),
     #[error(transparent)]
     Db(#[from] DbErr),
 }
@@ -69,6 +74,15 @@ pub struct Context<'a> {
     pub pagerduty: Option<&'a Client>,
     /// `PAGERDUTY_FROM_EMAIL`: the user PagerDuty records writes as.
     pub from_email: Option<&'a str>,
+    /// When the action happens: what its rows and log entries record.
+    pub now: DateTime<Utc>,
+}
+
+impl Context<'_> {
+    /// [`Context::now`] in whole microseconds: what PostgreSQL keeps.
+    pub(crate) fn at(&self) -> DateTime<Utc> {
+        DateTime::from_timestamp_micros(self.now.timestamp_micros()).unwrap_or(self.now)
+    }
 }
 
 /// A new local incident.
@@ -166,12 +180,6 @@ pub(super) fn new_id(prefix: &str) -> String {
         Utc::now().timestamp_micros(),
         rand::random::<u16>()
     )
-}
-
-fn now() -> DateTime<Utc> {
-    // Whole microseconds: what PostgreSQL keeps.
-    let n = Utc::now();
-    DateTime::from_timestamp_micros(n.timestamp_micros()).unwrap_or(n)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -294,7 +302,7 @@ pub async fn create(
     if let Some(u) = &input.assignee_id {
         check_user(ctx.db, u).await?;
     }
-    let at = now();
+    let at = ctx.at();
     let id = new_id("L");
     let txn = crate::db::begin_write(ctx.db).await?;
     let policy = service::Entity::find_by_id(input.service_id.clone())
@@ -448,7 +456,7 @@ pub async fn update(
     if let Some(Some(u)) = &c.assignee_id {
         check_user(ctx.db, u).await?;
     }
-    let at = now();
+    let at = ctx.at();
     m.updated_at = Set(at);
     let txn = crate::db::begin_write(ctx.db).await?;
     let model = m.update(&txn).await?;
@@ -480,21 +488,21 @@ fn writer<'a>(ctx: &'a Context<'_>) -> Result<(&'a Client, &'a str), LocalError>
     }
 }
 
-fn upstream(e: &crate::pagerduty::Error) -> LocalError {
-    match e {
+fn upstream(source: crate::pagerduty::Error) -> LocalError {
+    let what = match &source {
         crate::pagerduty::Error::Api {
             status: 403,
             message,
             ..
-        } => LocalError::Upstream(format!(
-            "PagerDuty refused the write (HTTP 403): the token cannot write ({message})"
-        )),
+        } => format!("PagerDuty refused the write (HTTP 403): the token cannot write ({message})"),
         crate::pagerduty::Error::Api {
             status, message, ..
-        } => LocalError::Upstream(format!(
-            "PagerDuty refused the write (HTTP {status}): {message}"
-        )),
-        other => LocalError::Upstream(format!("PagerDuty did not take the write: {other}")),
+        } => format!("PagerDuty refused the write (HTTP {status}): {message}"),
+        _ => "PagerDuty did not take the write".to_owned(),
+    };
+    LocalError::Upstream {
+        what,
+        source: Some(source),
     }
 }
 
@@ -504,10 +512,12 @@ async fn read_back(ctx: &Context<'_>, client: &Client, id: &str) -> Result<(), L
         .await
         .map_err(|e| match e {
             crate::pagerduty::Error::Db(d) => LocalError::Db(d),
-            other => LocalError::Upstream(format!(
-                "PagerDuty took the write but reading the incident back failed ({other}); \
-                 the next sync brings it"
-            )),
+            source => LocalError::Upstream {
+                what: "PagerDuty took the write but reading the incident back failed; \
+                       the next sync brings it"
+                    .to_owned(),
+                source: Some(source),
+            },
         })
 }
 
@@ -524,7 +534,7 @@ async fn put_status(
             http.put(url).header("From", from.clone()).json(&body)
         })
         .await
-        .map_err(|e| upstream(&e))?;
+        .map_err(upstream)?;
     read_back(ctx, client, &i.id).await
 }
 
@@ -589,7 +599,7 @@ async fn transition(
     i: incident::Model,
     status: Status,
 ) -> Result<incident::Model, LocalError> {
-    let at = now();
+    let at = ctx.at();
     let txn = crate::db::begin_write(ctx.db).await?;
     let mut m: incident::ActiveModel = i.clone().into();
     m.status = Set(status.as_str().into());
@@ -629,7 +639,7 @@ pub async fn delete(
 ) -> Result<(), LocalError> {
     let i = visible(ctx.db, scope, id).await?;
     local_only(&i, "delete")?;
-    let at = now();
+    let at = ctx.at();
     let txn = crate::db::begin_write(ctx.db).await?;
     let mut m: incident::ActiveModel = i.clone().into();
     m.deleted_at = Set(Some(at));
@@ -684,7 +694,7 @@ pub async fn add_note(
                 http.post(url).header("From", from.clone()).json(&body)
             })
             .await
-            .map_err(|e| upstream(&e))?;
+            .map_err(upstream)?;
         read_back(ctx, client, id).await?;
         let created = resp["note"]["created_at"]
             .as_str()
@@ -697,13 +707,12 @@ pub async fn add_note(
             .await?
             .into_iter()
             .max_by_key(|e| (created.is_some_and(|c| c == e.created_at), e.created_at));
-        return entry.ok_or_else(|| {
-            LocalError::Upstream(
-                "PagerDuty took the note but did not list it yet; the next sync brings it".into(),
-            )
+        return entry.ok_or_else(|| LocalError::Upstream {
+            what: "PagerDuty took the note but did not list it yet; the next sync brings it".into(),
+            source: None,
         });
     }
-    let at = now();
+    let at = ctx.at();
     let entry_id = new_id("LE");
     let txn = crate::db::begin_write(ctx.db).await?;
     let entry = incident_log_entry::ActiveModel {

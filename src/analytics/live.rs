@@ -70,7 +70,7 @@ pub async fn oncalls_now(
             serde_json::from_value::<Vec<wire::Oncall>>(v["oncalls"].clone()).map_err(|e| {
                 Error::Decode {
                     path: "/oncalls".into(),
-                    message: e.to_string(),
+                    source: e.into(),
                 }
             })
         })
@@ -97,7 +97,7 @@ pub async fn incident(
             serde_json::from_value::<wire::Incident>(v["incident"].clone()).map_err(|e| {
                 Error::Decode {
                     path: path.clone(),
-                    message: e.to_string(),
+                    source: e.into(),
                 }
             })
         })

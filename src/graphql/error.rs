@@ -75,7 +75,7 @@ impl ErrorExtensions for ApiError {
     fn extend(&self) -> async_graphql::Error {
         let message = match self {
             ApiError::Internal(source) => {
-                tracing::error!(error = %error_chain(source.as_ref()), "internal error in a GraphQL resolver");
+                tracing::error!(error = %crate::telemetry::error_chain(source.as_ref()), "internal error in a GraphQL resolver");
                 INTERNAL_MESSAGE.to_owned()
             }
             other => other.to_string(),
@@ -94,18 +94,6 @@ impl<T, E: Into<ApiError>> ApiResultExt<T> for Result<T, E> {
     fn api(self) -> async_graphql::Result<T> {
         self.map_err(|e| e.into().extend())
     }
-}
-
-/// Formats an error with all its sources, for logs.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }
 
 fn has_code(e: &ServerError) -> bool {

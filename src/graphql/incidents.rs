@@ -53,10 +53,18 @@ impl IncidentAttachment {
 impl From<LocalError> for ApiError {
     fn from(e: LocalError) -> Self {
         match e {
-            LocalError::BadInput(m) | LocalError::Upstream(m) => ApiError::BadUserInput(m),
+            LocalError::BadInput(m) => ApiError::BadUserInput(m),
+            // The person is told what PagerDuty said, or why it said nothing.
+            LocalError::Upstream {
+                what,
+                source: None | Some(crate::pagerduty::Error::Api { .. }),
+            } => ApiError::BadUserInput(what),
+            e @ LocalError::Upstream { .. } => {
+                ApiError::BadUserInput(crate::telemetry::error_chain(&e))
+            }
             LocalError::NotFound(m) => ApiError::NotFound(m),
             LocalError::Db(e) => e.into(),
-            LocalError::Io(m) => ApiError::Internal(m.into()),
+            e @ LocalError::Io(_) => ApiError::Internal(Box::new(e)),
         }
     }
 }
@@ -71,6 +79,7 @@ fn context<'a>(ctx: &Context<'a>) -> local::Context<'a> {
             .data_opt::<Option<crate::pagerduty::Client>>()
             .and_then(Option::as_ref),
         from_email: config.pagerduty.from_email.as_deref(),
+        now: Utc::now(),
     }
 }
 

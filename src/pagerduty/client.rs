@@ -18,8 +18,8 @@ use serde_json::value::RawValue;
 use tokio::sync::{Mutex, Semaphore};
 use tokio::time::Instant;
 
-use super::Error;
 use super::retry::{Verdict, backoff, classify_status, rate_limit_wait};
+use super::{DecodeError, Error, Failure};
 
 /// The public API.
 pub const DEFAULT_API_URL: &str = "https://api.pagerduty.com";
@@ -105,28 +105,38 @@ impl Stats {
     }
 }
 
-/// Spaces requests evenly under the per-minute budget; a 429 pushes the
-/// next slot of every caller back.
+/// The outbound request budget: `governor`'s even spacing (no burst, as
+/// PagerDuty's per-minute budget is spent evenly), plus a pause that a
+/// rate-limited answer sets for everyone.
 struct Limiter {
-    interval: Option<Duration>,
-    next: Mutex<Instant>,
+    budget: Option<governor::DefaultDirectRateLimiter>,
+    paused_until: Mutex<Instant>,
 }
 
 impl Limiter {
+    fn new(requests_per_minute: u32) -> Self {
+        let budget = std::num::NonZeroU32::new(requests_per_minute).map(|n| {
+            governor::RateLimiter::direct(
+                governor::Quota::per_minute(n).allow_burst(std::num::NonZeroU32::MIN),
+            )
+        });
+        Self {
+            budget,
+            paused_until: Mutex::new(Instant::now()),
+        }
+    }
+
     async fn acquire(&self) {
-        let at = {
-            let mut next = self.next.lock().await;
-            let now = Instant::now();
-            let at = (*next).max(now);
-            *next = at + self.interval.unwrap_or_default();
-            at
-        };
-        tokio::time::sleep_until(at).await;
+        let until = *self.paused_until.lock().await;
+        tokio::time::sleep_until(until).await;
+        if let Some(budget) = &self.budget {
+            budget.until_ready().await;
+        }
     }
 
     async fn pause(&self, wait: Duration) {
-        let mut next = self.next.lock().await;
-        *next = (*next).max(Instant::now() + wait);
+        let mut until = self.paused_until.lock().await;
+        *until = (*until).max(Instant::now() + wait);
     }
 }
 
@@ -154,7 +164,7 @@ pub struct Client {
 
 enum Attempt<T> {
     Done(T),
-    Fail(Verdict, String, Option<Duration>, u16),
+    Fail(Verdict, Failure, Option<Duration>, u16),
 }
 
 impl Client {
@@ -174,14 +184,9 @@ impl Client {
             .user_agent(concat!("pagerlens/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| Error::Config(e.to_string()))?;
-        let interval = (config.requests_per_minute > 0)
-            .then(|| Duration::from_secs(60) / config.requests_per_minute);
         Ok(Self {
             http,
-            limiter: Arc::new(Limiter {
-                interval,
-                next: Mutex::new(Instant::now()),
-            }),
+            limiter: Arc::new(Limiter::new(config.requests_per_minute)),
             slots: Arc::new(Semaphore::new(config.max_concurrency.max(1))),
             config: Arc::new(config),
             stats: Arc::new(Stats::default()),
@@ -216,7 +221,7 @@ impl Client {
         let resp = match req.send().await {
             Ok(r) => r,
             // Timeouts, refused and dropped connections: all worth a retry.
-            Err(e) => return Attempt::Fail(Verdict::Retry, transport_message(&e), None, 0),
+            Err(e) => return Attempt::Fail(Verdict::Retry, transport(e), None, 0),
         };
         let status = resp.status().as_u16();
         let header = |name: &str| {
@@ -231,19 +236,14 @@ impl Client {
         );
         let body = match resp.bytes().await {
             Ok(b) => b,
-            Err(e) => return Attempt::Fail(Verdict::Retry, transport_message(&e), None, status),
+            Err(e) => return Attempt::Fail(Verdict::Retry, transport(e), None, status),
         };
         if (200..300).contains(&status) {
             let body: &[u8] = if body.is_empty() { b"null" } else { &body };
             return match serde_json::from_slice::<T>(body) {
                 Ok(v) => Attempt::Done(v),
                 // A truncated or garbled body: the transfer failed, try again.
-                Err(e) => Attempt::Fail(
-                    Verdict::Retry,
-                    format!("unreadable JSON body ({e})"),
-                    None,
-                    status,
-                ),
+                Err(e) => Attempt::Fail(Verdict::Retry, Failure::Body(e), None, status),
             };
         }
         let message = serde_json::from_slice::<super::wire::ErrorBody>(&body)
@@ -255,7 +255,12 @@ impl Client {
                 m
             })
             .unwrap_or_else(|_| format!("HTTP {status}"));
-        Attempt::Fail(classify_status(status), message, wait, status)
+        Attempt::Fail(
+            classify_status(status),
+            Failure::Status { status, message },
+            wait,
+            status,
+        )
     }
 
     /// Sends a request built by `build`, retrying as the policy says.
@@ -276,6 +281,7 @@ impl Client {
     ///
     /// # Errors
     /// As [`Client::send`].
+    #[tracing::instrument(skip_all, fields(path = %path))]
     pub async fn send_as<T: DeserializeOwned>(
         &self,
         path: &str,
@@ -291,11 +297,15 @@ impl Client {
                 )
                 .header("Accept", ACCEPT)
                 .header("Content-Type", "application/json");
-            let (verdict, message, wait, status) = match self.attempt(req).await {
+            let (verdict, failure, wait, status) = match self.attempt(req).await {
                 Attempt::Done(v) => return Ok(v),
-                Attempt::Fail(v, m, w, s) => (v, m, w, s),
+                Attempt::Fail(v, f, w, s) => (v, f, w, s),
             };
             if verdict == Verdict::Permanent {
+                let message = match failure {
+                    Failure::Status { message, .. } => message,
+                    other => crate::telemetry::error_chain(&other),
+                };
                 return Err(Error::Api {
                     status,
                     message,
@@ -306,8 +316,8 @@ impl Client {
                 return Err(Error::Exhausted {
                     attempts: attempt + 1,
                     path: path.to_owned(),
-                    last: message,
                     status,
+                    last: failure,
                 });
             }
             let jitter: f64 = rand::random();
@@ -335,6 +345,7 @@ impl Client {
             } else {
                 self.stats.retries.fetch_add(1, Ordering::Relaxed);
                 metrics::counter!(crate::telemetry::metrics::PAGERDUTY_RETRIES).increment(1);
+                let message = crate::telemetry::error_chain(&failure);
                 tracing::debug!(path, attempt, %message, delay_ms = delay.as_millis() as u64, "retrying PagerDuty request");
                 tokio::time::sleep(delay).await;
             }
@@ -392,7 +403,7 @@ impl Client {
             .and_then(|raw| serde_json::from_str::<Vec<Box<RawValue>>>(raw.get()).ok())
             .ok_or_else(|| Error::Decode {
                 path: path.to_owned(),
-                message: format!("no `{wrapper}` list in the response"),
+                source: DecodeError::Envelope(format!("no `{wrapper}` list in the response")),
             })?;
         let field = |name: &str| {
             body.get(name)
@@ -422,7 +433,7 @@ impl Client {
             if offset + MAX_LIMIT > MAX_OFFSET_PLUS_LIMIT {
                 return Err(Error::Decode {
                     path: path.to_owned(),
-                    message: "more than 10,000 objects in one list".into(),
+                    source: DecodeError::Envelope("more than 10,000 objects in one list".into()),
                 });
             }
             let page = self
@@ -466,18 +477,17 @@ pub fn decode_items<T: DeserializeOwned, I: AsRef<RawValue>>(
     (ok, skipped)
 }
 
-fn transport_message(e: &reqwest::Error) -> String {
-    let what = if e.is_timeout() {
+fn transport(source: reqwest::Error) -> Failure {
+    let what = if source.is_timeout() {
         "timed out"
-    } else if e.is_connect() {
+    } else if source.is_connect() {
         "connection failed"
-    } else if e.is_body() || e.is_decode() {
+    } else if source.is_body() || source.is_decode() {
         "connection dropped while reading the body"
     } else {
         "request failed"
     };
-    // The error's own text names the URL but never the token (a header).
-    format!("{what}: {e}")
+    Failure::Transport { what, source }
 }
 
 #[cfg(test)]

@@ -21,16 +21,22 @@ pub enum Error {
         message: String,
         path: String,
     },
-    #[error("PagerDuty did not answer {path} after {attempts} attempts; last error: {last}")]
+    #[error("PagerDuty did not answer {path} after {attempts} attempts")]
     Exhausted {
         attempts: u32,
         path: String,
-        last: String,
         /// The last HTTP status (0: no response, such as a timeout).
         status: u16,
+        /// What went wrong the last time.
+        #[source]
+        last: Failure,
     },
-    #[error("unreadable PagerDuty response for {path}: {message}")]
-    Decode { path: String, message: String },
+    #[error("unreadable PagerDuty response for {path}")]
+    Decode {
+        path: String,
+        #[source]
+        source: DecodeError,
+    },
     #[error("PagerDuty configuration: {0}")]
     Config(String),
     #[error("database error during sync: {0}")]
@@ -40,6 +46,36 @@ pub enum Error {
     /// A task fetching ahead ended without saying it was done (it panicked).
     #[error("the sync's {0} fetcher stopped before it finished")]
     FetcherStopped(&'static str),
+}
+
+/// Why one attempt at a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    /// PagerDuty answered with an error status.
+    #[error("HTTP {status}: {message}")]
+    Status { status: u16, message: String },
+    /// No answer: a timeout, a refused or dropped connection. `what` says
+    /// which; the error's own text names the URL, never the token.
+    #[error("{what}")]
+    Transport {
+        what: &'static str,
+        #[source]
+        source: reqwest::Error,
+    },
+    /// An answer whose body was not the JSON expected (truncated, garbled).
+    #[error("unreadable JSON body")]
+    Body(#[source] serde_json::Error),
+}
+
+/// Why a response PagerDuty gave could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum DecodeError {
+    /// The body is JSON, but not of the shape the API documents.
+    #[error(transparent)]
+    Json(#[from] serde_json::Error),
+    /// The envelope lacks what it should hold.
+    #[error("{0}")]
+    Envelope(String),
 }
 
 impl Error {

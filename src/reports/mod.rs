@@ -423,6 +423,7 @@ impl Options {
 /// # Errors
 /// Bad input, database or write errors, or cancellation. A partial file
 /// is removed.
+#[tracing::instrument(skip_all, fields(kind = req.kind.as_str(), format = ?req.format))]
 pub async fn generate(
     db: &DatabaseConnection,
     req: &Request,

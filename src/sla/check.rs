@@ -27,6 +27,7 @@ pub(super) const CHECK_BATCH: u64 = 5_000;
 /// # Errors
 /// Database errors only; batches committed before the error stand, and
 /// nothing of the failed batch is changed.
+#[tracing::instrument(skip_all, fields(now = %now))]
 pub async fn check<C: ConnectionTrait + TransactionTrait>(
     db: &C,
     settings: &SlaSettings,

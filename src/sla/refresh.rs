@@ -75,6 +75,7 @@ pub(super) async fn auto_pauses<C: ConnectionTrait>(
 ///
 /// # Errors
 /// Database errors only.
+#[tracing::instrument(skip_all, fields(incidents = ids.len(), rematch = rematch))]
 pub async fn refresh<C: ConnectionTrait>(
     db: &C,
     settings: &SlaSettings,
@@ -97,6 +98,7 @@ pub async fn refresh<C: ConnectionTrait>(
 ///
 /// # Errors
 /// Database errors only.
+#[tracing::instrument(skip_all, fields(incidents = ids.len(), rematch = rematch))]
 pub async fn refresh_with<C: ConnectionTrait>(
     db: &C,
     settings: &SlaSettings,

@@ -202,6 +202,7 @@ pub async fn run(
 ///
 /// # Errors
 /// As [`run`].
+#[tracing::instrument(skip_all, fields(run = record.id, kind = opts.kind.name(), trigger = %opts.trigger))]
 pub async fn run_started(
     db: &DatabaseConnection,
     client: &Client,
@@ -254,7 +255,10 @@ pub async fn run_started(
             .collect::<Vec<_>>()
             .join(",")
     }));
-    am.error = Set(result.as_ref().err().map(|e| e.to_string()));
+    am.error = Set(result
+        .as_ref()
+        .err()
+        .map(|e| crate::telemetry::error_chain(e)));
     am.updated_at = Set(finished);
     am.update(db).await?;
     match &result {
@@ -355,9 +359,8 @@ impl Run<'_> {
     /// that. A sync executes each prepared statement thousands of times,
     /// and after five PostgreSQL keeps a generic plan, made for the table
     /// as it was then: one made while `incidents` held a few pages scans the
-    /// whole table, and kept for a first sync of 50,000 incidents it made it
-    /// quadratic (over 150 s instead of 37.7 with a pool of two connections,
-    /// 1,050 s through a single one). New statistics make PostgreSQL plan again;
+    /// whole table, and kept for a large first sync it made the sync
+    /// quadratic. New statistics make PostgreSQL plan again;
     /// autovacuum would too, but a minute or more later, or never where it
     /// is off.
     async fn keep_statistics(&mut self) -> Result<(), Error> {

@@ -28,7 +28,7 @@ pub async fn refresh_incident(
     )
     .map_err(|e| Error::Decode {
         path: format!("/incidents/{id}"),
-        message: e.to_string(),
+        source: e.into(),
     })?;
     let service = incident.service.as_ref().map(|s| s.id.clone());
     let txn = crate::db::begin_write(db).await?;
