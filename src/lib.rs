@@ -24,6 +24,7 @@ pub mod jobs;
 pub mod mail;
 pub mod notify;
 pub mod pagerduty;
+pub mod pages;
 pub mod paging;
 
 pub mod reports;

@@ -73,21 +73,11 @@ struct AuthorizeParams {
     email: Option<String>,
 }
 
-fn escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-        .replace('\'', "&#39;")
-}
-
 fn bad_request(message: &str) -> Response {
+    let body = maud::html! { h1 { "Cannot sign in" } p { (message) } };
     (
         StatusCode::BAD_REQUEST,
-        Html(format!(
-            "<!doctype html><title>Demo sign-in</title><h1>Cannot sign in</h1><p>{}</p>",
-            escape(message)
-        )),
+        Html(crate::pages::page("Demo sign-in", &body)),
     )
         .into_response()
 }
@@ -119,39 +109,36 @@ async fn authorize_page(
     if let Err(why) = check(&idp, &p) {
         return bad_request(why);
     }
-    let hidden = |name: &str, value: &Option<String>| {
-        format!(
-            r#"<input type="hidden" name="{name}" value="{}">"#,
-            escape(value.as_deref().unwrap_or_default())
-        )
+    let hidden = [
+        ("response_type", &p.response_type),
+        ("client_id", &p.client_id),
+        ("redirect_uri", &p.redirect_uri),
+        ("state", &p.state),
+        ("code_challenge", &p.code_challenge),
+        ("code_challenge_method", &p.code_challenge_method),
+    ];
+    let body = maud::html! {
+        h1 { "Demo identity provider" }
+        p {
+            "This stands in for Google, GitHub or your company's provider in demo mode and tests. Pick an account:"
+        }
+        form method="post" action="/auth/demo/authorize" {
+            @for (name, value) in hidden {
+                input type="hidden" name=(name) value=(value.as_deref().unwrap_or_default());
+            }
+            ul {
+                @for (email, name, role) in ACCOUNTS {
+                    li {
+                        button name="email" value=(email) data-role=(role.as_str())
+                            style="width:100%;text-align:left;padding:.7rem;margin:.3rem 0" {
+                            "Sign in as " (name) " " small { "(" (email) ", " (role.as_str()) ")" }
+                        }
+                    }
+                }
+            }
+        }
     };
-    let fields = [
-        hidden("response_type", &p.response_type),
-        hidden("client_id", &p.client_id),
-        hidden("redirect_uri", &p.redirect_uri),
-        hidden("state", &p.state),
-        hidden("code_challenge", &p.code_challenge),
-        hidden("code_challenge_method", &p.code_challenge_method),
-    ]
-    .concat();
-    let buttons: String = ACCOUNTS
-        .iter()
-        .map(|(email, name, role)| {
-            format!(
-                r#"<li><button name="email" value="{email}" data-role="{role}">Sign in as {name} <small>({email}, {role})</small></button></li>"#,
-                role = role.as_str()
-            )
-        })
-        .collect();
-    Html(format!(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>pagerlens demo sign-in</title>
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<style>body{{font:15px system-ui,sans-serif;max-width:34rem;margin:3rem auto;padding:0 1rem}}ul{{list-style:none;padding:0}}button{{width:100%;text-align:left;padding:.7rem;margin:.3rem 0;font:inherit;cursor:pointer}}</style></head>
-<body><h1>Demo identity provider</h1>
-<p>This stands in for Google, GitHub or your company's provider in demo mode and tests. Pick an account:</p>
-<form method="post" action="/auth/demo/authorize">{fields}<ul>{buttons}</ul></form></body></html>"#
-    ))
-    .into_response()
+    Html(crate::pages::page("pagerlens demo sign-in", &body)).into_response()
 }
 
 async fn authorize(State(idp): State<Arc<DemoIdp>>, Form(p): Form<AuthorizeParams>) -> Response {

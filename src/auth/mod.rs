@@ -126,27 +126,23 @@ pub fn hash_secret(secret: &str) -> String {
     hex::encode(Sha256::digest(secret.as_bytes()))
 }
 
-/// Lower-cases and checks an email address.
+/// Lower-cases and checks an email address: an RFC 5321 address
+/// (`lettre::Address`) whose domain has a dot.
 ///
 /// # Errors
-/// Not of the form `local@domain`.
+/// Anything else.
 pub fn normalize_email(email: &str) -> Result<String, AuthError> {
     let email = email.trim().to_lowercase();
-    match email.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-                && !email.chars().any(|c| c.is_whitespace() || c.is_control())
-                && !domain.contains('@') =>
-        {
-            Ok(email)
-        }
-        _ => Err(AuthError::BadInput(format!(
-            "{email:?} is not an email address"
-        ))),
+    let refuse =
+        |why: String| AuthError::BadInput(format!("{email:?} is not an email address{why}"));
+    let address: lettre::Address = email.parse().map_err(|e| refuse(format!(": {e}")))?;
+    // RFC 5321 allows a bare host (`ann@localhost`); an account's address
+    // must reach beyond this machine.
+    let domain = address.domain();
+    if !domain.contains('.') || domain.starts_with('.') || domain.ends_with('.') {
+        return Err(refuse(": the domain needs a dot".into()));
     }
+    Ok(address.to_string())
 }
 
 #[cfg(test)]
@@ -174,6 +170,9 @@ mod tests {
             "ann@example",
             "a b@example.com",
             "a@b@c.com",
+            "ann@example.com.",
+            "ann@.example.com",
+            "ann\u{0}@example.com",
         ] {
             assert!(normalize_email(bad).is_err(), "{bad}");
         }

@@ -161,23 +161,15 @@ pub fn csrf_refusal(state: &AppState, headers: &HeaderMap, caller: &Caller) -> O
 }
 
 fn page(status: StatusCode, title: &str, message: &str) -> Response {
-    let escape = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-            .replace('"', "&quot;")
+    let body = maud::html! {
+        h1 { (title) }
+        p id="message" { (message) }
+        p { a href="/auth/login" { "Log in again" } " · " a href="/playground" { "Playground" } }
     };
     (
         status,
         [(header::CACHE_CONTROL, "no-store")],
-        Html(format!(
-            r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>pagerlens: {t}</title>
-<meta name="viewport" content="width=device-width,initial-scale=1">
-<style>body{{font:15px system-ui,sans-serif;max-width:36rem;margin:3rem auto;padding:0 1rem}}</style></head>
-<body><h1>{t}</h1><p id="message">{m}</p><p><a href="/auth/login">Log in again</a> · <a href="/playground">Playground</a></p></body></html>"#,
-            t = escape(title),
-            m = escape(message)
-        )),
+        Html(crate::pages::page(&format!("pagerlens: {title}"), &body)),
     )
         .into_response()
 }
@@ -308,12 +300,11 @@ pub async fn callback(
 /// `GET /auth/logout`: a page with the logout button (a GET never logs out,
 /// so a link or image on another site cannot).
 pub async fn logout_page() -> Response {
-    Html(
-        r#"<!doctype html><html lang="en"><head><meta charset="utf-8"><title>pagerlens: log out</title></head>
-<body style="font:15px system-ui,sans-serif;max-width:36rem;margin:3rem auto"><h1>Log out</h1>
-<form method="post" action="/auth/logout"><button id="logout">Log out</button></form></body></html>"#,
-    )
-    .into_response()
+    let body = maud::html! {
+        h1 { "Log out" }
+        form method="post" action="/auth/logout" { button id="logout" { "Log out" } }
+    };
+    Html(crate::pages::page("pagerlens: log out", &body)).into_response()
 }
 
 /// `POST /auth/logout`: ends the session and clears the cookie. A cross-site
