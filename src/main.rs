@@ -79,9 +79,9 @@ mod sqlite_memory {
 /// mimalloc commits the arena it reserves eagerly by default, and memory
 /// freed there is only reset (`MADV_FREE`), so it stays in the process's
 /// resident set until the kernel needs it: a sync that writes its derived
-/// rows in batches showed 160-200 MB resident for about 120 MB in use.
-/// Committed on demand, freed memory is decommitted and the resident set
-/// follows the use (see BENCHMARKS.md). mimalloc reads the option when it
+/// rows in batches kept far more resident than it used. Committed on
+/// demand, freed memory is decommitted and the resident set follows the use
+/// (see BENCHMARKS.md). mimalloc reads the option when it
 /// reserves its first arena, at the first allocation, which the Rust
 /// runtime makes before `main`: so this runs as an ELF constructor, before
 /// the runtime starts. `MIMALLOC_ARENA_EAGER_COMMIT` still overrides it.

@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::common::fixtures::{seed_catalog, seed_incidents};
 use crate::common::{TestApp, assert_error};
 use crate::on_both_databases;
-use crate::subscriptions::{next_json, subscribe};
+use crate::subscriptions::{next_json, send_subscribe, subscribe};
 
 const JOB: &str = "query($id: ID!) { job(id: $id) { status progress message error attempts
     logs { level line } file { name } } }";
@@ -164,8 +164,8 @@ async fn a_cron_tick_fired_by_two_replicas_enqueues_once(app: TestApp) {
     let (_, cron) = pagerlens::cron::parse("0 */5 * * * *").unwrap();
     let tick = pagerlens::cron::tick_at(&cron, Utc::now()).unwrap();
     let (a, b) = tokio::join!(
-        scheduler::enqueue_tick(&app.db, &config, JobKind::SlaCheck, tick),
-        scheduler::enqueue_tick(&app.db, &config, JobKind::SlaCheck, tick),
+        scheduler::enqueue_tick(&app.db, JobKind::SlaCheck, config.jobs.max_attempts, tick),
+        scheduler::enqueue_tick(&app.db, JobKind::SlaCheck, config.jobs.max_attempts, tick),
     );
     let (a, b) = (a.unwrap(), b.unwrap());
     assert_eq!(
@@ -176,7 +176,7 @@ async fn a_cron_tick_fired_by_two_replicas_enqueues_once(app: TestApp) {
     assert_eq!(job::Entity::find().count(&app.db).await.unwrap(), 1);
     let next = tick + Duration::minutes(5);
     assert!(
-        scheduler::enqueue_tick(&app.db, &config, JobKind::SlaCheck, next)
+        scheduler::enqueue_tick(&app.db, JobKind::SlaCheck, config.jobs.max_attempts, next)
             .await
             .unwrap()
             .is_some()
@@ -335,7 +335,7 @@ async fn job_updated_pushes_progress_until_the_end(app: TestApp) {
     let (_, viewer) = app
         .account_with_token("viewer@example.com", Role::Viewer)
         .await;
-    let mut ws = subscribe(
+    let mut ws = send_subscribe(
         &app,
         &viewer,
         &format!("subscription {{ jobUpdated(id: \"{id}\") {{ status }} }}"),

@@ -372,7 +372,11 @@ impl JobsQuery {
             };
             out.push(JobSchedule {
                 kind,
-                enabled: crate::jobs::scheduler::enabled(config, setting),
+                enabled: crate::jobs::scheduler::enabled(
+                    setting,
+                    &config.pagerduty,
+                    &config.notify,
+                ),
                 last: queue::latest_of_kind(db(ctx), kind).await.api()?,
                 setting: setting.clone(),
             });

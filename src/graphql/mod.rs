@@ -66,9 +66,10 @@ pub fn build_schema(
     cache: std::sync::Arc<crate::cache::Cache>,
 ) -> AppSchema {
     builder()
-        .data(crate::analytics::metrics::Analytics::from_config(
+        .data(crate::analytics::metrics::Analytics::with_settings(
             db.clone(),
-            config,
+            &config.custom_field_flags,
+            &config.analytics,
         ))
         .data(cache)
         .data(db)

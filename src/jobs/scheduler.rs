@@ -10,7 +10,7 @@ use tokio_cron_scheduler::{Job, JobScheduler};
 
 use super::queue;
 use super::{JobKind, Runner};
-use crate::config::{Config, CronSetting};
+use crate::config::{Config, CronSetting, NotifyEndpoints, PagerDutySettings};
 use crate::cron::{parse, tick_at, tick_key};
 use crate::entities::job;
 
@@ -36,16 +36,21 @@ pub fn kind_of(setting: &CronSetting) -> Option<JobKind> {
         .map(|(_, kind)| *kind)
 }
 
-/// Whether a kind can run here (a sync needs PagerDuty).
-pub fn enabled(config: &Config, setting: &CronSetting) -> Result<(), &'static str> {
+/// Whether a kind can run here: a sync needs a PagerDuty token, a notify
+/// somewhere to send to.
+pub fn enabled(
+    setting: &CronSetting,
+    pagerduty: &PagerDutySettings,
+    notify: &NotifyEndpoints,
+) -> Result<(), &'static str> {
     if setting.expression.is_none() {
         return Err("off");
     }
     let kind = kind_of(setting);
-    if kind == Some(JobKind::Sync) && config.pagerduty.token.is_none() {
+    if kind == Some(JobKind::Sync) && pagerduty.token.is_none() {
         return Err("off: PAGERDUTY_TOKEN is not set");
     }
-    if kind == Some(JobKind::Notify) && config.notify.is_empty() {
+    if kind == Some(JobKind::Notify) && notify.is_empty() {
         return Err("off: no PAGERLENS_NOTIFY_SLACK_URL or PAGERLENS_NOTIFY_WEBHOOK_URL is set");
     }
     Ok(())
@@ -57,11 +62,11 @@ pub fn enabled(config: &Config, setting: &CronSetting) -> Result<(), &'static st
 /// Database errors.
 pub async fn enqueue_tick(
     db: &DatabaseConnection,
-    config: &Config,
     kind: JobKind,
+    max_attempts: i32,
     at: DateTime<Utc>,
 ) -> Result<Option<job::Model>, DbErr> {
-    let Some(new) = super::kinds::without_arguments(kind, "schedule", config.jobs.max_attempts)
+    let Some(new) = super::kinds::without_arguments(kind, "schedule", max_attempts)
         .map_err(|e| DbErr::Custom(e.to_string()))?
     else {
         return Ok(None);
@@ -83,7 +88,7 @@ pub async fn start(
         let Some(kind) = kind_of(setting) else {
             continue;
         };
-        if let Err(why) = enabled(&config, setting) {
+        if let Err(why) = enabled(setting, &config.pagerduty, &config.notify) {
             tracing::info!(%kind, why, "no cron trigger");
             continue;
         }
@@ -98,7 +103,7 @@ pub async fn start(
                 let Some(at) = tick_at(&cron, Utc::now()) else {
                     return;
                 };
-                match enqueue_tick(&db, &config, kind, at).await {
+                match enqueue_tick(&db, kind, config.jobs.max_attempts, at).await {
                     Ok(Some(j)) => {
                         tracing::info!(kind = %kind, job = j.id, tick = %at, "cron tick enqueued a job");
                         runner.wake();

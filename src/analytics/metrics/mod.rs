@@ -97,13 +97,18 @@ impl Analytics {
         Self { db, settings }
     }
 
-    /// With the flags and status field of the configuration.
-    pub fn from_config(db: DatabaseConnection, config: &crate::config::Config) -> Self {
+    /// With the custom-field flag rules and the analytics settings it reads
+    /// (the status field).
+    pub fn with_settings(
+        db: DatabaseConnection,
+        flags: &[FlagRule],
+        settings: &crate::config::AnalyticsSettings,
+    ) -> Self {
         Self::new(
             db,
             Settings {
-                flags: config.custom_field_flags.clone(),
-                status_field: config.analytics.status_field.clone(),
+                flags: flags.to_vec(),
+                status_field: settings.status_field.clone(),
             },
         )
     }
@@ -443,7 +448,7 @@ impl Analytics {
     /// incidents that have one, for SQLite's percentiles (`None` when not
     /// `wanted`). One scan hands both lists over as two JSON arrays (a
     /// value per incident, 4–18 bytes each): SQLite's sorter and window
-    /// functions took twice as long to rank them, in two statements.
+    /// functions were slower at ranking them, in two statements.
     async fn durations(
         &self,
         p: &Params,

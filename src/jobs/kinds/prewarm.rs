@@ -14,8 +14,11 @@ impl BackgroundJob for PrewarmJob {
     const KIND: JobKind = JobKind::Prewarm;
 
     async fn run(self, ctx: &JobCtx) -> anyhow::Result<JobOutput> {
-        let analytics =
-            crate::analytics::metrics::Analytics::from_config(ctx.db.clone(), &ctx.config);
+        let analytics = crate::analytics::metrics::Analytics::with_settings(
+            ctx.db.clone(),
+            &ctx.config.custom_field_flags,
+            &ctx.config.analytics,
+        );
         let cache = crate::cache::Cache::from_settings(ctx.db.clone(), &ctx.config.analytics);
         ctx.set_progress(0, "prewarming the analytics cache");
         let done = crate::analytics::prewarm::run(
