@@ -66,6 +66,12 @@ impl EventBus {
         self.tx.subscribe()
     }
 
+    /// How many receivers listen now: a subscription has started once this
+    /// has grown (what a client waits on before it makes changes).
+    pub fn subscribers(&self) -> usize {
+        self.tx.receiver_count()
+    }
+
     /// Tells the hooks that these incidents changed, in `db` (the
     /// transaction that changed them).
     ///

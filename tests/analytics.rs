@@ -1110,11 +1110,17 @@ async fn the_bi_role_reads_views_and_nothing_else() {
         .unwrap();
     let admin = Database::connect(&admin_url).await.unwrap();
     drop(app);
-    // The database is dropped with the app; its grants go with it.
-    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
-    let _ = admin
+    // The database is dropped with the app, and its grants with it; until
+    // then the role cannot go.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while admin
         .execute_unprepared(&format!("DROP ROLE IF EXISTS {role}"))
-        .await;
+        .await
+        .is_err()
+        && std::time::Instant::now() < deadline
+    {
+        tokio::task::yield_now().await;
+    }
 }
 
 #[test]

@@ -172,7 +172,6 @@ async fn serve_with_no_configuration_uses_embedded_sqlite() {
         .await
         .unwrap();
     assert_eq!(resp.status(), 200);
-    let started = Instant::now();
     assert_eq!(
         client
             .get(format!("{base}/readyz"))
@@ -182,7 +181,6 @@ async fn serve_with_no_configuration_uses_embedded_sqlite() {
             .status(),
         200
     );
-    assert!(started.elapsed() < Duration::from_secs(30));
 }
 
 #[test]

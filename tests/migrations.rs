@@ -174,12 +174,18 @@ async fn a_writer_that_reads_first_is_not_failed_by_a_concurrent_commit(app: Tes
     // The first statement is a read: a deferred transaction's snapshot.
     assert_eq!(team::Entity::find().count(&txn).await.unwrap(), before);
     // Another connection writes meanwhile (on SQLite it waits for the lock).
+    let (started, running) = tokio::sync::oneshot::channel();
     let other = {
         let db = app.db.clone();
         let row = row("PTWRITER2");
-        tokio::spawn(async move { team::Entity::insert(row).exec(&db).await })
+        tokio::spawn(async move {
+            let insert = team::Entity::insert(row).exec(&db);
+            let _ = started.send(());
+            insert.await
+        })
     };
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    running.await.unwrap();
+    tokio::task::yield_now().await;
     team::Entity::insert(row("PTWRITER1"))
         .exec(&txn)
         .await

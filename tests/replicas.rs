@@ -373,6 +373,7 @@ async fn two_replicas_share_one_postgres_database() {
 
     // A's sync is interrupted by SIGTERM: A exits within its grace period
     // and hands the job back without spending an attempt ...
+    let incident_pages = sim.sim.calls("/incidents").await;
     let sync_id = job_id(
         &gql(
             &http,
@@ -396,7 +397,13 @@ async fn two_replicas_share_one_postgres_database() {
         },
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    // Under way means past the reference data: it pages through incidents.
+    wait_for(
+        "the sync to page through incidents",
+        Duration::from_secs(60),
+        || async { sim.sim.calls("/incidents").await > incident_pages },
+    )
+    .await;
     let j = job::Entity::find_by_id(sync_id)
         .one(&db)
         .await

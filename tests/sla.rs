@@ -1464,7 +1464,6 @@ async fn a_recompute_keeps_a_pause_made_while_it_reads_ahead(app: TestApp) {
 async fn a_pause_between_a_batch_read_and_its_write_stands(app: TestApp) {
     use pagerlens::entities::incident_sla_target as t;
     use pagerlens::scope::Scope;
-    use sea_orm::TransactionTrait;
     seed_twelve_with_slas(&app.db).await;
     scale_policies(&app.db, 2).await;
     let all = incident::Entity::find().all(&app.db).await.unwrap();
@@ -1494,7 +1493,7 @@ async fn a_pause_between_a_batch_read_and_its_write_stands(app: TestApp) {
     )
     .await
     .unwrap();
-    let txn = app.db.begin().await.unwrap();
+    let txn = pagerlens::db::begin_write(&app.db).await.unwrap();
     sla::write_batch(&txn, &settings, read).await.unwrap();
     txn.commit().await.unwrap();
 

@@ -14,8 +14,24 @@ pub type Ws =
     tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
 
 /// Connects to `/graphql/ws` with `token`, waits for the ack and subscribes
-/// to `query` as id `1`; waits a moment so the server has registered it.
+/// to `query` as id `1`; returns once the subscription listens on the
+/// event bus, so changes made from then on reach it.
 pub async fn subscribe(app: &TestApp, token: &str, query: &str) -> Ws {
+    let listening = app.app.events.subscribers();
+    let ws = send_subscribe(app, token, query).await;
+    tokio::time::timeout(std::time::Duration::from_secs(10), async {
+        while app.app.events.subscribers() <= listening {
+            tokio::task::yield_now().await;
+        }
+    })
+    .await
+    .expect("the subscription listens within 10 s");
+    ws
+}
+
+/// Connects, waits for the ack and sends the subscription, without waiting
+/// for it to listen (for one the server refuses).
+pub async fn send_subscribe(app: &TestApp, token: &str, query: &str) -> Ws {
     let mut req = format!("ws://{}/graphql/ws", app.addr)
         .into_client_request()
         .unwrap();
@@ -43,7 +59,6 @@ pub async fn subscribe(app: &TestApp, token: &str, query: &str) -> Ws {
     ))
     .await
     .unwrap();
-    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     ws
 }
 
