@@ -5,7 +5,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use pagerlens::analytics::metrics::{Analytics, Granularity, Settings};
-use pagerlens::analytics::{Params, Target};
+use pagerlens::analytics::{Answer, Params, Target};
 use pagerlens::auth::Role;
 use pagerlens::cache::Cache;
 use pagerlens::entities::*;
@@ -697,9 +697,12 @@ async fn cached_answers_say_so_and_a_sync_invalidates_them(app: TestApp) {
         )
         .unwrap();
         cache
-            .get_or_compute(&p.cache_key("summary", ""), "summary", Some(s), || {
-                engine.summary(&p)
-            })
+            .get_or_compute(
+                &p.cache_key(Answer::Summary),
+                Answer::Summary.name(),
+                Some(s),
+                || engine.summary(&p),
+            )
             .await
             .unwrap();
     }
@@ -1165,6 +1168,7 @@ async fn csv_report(
         &app.db,
         &req,
         options,
+        chrono::Utc::now(),
         &path,
         &pagerlens::reports::NoProgress,
         &Default::default(),

@@ -248,6 +248,7 @@ async fn write(app: &TestApp, kind: ReportKind, format: Format, exclude: &[Strin
             exclude: exclude.to_vec(),
             ..Default::default()
         },
+        chrono::Utc::now(),
         &path,
         &NoProgress,
         &Default::default(),

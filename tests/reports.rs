@@ -55,6 +55,7 @@ async fn write(app: &TestApp, req: &Request, name: &str) -> std::path::PathBuf {
         &app.db,
         req,
         &Default::default(),
+        chrono::Utc::now(),
         &path,
         &NoProgress,
         &Default::default(),
@@ -361,6 +362,7 @@ async fn excluded_columns_are_left_out(app: TestApp) {
             ],
             ..Default::default()
         },
+        chrono::Utc::now(),
         &path,
         &NoProgress,
         &Default::default(),

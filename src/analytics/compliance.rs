@@ -25,8 +25,10 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Datelike, NaiveDate, Utc};
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Func, JoinType, Query};
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QuerySelect};
+use sea_orm::sea_query::{
+    Alias, Condition, Expr, ExprTrait, Func, JoinType, Query, SelectStatement,
+};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryResult, QuerySelect};
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{Analytics, local_epoch};
@@ -62,7 +64,15 @@ impl TargetCompliance {
         self.met + self.breached + self.open
     }
 
-    /// Met ÷ (met + breached), in percent; `None` before anything is decided.
+    /// Met ÷ (met + breached), a share from 0 to 1; `None` before anything
+    /// is decided.
+    #[allow(clippy::cast_precision_loss)]
+    pub fn met_share(&self) -> Option<f64> {
+        let decided = self.met + self.breached;
+        (decided > 0).then(|| self.met as f64 / decided as f64)
+    }
+
+    /// Met ÷ (met + breached), in percent.
     #[allow(clippy::cast_precision_loss)]
     pub fn met_percent(&self) -> Option<f64> {
         let decided = self.met + self.breached;
@@ -132,6 +142,78 @@ fn sum_float_when(cond: Expr, value: Expr) -> Expr {
     .into()
 }
 
+/// Selects the outcome sums of SLA targets as of `now`, by the module's
+/// definitions, as `met`, `breached`, `open`, `closed`, `used_sum` and
+/// `share_sum`, on a statement over `incident_sla_targets` joined with
+/// `incidents` (grouped as the caller likes). The one place compliance is
+/// counted: `slaCompliance` and the SLA report both call it.
+pub fn select_outcomes(stmt: &mut SelectStatement, now: DateTime<Utc>) {
+    let state = || t(sla::Column::State);
+    let ack = || i(incident::Column::AcknowledgedAt);
+    let resolved = || i(incident::Column::ResolvedAt);
+    let running = || state().is_in(["ACTIVE", "PAUSED"]);
+    let overdue = Condition::all()
+        .add(state().eq("ACTIVE"))
+        .add(t(sla::Column::Deadline).is_not_null())
+        .add(t(sla::Column::Deadline).lte(now));
+    let breached = Condition::any()
+        .add(state().eq("BREACHED"))
+        .add(overdue.clone());
+    let open = Condition::all().add(running()).add(overdue.not());
+    let stopped = Condition::any()
+        .add(
+            Condition::all()
+                .add(t(sla::Column::Target).eq("response"))
+                .add(
+                    Condition::any()
+                        .add(ack().is_not_null())
+                        .add(resolved().is_not_null()),
+                ),
+        )
+        .add(
+            Condition::all()
+                .add(t(sla::Column::Target).eq("resolution"))
+                .add(resolved().is_not_null()),
+        );
+    let closed = Condition::any()
+        .add(state().eq("MET"))
+        .add(Condition::all().add(state().eq("BREACHED")).add(stopped));
+    // Real numbers on both databases (in PostgreSQL `* 1.0` would be NUMERIC).
+    let used = Expr::cust(r#"CAST("incident_sla_targets"."used_secs" AS DOUBLE PRECISION)"#);
+    let share = Expr::case(
+        t(sla::Column::TargetSecs).gt(0),
+        used.clone().div(t(sla::Column::TargetSecs)),
+    )
+    .finally(0.0);
+    stmt.expr_as(sum_when(state().eq("MET"), 1), Alias::new("met"))
+        .expr_as(sum_when(breached.into(), 1), Alias::new("breached"))
+        .expr_as(sum_when(open.into(), 1), Alias::new("open"))
+        .expr_as(sum_when(closed.clone().into(), 1), Alias::new("closed"))
+        .expr_as(
+            sum_float_when(closed.clone().into(), used),
+            Alias::new("used_sum"),
+        )
+        .expr_as(
+            sum_float_when(closed.into(), share.into()),
+            Alias::new("share_sum"),
+        );
+}
+
+/// The outcome sums [`select_outcomes`] selected, read from one row.
+///
+/// # Errors
+/// A column is missing or of another type.
+pub fn outcomes_of(row: &QueryResult) -> Result<TargetCompliance, DbErr> {
+    Ok(TargetCompliance {
+        met: row.try_get("", "met")?,
+        breached: row.try_get("", "breached")?,
+        open: row.try_get("", "open")?,
+        closed: row.try_get("", "closed")?,
+        used_secs_sum: row.try_get::<Option<f64>>("", "used_sum")?.unwrap_or(0.0),
+        used_share_sum: row.try_get::<Option<f64>>("", "share_sum")?.unwrap_or(0.0),
+    })
+}
+
 impl Analytics {
     /// SLA compliance of the period, grouped (see the module's definitions).
     /// Groups are sorted by name (months by date); a group with no SLA is
@@ -147,43 +229,6 @@ impl Analytics {
     ) -> Result<Vec<ComplianceGroup>, AnalyticsError> {
         let backend = self.db.get_database_backend();
         let mapper = self.mapper().await?;
-        let state = || t(sla::Column::State);
-        let ack = || i(incident::Column::AcknowledgedAt);
-        let resolved = || i(incident::Column::ResolvedAt);
-        let running = || state().is_in(["ACTIVE", "PAUSED"]);
-        let overdue = Condition::all()
-            .add(state().eq("ACTIVE"))
-            .add(t(sla::Column::Deadline).is_not_null())
-            .add(t(sla::Column::Deadline).lte(now));
-        let breached = Condition::any()
-            .add(state().eq("BREACHED"))
-            .add(overdue.clone());
-        let open = Condition::all().add(running()).add(overdue.not());
-        let stopped = Condition::any()
-            .add(
-                Condition::all()
-                    .add(t(sla::Column::Target).eq("response"))
-                    .add(
-                        Condition::any()
-                            .add(ack().is_not_null())
-                            .add(resolved().is_not_null()),
-                    ),
-            )
-            .add(
-                Condition::all()
-                    .add(t(sla::Column::Target).eq("resolution"))
-                    .add(resolved().is_not_null()),
-            );
-        let closed = Condition::any()
-            .add(state().eq("MET"))
-            .add(Condition::all().add(state().eq("BREACHED")).add(stopped));
-        // Real numbers on both databases (in PostgreSQL `* 1.0` would be NUMERIC).
-        let used = Expr::cust(r#"CAST("incident_sla_targets"."used_secs" AS DOUBLE PRECISION)"#);
-        let share = Expr::case(
-            t(sla::Column::TargetSecs).gt(0),
-            used.clone().div(t(sla::Column::TargetSecs)),
-        )
-        .finally(0.0);
         let mut stmt = Query::select()
             .from(sla::Entity)
             .inner_join(
@@ -193,20 +238,9 @@ impl Analytics {
             )
             .cond_where(super::metrics::incident_filter(p, &mapper))
             .expr_as(t(sla::Column::Target), Alias::new("target"))
-            .expr_as(sum_when(state().eq("MET"), 1), Alias::new("met"))
-            .expr_as(sum_when(breached.into(), 1), Alias::new("breached"))
-            .expr_as(sum_when(open.into(), 1), Alias::new("open"))
-            .expr_as(sum_when(closed.clone().into(), 1), Alias::new("closed"))
-            .expr_as(
-                sum_float_when(closed.clone().into(), used),
-                Alias::new("used_sum"),
-            )
-            .expr_as(
-                sum_float_when(closed.into(), share.into()),
-                Alias::new("share_sum"),
-            )
             .add_group_by([t(sla::Column::Target)])
             .to_owned();
+        select_outcomes(&mut stmt, now);
         let key = match group_by {
             GroupBy::Service => i(incident::Column::ServiceId),
             GroupBy::Priority => i(incident::Column::PriorityId),
@@ -249,14 +283,7 @@ impl Analytics {
             } else {
                 row.try_get("", "k")?
             };
-            let c = TargetCompliance {
-                met: row.try_get("", "met")?,
-                breached: row.try_get("", "breached")?,
-                open: row.try_get("", "open")?,
-                closed: row.try_get("", "closed")?,
-                used_secs_sum: row.try_get::<Option<f64>>("", "used_sum")?.unwrap_or(0.0),
-                used_share_sum: row.try_get::<Option<f64>>("", "share_sum")?.unwrap_or(0.0),
-            };
+            let c = outcomes_of(&row)?;
             let target: String = row.try_get("", "target")?;
             let g = groups.entry(key).or_default();
             if target == "response" {

@@ -176,19 +176,62 @@ impl Params {
         Self::new(target, from, to, tz, scope)
     }
 
-    /// The cache key of metric `name` with these parameters and `extra`.
-    pub fn cache_key(&self, name: &str, extra: &str) -> String {
+    /// The cache key of `answer` with these parameters: the one spelling
+    /// of it, for the reads and for the prewarm that writes ahead.
+    pub fn cache_key(&self, answer: Answer) -> String {
         let scope = match self.scope.team_ids() {
             None => "*".to_owned(),
             Some(t) => t.join(","),
         };
         format!(
-            "{name}|{}|{}|{}|{}|{scope}|{extra}",
+            "{}|{}|{}|{}|{}|{scope}|{}",
+            answer.name(),
             self.target.key(),
             self.from.timestamp(),
             self.to.timestamp(),
-            self.tz.name()
+            self.tz.name(),
+            answer.extra(),
         )
+    }
+}
+
+/// The analytics answers the cache keeps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Answer {
+    Summary,
+    PerService,
+    Statuses,
+    ServiceStatuses,
+    TopService,
+    Calendar,
+    Trends(metrics::Granularity),
+    OncallLoad,
+    ScheduleGaps,
+    InactiveUsers,
+}
+
+impl Answer {
+    /// Its name: the first part of its key and the cache's kind.
+    pub fn name(self) -> &'static str {
+        match self {
+            Answer::Summary => "summary",
+            Answer::PerService => "per_service",
+            Answer::Statuses => "statuses",
+            Answer::ServiceStatuses => "service_statuses",
+            Answer::TopService => "top_service",
+            Answer::Calendar => "calendar",
+            Answer::Trends(_) => "trends",
+            Answer::OncallLoad => "oncall_load",
+            Answer::ScheduleGaps => "schedule_gaps",
+            Answer::InactiveUsers => "inactive_users",
+        }
+    }
+
+    fn extra(self) -> &'static str {
+        match self {
+            Answer::Trends(g) => g.as_str(),
+            _ => "",
+        }
     }
 }
 

@@ -10,7 +10,7 @@ use chrono_tz::Tz;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect};
 
 use super::metrics::{Analytics, Granularity};
-use super::{AnalyticsError, Params, Target};
+use super::{AnalyticsError, Answer, Params, Target};
 use crate::cache::Cache;
 use crate::entities::service;
 use crate::scope::Scope;
@@ -68,18 +68,24 @@ pub async fn run(
         for days in SUMMARY_DAYS {
             let p = Params::last_days(target.clone(), days, now, tz, Scope::All)?;
             cache
-                .refresh(&p.cache_key("summary", ""), "summary", service, || {
-                    analytics.summary(&p)
-                })
+                .refresh(
+                    &p.cache_key(Answer::Summary),
+                    Answer::Summary.name(),
+                    service,
+                    || analytics.summary(&p),
+                )
                 .await?;
             done.entries += 1;
         }
         for month in [this_month, last_month] {
             let p = Params::month(target.clone(), month.year(), month.month(), tz, Scope::All)?;
             cache
-                .refresh(&p.cache_key("calendar", ""), "calendar", service, || {
-                    analytics.calendar(&p)
-                })
+                .refresh(
+                    &p.cache_key(Answer::Calendar),
+                    Answer::Calendar.name(),
+                    service,
+                    || analytics.calendar(&p),
+                )
                 .await?;
             done.entries += 1;
         }
@@ -87,8 +93,8 @@ pub async fn run(
         let g = Granularity::Day;
         cache
             .refresh(
-                &p.cache_key("trends", g.as_str()),
-                "trends",
+                &p.cache_key(Answer::Trends(g)),
+                Answer::Trends(g).name(),
                 service,
                 || analytics.trends(&p, g),
             )

@@ -95,6 +95,7 @@ pub(super) async fn run(args: ReportArgs, config: Config) -> anyhow::Result<()> 
         &app.db,
         &request,
         &reports::Options::from_settings(&app.config.reports, &app.config.analytics),
+        chrono::Utc::now(),
         &output,
         &progress,
         &tokio_util::sync::CancellationToken::new(),

@@ -416,7 +416,7 @@ impl Options {
     }
 }
 
-/// Writes the report to `path`, page by page, telling `progress` as it
+/// Writes the report as of `now` to `path`, page by page, telling `progress` as it
 /// goes and stopping (with [`ReportError::Cancelled`]) when `cancel` fires.
 /// Columns listed in `options.exclude` (`key` or `kind.key`) are left out.
 ///
@@ -428,11 +428,12 @@ pub async fn generate(
     db: &DatabaseConnection,
     req: &Request,
     options: &Options,
+    now: DateTime<Utc>,
     path: &Path,
     progress: &dyn Progress,
     cancel: &CancellationToken,
 ) -> Result<Generated, ReportError> {
-    let result = write(db, req, options, path, progress, cancel).await;
+    let result = write(db, req, options, now, path, progress, cancel).await;
     if result.is_err() {
         let _ = tokio::fs::remove_file(path).await;
     }
@@ -443,6 +444,7 @@ async fn write(
     db: &DatabaseConnection,
     req: &Request,
     options: &Options,
+    now: DateTime<Utc>,
     path: &Path,
     progress: &dyn Progress,
     cancel: &CancellationToken,
@@ -451,7 +453,8 @@ async fn write(
     let scope = req.scope();
     let status_field = options.status_field.as_deref();
     let exclude = &options.exclude;
-    let mut source = sources::Source::open(db, req.kind, &req.filter, &scope, status_field).await?;
+    let mut source =
+        sources::Source::open(db, req.kind, &req.filter, &scope, status_field, now).await?;
     let keep: Vec<usize> = source
         .columns
         .iter()
@@ -498,7 +501,6 @@ async fn write(
         done += n;
         progress.rows(done, total.max(done));
     }
-    let now = Utc::now();
     let text = |s: &str| cells::Cell::Text(s.to_owned());
     let mut facts = vec![
         ("Report".to_owned(), text(req.kind.title())),

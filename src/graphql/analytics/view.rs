@@ -1,6 +1,7 @@
 //! `AnalyticsView`: the metrics of one `analytics(input)` scope.
 
 use super::*;
+use crate::analytics::Answer;
 
 /// The analytics of one question (see `AnalyticsInput`).
 pub struct AnalyticsView(pub Params);
@@ -9,8 +10,7 @@ impl AnalyticsView {
     async fn cached<T, F, Fut>(
         &self,
         ctx: &Context<'_>,
-        name: &str,
-        extra: &str,
+        answer: Answer,
         compute: F,
     ) -> async_graphql::Result<Cached<T>>
     where
@@ -20,8 +20,8 @@ impl AnalyticsView {
     {
         cache(ctx)
             .get_or_compute(
-                &self.0.cache_key(name, extra),
-                name,
+                &self.0.cache_key(answer),
+                answer.name(),
                 self.0.target.service(),
                 compute,
             )
@@ -71,7 +71,7 @@ impl AnalyticsView {
     async fn summary(&self, ctx: &Context<'_>) -> async_graphql::Result<Summary> {
         let a = engine(ctx);
         let c = self
-            .cached(ctx, "summary", "", || a.summary(&self.0))
+            .cached(ctx, Answer::Summary, || a.summary(&self.0))
             .await?;
         Ok(Summary::from(c))
     }
@@ -83,7 +83,7 @@ impl AnalyticsView {
     ) -> async_graphql::Result<IncidentsPerService> {
         let a = engine(ctx);
         let c = self
-            .cached(ctx, "per_service", "", || a.incidents_per_service(&self.0))
+            .cached(ctx, Answer::PerService, || a.incidents_per_service(&self.0))
             .await?;
         Ok(IncidentsPerService {
             cache: (&c).into(),
@@ -95,7 +95,7 @@ impl AnalyticsView {
     async fn status_counts(&self, ctx: &Context<'_>) -> async_graphql::Result<StatusCounts> {
         let a = engine(ctx);
         let c = self
-            .cached(ctx, "statuses", "", || a.status_counts(&self.0))
+            .cached(ctx, Answer::Statuses, || a.status_counts(&self.0))
             .await?;
         Ok(StatusCounts {
             cache: (&c).into(),
@@ -110,7 +110,7 @@ impl AnalyticsView {
     ) -> async_graphql::Result<ServiceStatusCountsList> {
         let a = engine(ctx);
         let c = self
-            .cached(ctx, "service_statuses", "", || {
+            .cached(ctx, Answer::ServiceStatuses, || {
                 a.service_status_counts(&self.0)
             })
             .await?;
@@ -133,7 +133,7 @@ impl AnalyticsView {
     async fn top_service(&self, ctx: &Context<'_>) -> async_graphql::Result<TopServiceResult> {
         let a = engine(ctx);
         let c = self
-            .cached(ctx, "top_service", "", || a.top_service(&self.0))
+            .cached(ctx, Answer::TopService, || a.top_service(&self.0))
             .await?;
         Ok(TopServiceResult {
             cache: (&c).into(),
@@ -173,7 +173,7 @@ impl AnalyticsView {
         let a = engine(ctx);
         let view = AnalyticsView(p);
         let c = view
-            .cached(ctx, "calendar", "", || a.calendar(&view.0))
+            .cached(ctx, Answer::Calendar, || a.calendar(&view.0))
             .await?;
         Ok(Calendar {
             cache: (&c).into(),
@@ -216,7 +216,7 @@ impl AnalyticsView {
         let g: Granularity = granularity.into();
         let a = engine(ctx);
         let c = self
-            .cached(ctx, "trends", g.as_str(), || a.trends(&self.0, g))
+            .cached(ctx, Answer::Trends(g), || a.trends(&self.0, g))
             .await?;
         Ok(Trends {
             cache: (&c).into(),
@@ -246,7 +246,7 @@ impl AnalyticsView {
     async fn on_call_load(&self, ctx: &Context<'_>) -> async_graphql::Result<OnCallLoad> {
         let a = engine(ctx);
         let c = self
-            .cached(ctx, "oncall_load", "", || a.oncall_load(&self.0))
+            .cached(ctx, Answer::OncallLoad, || a.oncall_load(&self.0))
             .await?;
         Ok(OnCallLoad {
             cache: (&c).into(),
@@ -277,7 +277,7 @@ impl AnalyticsView {
     async fn schedule_gaps(&self, ctx: &Context<'_>) -> async_graphql::Result<ScheduleGaps> {
         let a = engine(ctx);
         let c = self
-            .cached(ctx, "schedule_gaps", "", || a.schedule_gaps(&self.0))
+            .cached(ctx, Answer::ScheduleGaps, || a.schedule_gaps(&self.0))
             .await?;
         Ok(ScheduleGaps {
             cache: (&c).into(),
@@ -300,7 +300,7 @@ impl AnalyticsView {
     async fn inactive_users(&self, ctx: &Context<'_>) -> async_graphql::Result<InactiveUsers> {
         let a = engine(ctx);
         let c = self
-            .cached(ctx, "inactive_users", "", || a.inactive_users(&self.0))
+            .cached(ctx, Answer::InactiveUsers, || a.inactive_users(&self.0))
             .await?;
         Ok(InactiveUsers {
             cache: (&c).into(),

@@ -70,6 +70,7 @@ impl BackgroundJob for ReportJob {
             &ctx.db,
             &req,
             &reports::Options::from_settings(&ctx.config.reports, &ctx.config.analytics),
+            chrono::Utc::now(),
             &path,
             &JobProgress(ctx),
             &ctx.cancel,

@@ -186,59 +186,63 @@ pub(super) async fn per_service_rows(
     Ok(rows)
 }
 
-#[derive(FromQueryResult)]
-pub(super) struct SlaCount {
-    pub(super) policy_name: String,
-    pub(super) target: String,
-    pub(super) state: String,
-    pub(super) n: i64,
-}
-
+/// Per policy and target, the SLA outcomes as of `now`, counted by
+/// `analytics::compliance` (the definition `slaCompliance` uses: an overdue
+/// target not yet marked breached counts as breached).
 pub(super) async fn sla_rows(
     db: &DatabaseConnection,
     filter: &Filter,
     services: Option<BTreeSet<String>>,
     mapper: &Mapper,
+    now: DateTime<Utc>,
 ) -> Result<Built, DbErr> {
+    use crate::analytics::compliance::{outcomes_of, select_outcomes};
     use incident_sla_target::Column as S;
+    use sea_orm::ConnectionTrait;
+    use sea_orm::sea_query::{Alias, Query};
     let incidents = incident_select(filter, &services, mapper)
         .select_only()
         .column(incident::Column::Id)
         .into_query();
-    let counts = incident_sla_target::Entity::find()
-        .select_only()
-        .column(S::PolicyName)
-        .column(S::Target)
-        .column(S::State)
-        .column_as(Expr::col(S::Id).count(), "n")
-        .filter(S::IncidentId.in_subquery(incidents))
-        .group_by(S::PolicyName)
-        .group_by(S::Target)
-        .group_by(S::State)
-        .into_model::<SlaCount>()
-        .all(db)
-        .await?;
-    let mut by: BTreeMap<(String, String), BTreeMap<String, i64>> = BTreeMap::new();
-    for c in counts {
-        *by.entry((c.policy_name, c.target))
-            .or_default()
-            .entry(c.state)
-            .or_default() += c.n;
+    let mut stmt = Query::select()
+        .from(incident_sla_target::Entity)
+        .inner_join(
+            incident::Entity,
+            Expr::col((incident_sla_target::Entity, S::IncidentId))
+                .equals((incident::Entity, incident::Column::Id)),
+        )
+        .and_where(Expr::col((incident_sla_target::Entity, S::IncidentId)).in_subquery(incidents))
+        .expr_as(
+            Expr::col((incident_sla_target::Entity, S::PolicyName)),
+            Alias::new("policy"),
+        )
+        .expr_as(
+            Expr::col((incident_sla_target::Entity, S::Target)),
+            Alias::new("target"),
+        )
+        .add_group_by([
+            Expr::col((incident_sla_target::Entity, S::PolicyName)),
+            Expr::col((incident_sla_target::Entity, S::Target)),
+        ])
+        .to_owned();
+    select_outcomes(&mut stmt, now);
+    let mut by: BTreeMap<(String, String), crate::analytics::compliance::TargetCompliance> =
+        BTreeMap::new();
+    for row in db.query_all(&stmt).await? {
+        let key = (row.try_get("", "policy")?, row.try_get("", "target")?);
+        by.entry(key).or_default().add(&outcomes_of(&row)?);
     }
     let rows = by
         .into_iter()
-        .map(|((policy, target), states)| {
-            let get = |s: &str| states.get(s).copied().unwrap_or(0);
-            let (met, breached) = (get("MET"), get("BREACHED"));
-            let open = get("ACTIVE") + get("PAUSED");
+        .map(|((policy, target), c)| {
             vec![
                 Cell::Text(policy),
                 Cell::Text(target),
-                Cell::Int(met + breached + open),
-                Cell::Int(met),
-                Cell::Int(breached),
-                Cell::Int(open),
-                Cell::opt_float((met + breached > 0).then(|| met as f64 / (met + breached) as f64)),
+                Cell::Int(c.total()),
+                Cell::Int(c.met),
+                Cell::Int(c.breached),
+                Cell::Int(c.open),
+                Cell::opt_float(c.met_share()),
             ]
         })
         .collect();

@@ -52,6 +52,7 @@ impl Source {
         filter: &Filter,
         scope: &Scope,
         status_field: Option<&str>,
+        now: DateTime<Utc>,
     ) -> Result<Self, DbErr> {
         let services = allowed_services(db, filter, scope).await?;
         let mapper = Mapper::load(db, status_field).await?;
@@ -78,7 +79,7 @@ impl Source {
             | ReportKind::ServiceSummary => {
                 per_service_rows(db, kind, filter, services, &mapper).await?
             }
-            ReportKind::SlaCompliance => sla_rows(db, filter, services, &mapper).await?,
+            ReportKind::SlaCompliance => sla_rows(db, filter, services, &mapper, now).await?,
         };
         Ok(Self {
             columns: columns(kind).to_vec(),
