@@ -347,6 +347,99 @@ async fn aggregate_reports_agree_with_the_incidents(app: TestApp) {
     );
 }
 
+/// The service summary report and GraphQL's per-service `summary` count
+/// and average by one definition: with acknowledgements and resolves at
+/// uneven times, every service's figures are the same in both.
+async fn the_service_summary_and_graphql_analytics_agree(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_incidents(&app.db, 48).await;
+    // Uneven times to acknowledge and resolve, to the millisecond.
+    let all = incident::Entity::find()
+        .order_by_asc(incident::Column::Id)
+        .all(&app.db)
+        .await
+        .unwrap();
+    for (k, i) in all.into_iter().enumerate() {
+        let created = i.created_at;
+        let (ack, resolved) = (i.acknowledged_at, i.resolved_at);
+        let mut m: incident::ActiveModel = i.into();
+        let k = i64::try_from(k).unwrap();
+        if ack.is_some() {
+            m.acknowledged_at = Set(Some(
+                created + chrono::Duration::milliseconds(61_237 * (k + 1)),
+            ));
+        }
+        if resolved.is_some() {
+            m.resolved_at = Set(Some(
+                created + chrono::Duration::milliseconds(977_001 * (k + 2)),
+            ));
+        }
+        m.update(&app.db).await.unwrap();
+    }
+    // The fixture's incidents are created an hour apart from 2026-01-01.
+    let (from, to) = ("2025-12-01T00:00:00Z", "2026-03-01T00:00:00Z");
+    let mut req = request(ReportKind::ServiceSummary, Format::Xlsx);
+    req.filter = Filter {
+        from: Some(from.parse().unwrap()),
+        to: Some(to.parse().unwrap()),
+        ..Default::default()
+    };
+    let path = write(&app, &req, "agree.xlsx").await;
+    let mut book: Xlsx<_> = calamine::open_workbook(&path).unwrap();
+    let sheet = book.worksheet_range("Service summary").unwrap();
+    let rows: Vec<Vec<Data>> = sheet.rows().skip(1).map(<[Data]>::to_vec).collect();
+    assert!(rows.len() >= 3, "{rows:?}");
+    let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-6 * a.abs().max(1.0),
+        (a, b) => a == b,
+    };
+    for r in rows {
+        let service = cell_str(&r[0]);
+        let d = app
+            .data(
+                "query($s: ID, $f: DateTime, $t: DateTime) { analytics(input: {serviceId: $s, from: $f, to: $t, timeZone: \"UTC\"}) {
+                   summary { total acknowledged escalated resolved
+                     timeToAcknowledge { meanSeconds } timeToResolve { meanSeconds } } } }",
+                json!({"s": service, "f": from, "t": to}),
+            )
+            .await;
+        let g = &d["analytics"]["summary"];
+        let n = |c: &Data| cell_f64(c).unwrap_or(0.0);
+        assert_eq!(n(&r[2]), g["total"].as_f64().unwrap(), "{service} total");
+        assert_eq!(
+            n(&r[3]),
+            g["acknowledged"].as_f64().unwrap(),
+            "{service} acknowledged"
+        );
+        assert_eq!(
+            n(&r[4]),
+            g["escalated"].as_f64().unwrap(),
+            "{service} escalated"
+        );
+        assert_eq!(
+            n(&r[6]),
+            g["resolved"].as_f64().unwrap(),
+            "{service} resolved"
+        );
+        let minutes = |v: &Value| v.as_f64().map(|s| s / 60.0);
+        assert!(
+            close(
+                cell_f64(&r[7]),
+                minutes(&g["timeToAcknowledge"]["meanSeconds"])
+            ),
+            "{service} MTTA: report {:?} against {}",
+            r[7],
+            g["timeToAcknowledge"]
+        );
+        assert!(
+            close(cell_f64(&r[8]), minutes(&g["timeToResolve"]["meanSeconds"])),
+            "{service} MTTR: report {:?} against {}",
+            r[8],
+            g["timeToResolve"]
+        );
+    }
+}
+
 async fn excluded_columns_are_left_out(app: TestApp) {
     seed_catalog(&app.db).await;
     seed_incidents(&app.db, 5).await;
@@ -557,6 +650,7 @@ async fn bad_report_requests_queue_nothing(app: TestApp) {
 on_both_databases!(
     incidents_report_matches_the_database_cell_by_cell,
     aggregate_reports_agree_with_the_incidents,
+    the_service_summary_and_graphql_analytics_agree,
     excluded_columns_are_left_out,
     report_job_flow_over_graphql_and_download,
     bad_report_requests_queue_nothing,

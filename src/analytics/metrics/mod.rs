@@ -631,6 +631,51 @@ impl Analytics {
     }
 }
 
+/// Per service, what became of the incidents whose ids `ids` selects, by
+/// the definitions of [`Analytics::summary`] (the SQL it uses): for
+/// outputs that choose their incidents their own way, such as reports.
+///
+/// # Errors
+/// Database errors.
+pub async fn service_outcomes<C: ConnectionTrait>(
+    db: &C,
+    ids: SelectStatement,
+) -> Result<HashMap<String, ServiceOutcome>, DbErr> {
+    use incident::Column as I;
+    let b = db.get_database_backend();
+    let mut stmt = Query::select()
+        .from(incident::Entity)
+        .and_where(col(I::Id).in_subquery(ids))
+        .and_where(col(I::ServiceId).is_not_null())
+        .expr_as(col(I::ServiceId), Alias::new("service_id"))
+        .expr_as(Func::count(Expr::val(1)), Alias::new("total"))
+        .expr_as(
+            Expr::cust(r#"CAST(COALESCE(SUM("incidents"."escalation_count"), 0) AS BIGINT)"#),
+            Alias::new("escalations"),
+        )
+        .expr_as(Func::avg(secs_to(b, "acknowledged_at")), Alias::new("mtta"))
+        .expr_as(Func::avg(secs_to(b, "resolved_at")), Alias::new("mttr"))
+        .add_group_by([col(I::ServiceId)])
+        .to_owned();
+    add_outcome_counts(&mut stmt);
+    let mut out = HashMap::new();
+    for row in db.query_all(&stmt).await? {
+        out.insert(
+            row.try_get::<String>("", "service_id")?,
+            ServiceOutcome {
+                incidents: get_i64(&row, "total")?,
+                acknowledged: get_i64(&row, "acknowledged")?,
+                escalated: get_i64(&row, "escalated")?,
+                escalations: get_i64(&row, "escalations")?,
+                resolved: get_i64(&row, "resolved")?,
+                mtta: get_f64(&row, "mtta")?,
+                mttr: get_f64(&row, "mttr")?,
+            },
+        );
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

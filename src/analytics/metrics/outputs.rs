@@ -2,6 +2,23 @@
 
 use super::*;
 
+/// What became of one service's incidents, by the definitions of
+/// [`Analytics::summary`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ServiceOutcome {
+    pub incidents: i64,
+    pub acknowledged: i64,
+    /// Incidents escalated at least once.
+    pub escalated: i64,
+    /// Escalations, all incidents together.
+    pub escalations: i64,
+    pub resolved: i64,
+    /// Mean seconds from creation to acknowledgement, over the acknowledged.
+    pub mtta: Option<f64>,
+    /// Mean seconds from creation to resolution, over the resolved.
+    pub mttr: Option<f64>,
+}
+
 /// Counts of the catalog a caller may see.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CatalogCounts {

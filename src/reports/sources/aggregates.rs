@@ -28,12 +28,6 @@ pub(super) struct ServiceStats {
     pub(super) triggered: i64,
     pub(super) acknowledged_now: i64,
     pub(super) resolved_now: i64,
-    pub(super) acknowledged: i64,
-    pub(super) escalated: i64,
-    pub(super) escalations: i64,
-    pub(super) resolved: i64,
-    pub(super) ack_secs: f64,
-    pub(super) resolve_secs: f64,
     /// By mapped status category: `OPEN`, `IN_PROGRESS`, `WAITING`, `RESOLVED`.
     pub(super) categories: [i64; 4],
 }
@@ -48,13 +42,11 @@ pub(super) struct StatRow {
     pub(super) source: String,
     pub(super) status: String,
     pub(super) created_at: DateTime<Utc>,
-    pub(super) acknowledged_at: Option<DateTime<Utc>>,
-    pub(super) resolved_at: Option<DateTime<Utc>>,
-    pub(super) escalation_count: i32,
 }
 
-/// Per-service counts and means over the filtered incidents, streamed in
-/// pages (memory grows with services, not incidents).
+/// Per-service counts by status and mapped category over the filtered
+/// incidents, streamed in pages (memory grows with services, not
+/// incidents).
 pub(super) async fn service_stats(
     db: &DatabaseConnection,
     filter: &Filter,
@@ -71,16 +63,7 @@ pub(super) async fn service_stats(
         }
         let rows: Vec<StatRow> = select
             .select_only()
-            .columns([
-                I::Id,
-                I::ServiceId,
-                I::Source,
-                I::Status,
-                I::CreatedAt,
-                I::AcknowledgedAt,
-                I::ResolvedAt,
-                I::EscalationCount,
-            ])
+            .columns([I::Id, I::ServiceId, I::Source, I::Status, I::CreatedAt])
             .order_by_asc(I::CreatedAt)
             .order_by_asc(I::Id)
             .limit(PAGE)
@@ -110,18 +93,6 @@ pub(super) async fn service_stats(
                 "resolved" => s.resolved_now += 1,
                 _ => {}
             }
-            if let Some(a) = r.acknowledged_at {
-                s.acknowledged += 1;
-                s.ack_secs += (a - r.created_at).num_milliseconds() as f64 / 1000.0;
-            }
-            if let Some(z) = r.resolved_at {
-                s.resolved += 1;
-                s.resolve_secs += (z - r.created_at).num_milliseconds() as f64 / 1000.0;
-            }
-            if r.escalation_count > 0 {
-                s.escalated += 1;
-            }
-            s.escalations += i64::from(r.escalation_count);
         }
         if n < PAGE {
             return Ok(stats);
@@ -136,16 +107,29 @@ pub(super) async fn per_service_rows(
     services: Option<BTreeSet<String>>,
     mapper: &Mapper,
 ) -> Result<Built, DbErr> {
-    let stats = service_stats(db, filter, &services, mapper).await?;
+    // Counts and means come from analytics (the definitions `summary`
+    // uses); the status report counts mapped categories itself.
+    let ids = incident_select(filter, &services, mapper)
+        .select_only()
+        .column(incident::Column::Id)
+        .into_query();
+    let outcomes = crate::analytics::metrics::service_outcomes(db, ids).await?;
+    let stats = if kind == ReportKind::IncidentStatusPerService {
+        service_stats(db, filter, &services, mapper).await?
+    } else {
+        HashMap::new()
+    };
     let list = live_services(db, &services).await?;
     let mut rows = Vec::new();
     for s in list {
         let st = stats.get(&s.id);
         let get = |f: fn(&ServiceStats) -> i64| Cell::Int(st.map_or(0, f));
+        let o = outcomes.get(&s.id).cloned().unwrap_or_default();
         let id = Cell::Text(s.id.clone());
         let name = Cell::Text(s.name.clone());
+        let minutes = |secs: Option<f64>| Cell::opt_float(secs.map(|s| s / 60.0));
         rows.push(match kind {
-            ReportKind::IncidentsPerService => vec![id, name, get(|s| s.total)],
+            ReportKind::IncidentsPerService => vec![id, name, Cell::Int(o.incidents)],
             ReportKind::IncidentStatusPerService => vec![
                 id,
                 name,
@@ -161,19 +145,13 @@ pub(super) async fn per_service_rows(
             _ => vec![
                 id,
                 name,
-                get(|s| s.total),
-                get(|s| s.acknowledged),
-                get(|s| s.escalated),
-                get(|s| s.escalations),
-                get(|s| s.resolved),
-                Cell::opt_float(
-                    st.filter(|s| s.acknowledged > 0)
-                        .map(|s| s.ack_secs / s.acknowledged as f64 / 60.0),
-                ),
-                Cell::opt_float(
-                    st.filter(|s| s.resolved > 0)
-                        .map(|s| s.resolve_secs / s.resolved as f64 / 60.0),
-                ),
+                Cell::Int(o.incidents),
+                Cell::Int(o.acknowledged),
+                Cell::Int(o.escalated),
+                Cell::Int(o.escalations),
+                Cell::Int(o.resolved),
+                minutes(o.mtta),
+                minutes(o.mttr),
             ],
         });
     }
