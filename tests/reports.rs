@@ -438,6 +438,58 @@ async fn the_service_summary_and_graphql_analytics_agree(app: TestApp) {
             g["timeToResolve"]
         );
     }
+
+    // Incidents per service by mapped category: the status report and
+    // GraphQL's serviceStatusCounts.
+    let mut req = request(ReportKind::IncidentStatusPerService, Format::Csv);
+    req.filter.from = Some(from.parse().unwrap());
+    req.filter.to = Some(to.parse().unwrap());
+    let path = write(&app, &req, "agree-status.csv").await;
+    let d = app
+        .data(
+            "query($f: DateTime, $t: DateTime) { analytics(input: {from: $f, to: $t, timeZone: \"UTC\"}) {
+               serviceStatusCounts { services { serviceId total statuses { category incidents } } } } }",
+            json!({"f": from, "t": to}),
+        )
+        .await;
+    let services = d["analytics"]["serviceStatusCounts"]["services"]
+        .as_array()
+        .unwrap();
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let mut compared = 0;
+    for rec in reader.records() {
+        let rec = rec.unwrap();
+        let g = services
+            .iter()
+            .find(|s| s["serviceId"] == rec[0])
+            .unwrap_or_else(|| panic!("{} in serviceStatusCounts", &rec[0]));
+        assert_eq!(
+            rec[5].parse::<i64>().unwrap(),
+            g["total"].as_i64().unwrap(),
+            "{}",
+            &rec[0]
+        );
+        for (k, category) in ["OPEN", "IN_PROGRESS", "WAITING", "RESOLVED"]
+            .iter()
+            .enumerate()
+        {
+            let graphql: i64 = g["statuses"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|s| s["category"] == *category)
+                .map(|s| s["incidents"].as_i64().unwrap())
+                .sum();
+            assert_eq!(
+                rec[6 + k].parse::<i64>().unwrap(),
+                graphql,
+                "{} {category}",
+                &rec[0]
+            );
+        }
+        compared += 1;
+    }
+    assert!(compared >= 3, "{compared} services compared");
 }
 
 async fn excluded_columns_are_left_out(app: TestApp) {

@@ -35,69 +35,38 @@ pub(super) struct ServiceStats {
 /// The status-mapping categories, in report column order.
 pub(super) const CATEGORIES: [&str; 4] = ["OPEN", "IN_PROGRESS", "WAITING", "RESOLVED"];
 
-#[derive(FromQueryResult)]
-pub(super) struct StatRow {
-    pub(super) id: String,
-    pub(super) service_id: Option<String>,
-    pub(super) source: String,
-    pub(super) status: String,
-    pub(super) created_at: DateTime<Utc>,
-}
-
 /// Per-service counts by status and mapped category over the filtered
-/// incidents, streamed in pages (memory grows with services, not
-/// incidents).
+/// incidents, as analytics groups and maps them.
 pub(super) async fn service_stats(
     db: &DatabaseConnection,
     filter: &Filter,
     services: &Option<BTreeSet<String>>,
     mapper: &Mapper,
 ) -> Result<HashMap<String, ServiceStats>, DbErr> {
-    use incident::Column as I;
+    let ids = incident_select(filter, services, mapper)
+        .select_only()
+        .column(incident::Column::Id)
+        .into_query();
     let mut stats: HashMap<String, ServiceStats> = HashMap::new();
-    let mut after: Option<(DateTime<Utc>, String)> = None;
-    loop {
-        let mut select = incident_select(filter, services, mapper);
-        if let Some((t, id)) = &after {
-            select = select.filter(after_key(*t, id));
+    for g in crate::analytics::metrics::service_statuses(db, mapper, ids).await? {
+        let Some(service) = g.service else {
+            continue;
+        };
+        let s = stats.entry(service).or_default();
+        s.total += g.incidents;
+        if let Some(m) = &g.mapped
+            && let Some(i) = CATEGORIES.iter().position(|c| *c == m.category)
+        {
+            s.categories[i] += g.incidents;
         }
-        let rows: Vec<StatRow> = select
-            .select_only()
-            .columns([I::Id, I::ServiceId, I::Source, I::Status, I::CreatedAt])
-            .order_by_asc(I::CreatedAt)
-            .order_by_asc(I::Id)
-            .limit(PAGE)
-            .into_model::<StatRow>()
-            .all(db)
-            .await?;
-        let n = rows.len() as u64;
-        if let Some(last) = rows.last() {
-            after = Some((last.created_at, last.id.clone()));
-        }
-        let values = status_values(db, mapper, rows.iter().map(|r| r.id.clone())).await?;
-        for r in rows {
-            let Some(service) = r.service_id else {
-                continue;
-            };
-            let s = stats.entry(service).or_default();
-            s.total += 1;
-            // Hidden (inactive) mappings were filtered out by the query.
-            if let Some(m) = mapper.map(&r.source, &r.status, values.get(&r.id).map(String::as_str))
-                && let Some(i) = CATEGORIES.iter().position(|c| *c == m.category)
-            {
-                s.categories[i] += 1;
-            }
-            match r.status.as_str() {
-                "triggered" => s.triggered += 1,
-                "acknowledged" => s.acknowledged_now += 1,
-                "resolved" => s.resolved_now += 1,
-                _ => {}
-            }
-        }
-        if n < PAGE {
-            return Ok(stats);
+        match g.status.as_str() {
+            "triggered" => s.triggered += g.incidents,
+            "acknowledged" => s.acknowledged_now += g.incidents,
+            "resolved" => s.resolved_now += g.incidents,
+            _ => {}
         }
     }
+    Ok(stats)
 }
 
 pub(super) async fn per_service_rows(
