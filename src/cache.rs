@@ -385,7 +385,7 @@ impl Cache {
                     *self.cooling_until.lock().expect("cooldown lock") =
                         Some(Instant::now() + self.cooldown);
                 }
-                tracing::warn!(error = %e, key, "source unavailable; answering from the cache");
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), key, "source unavailable; answering from the cache");
                 stale(cached).ok_or(LiveError::Unavailable(e))
             }
             Err(e) => Err(LiveError::Upstream(e)),

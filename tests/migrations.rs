@@ -63,6 +63,7 @@ async fn existing_waiting_pauses_become_automatic(app: TestApp) {
         "waiting: Waiting on vendor",
         "customer call",
         "waiting for a call",
+        "Waiting: vendor",
     ] {
         app.db
             .execute_unprepared(&format!(
@@ -84,6 +85,7 @@ async fn existing_waiting_pauses_become_automatic(app: TestApp) {
     assert_eq!(
         flags,
         [
+            ("Waiting: vendor".to_owned(), false),
             ("customer call".to_owned(), false),
             ("waiting for a call".to_owned(), false),
             ("waiting: Waiting on vendor".to_owned(), true),
@@ -174,24 +176,27 @@ async fn a_writer_that_reads_first_is_not_failed_by_a_concurrent_commit(app: Tes
     // The first statement is a read: a deferred transaction's snapshot.
     assert_eq!(team::Entity::find().count(&txn).await.unwrap(), before);
     // Another connection writes meanwhile (on SQLite it waits for the lock).
-    let (started, running) = tokio::sync::oneshot::channel();
-    let other = {
+    let mut other = {
         let db = app.db.clone();
         let row = row("PTWRITER2");
-        tokio::spawn(async move {
-            let insert = team::Entity::insert(row).exec(&db);
-            let _ = started.send(());
-            insert.await
-        })
+        tokio::spawn(async move { team::Entity::insert(row).exec(&db).await })
     };
-    running.await.unwrap();
-    tokio::task::yield_now().await;
+    // Let the other writer commit first if it can: on PostgreSQL it does
+    // (another row); on SQLite it waits for this transaction's lock, so the
+    // wait ends at its bound, and a deferred transaction here would have
+    // let it commit and then failed to write.
+    let done_first = tokio::time::timeout(std::time::Duration::from_millis(300), &mut other)
+        .await
+        .ok();
     team::Entity::insert(row("PTWRITER1"))
         .exec(&txn)
         .await
         .expect("the first write of a transaction that read first");
     txn.commit().await.unwrap();
-    other.await.unwrap().expect("the concurrent writer");
+    match done_first {
+        Some(result) => result.unwrap().expect("the concurrent writer"),
+        None => other.await.unwrap().expect("the concurrent writer"),
+    };
     assert_eq!(
         team::Entity::find().count(&app.db).await.unwrap(),
         before + 2

@@ -1461,10 +1461,10 @@ on_both_databases!(
 );
 
 /// A recompute reads each batch ahead, on another connection, while it
-/// writes the ones before. A pause made in between (after the batch was read,
-/// before it is written) is not overwritten by the older read: the incident
-/// is read again inside the writing transaction, and measured by the new
-/// policies with its pause.
+/// writes the ones before. A pause made while it runs, before the paused
+/// incident's batch is written, stands, and the incident is measured by the
+/// new policies with its pause (whether the pause landed before that batch
+/// was read or after; the step-by-step test below makes it after).
 async fn a_recompute_keeps_a_pause_made_while_it_reads_ahead(app: TestApp) {
     use pagerlens::entities::incident_sla_target as t;
     use pagerlens::scope::Scope;

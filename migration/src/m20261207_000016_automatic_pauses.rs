@@ -23,7 +23,8 @@ impl MigrationTrait for Migration {
             Query::update()
                 .table("sla_pauses")
                 .value("automatic", true)
-                .and_where(Expr::col("reason").like("waiting: %"))
+                // Case-sensitive on both databases (SQLite's LIKE is not).
+                .and_where(Expr::cust("substr(reason, 1, 9) = 'waiting: '"))
                 .and_where(Expr::col("paused_by_account_id").is_null())
                 .to_owned(),
         )

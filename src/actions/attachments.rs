@@ -159,6 +159,18 @@ async fn touch(path: &std::path::Path) -> bool {
     .unwrap_or(false)
 }
 
+/// The next entry of a directory; one that cannot be read is skipped.
+async fn next_entry(dir: &mut tokio::fs::ReadDir) -> Option<tokio::fs::DirEntry> {
+    loop {
+        match dir.next_entry().await {
+            Ok(entry) => return entry,
+            Err(e) => {
+                tracing::warn!(error = %e, "skipping an unreadable attachment directory entry")
+            }
+        }
+    }
+}
+
 /// Whether the file at `path` was last modified more than `grace` ago.
 async fn older_than(path: &std::path::Path, grace: std::time::Duration) -> bool {
     tokio::fs::metadata(path)
@@ -209,12 +221,12 @@ pub async fn sweep<C: sea_orm::ConnectionTrait>(
     let Ok(mut shards) = tokio::fs::read_dir(&settings.dir).await else {
         return Ok(swept); // nothing stored yet
     };
-    while let Ok(Some(shard)) = shards.next_entry().await {
+    while let Some(shard) = next_entry(&mut shards).await {
         let Ok(mut files) = tokio::fs::read_dir(shard.path()).await else {
             continue;
         };
         let mut candidates = Vec::new();
-        while let Ok(Some(f)) = files.next_entry().await {
+        while let Some(f) = next_entry(&mut files).await {
             let path = f.path();
             let name = f.file_name().to_string_lossy().into_owned();
             if name.ends_with(".partial") {

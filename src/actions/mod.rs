@@ -489,17 +489,15 @@ fn writer<'a>(ctx: &'a Context<'_>) -> Result<(&'a Client, &'a str), LocalError>
 }
 
 fn upstream(source: crate::pagerduty::Error) -> LocalError {
+    // The source says what PagerDuty answered; this says what it means.
     let what = match &source {
-        crate::pagerduty::Error::Api {
-            status: 403,
-            message,
-            ..
-        } => format!("PagerDuty refused the write (HTTP 403): the token cannot write ({message})"),
-        crate::pagerduty::Error::Api {
-            status, message, ..
-        } => format!("PagerDuty refused the write (HTTP {status}): {message}"),
-        _ => "PagerDuty did not take the write".to_owned(),
-    };
+        crate::pagerduty::Error::Api { status: 403, .. } => {
+            "PagerDuty refused the write: the token cannot write"
+        }
+        crate::pagerduty::Error::Api { .. } => "PagerDuty refused the write",
+        _ => "PagerDuty did not take the write",
+    }
+    .to_owned();
     LocalError::Upstream {
         what,
         source: Some(source),

@@ -179,10 +179,7 @@ impl Params {
     /// The cache key of `answer` with these parameters: the one spelling
     /// of it, for the reads and for the prewarm that writes ahead.
     pub fn cache_key(&self, answer: Answer) -> String {
-        let scope = match self.scope.team_ids() {
-            None => "*".to_owned(),
-            Some(t) => t.join(","),
-        };
+        let scope = scope_key(&self.scope);
         format!(
             "{}|{}|{}|{}|{}|{scope}|{}",
             answer.name(),
@@ -192,6 +189,20 @@ impl Params {
             self.tz.name(),
             answer.extra(),
         )
+    }
+}
+
+/// The cache key of the catalog counts a caller with `scope` may see (they
+/// depend on nothing else).
+pub fn counts_cache_key(scope: &Scope) -> String {
+    format!("counts|{}", scope_key(scope))
+}
+
+/// A scope as keys spell it: `*` for everything, else its teams.
+fn scope_key(scope: &Scope) -> String {
+    match scope.team_ids() {
+        None => "*".to_owned(),
+        Some(t) => t.join(","),
     }
 }
 

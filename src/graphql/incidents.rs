@@ -54,11 +54,7 @@ impl From<LocalError> for ApiError {
     fn from(e: LocalError) -> Self {
         match e {
             LocalError::BadInput(m) => ApiError::BadUserInput(m),
-            // The person is told what PagerDuty said, or why it said nothing.
-            LocalError::Upstream {
-                what,
-                source: None | Some(crate::pagerduty::Error::Api { .. }),
-            } => ApiError::BadUserInput(what),
+            // The person is told what it means and what PagerDuty said.
             e @ LocalError::Upstream { .. } => {
                 ApiError::BadUserInput(crate::telemetry::error_chain(&e))
             }

@@ -51,7 +51,7 @@ pub async fn pagerduty(
             &format!("not a PagerDuty v3 webhook event: {e}"),
         ),
         Err(WebhookError::Sync(e)) => {
-            tracing::error!(error = %e, "applying a webhook failed");
+            tracing::error!(error = %crate::telemetry::error_chain(&e), "applying a webhook failed");
             reply(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "could not apply the event; retry later",

@@ -113,11 +113,10 @@ pub async fn service_outcomes<C: ConnectionTrait>(
             Expr::cust(r#"CAST(COALESCE(SUM("incidents"."escalation_count"), 0) AS BIGINT)"#),
             Alias::new("escalations"),
         )
-        .expr_as(Func::avg(secs_to(b, "acknowledged_at")), Alias::new("mtta"))
-        .expr_as(Func::avg(secs_to(b, "resolved_at")), Alias::new("mttr"))
         .add_group_by([col(I::ServiceId)])
         .to_owned();
     add_outcome_counts(&mut stmt);
+    add_mean_times(&mut stmt, b);
     let mut out = HashMap::new();
     for row in db.query_all(&stmt).await? {
         out.insert(

@@ -335,9 +335,8 @@ impl Analytics {
         let mut stmt = self.base(p, &mapper);
         stmt.expr_as(Func::count(Expr::val(1)), Alias::new("total"));
         add_outcome_counts(&mut stmt);
-        stmt.expr_as(Func::avg(secs_to(b, "acknowledged_at")), Alias::new("mtta"))
-            .expr_as(Func::avg(secs_to(b, "resolved_at")), Alias::new("mttr"))
-            .expr_as(count_when(business.not()), Alias::new("outside"));
+        add_mean_times(&mut stmt, b);
+        stmt.expr_as(count_when(business.not()), Alias::new("outside"));
         for (i, rule) in self.settings.flags.iter().enumerate() {
             stmt.expr_as(
                 count_when(rule.condition()),

@@ -84,6 +84,19 @@ pub(super) fn add_outcome_counts(stmt: &mut SelectStatement) {
     );
 }
 
+/// Mean time to acknowledge and to resolve, selected as `mtta` and `mttr`
+/// (seconds from creation; incidents without the moment do not count).
+pub(super) fn add_mean_times(stmt: &mut SelectStatement, backend: DatabaseBackend) {
+    stmt.expr_as(
+        Func::avg(secs_to(backend, "acknowledged_at")),
+        Alias::new("mtta"),
+    )
+    .expr_as(
+        Func::avg(secs_to(backend, "resolved_at")),
+        Alias::new("mttr"),
+    );
+}
+
 pub(super) fn sum_of(e: Expr) -> Expr {
     Func::coalesce([Func::sum(e).into(), Expr::val(0.0)]).into()
 }

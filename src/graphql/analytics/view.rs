@@ -48,10 +48,7 @@ impl AnalyticsView {
     async fn counts(&self, ctx: &Context<'_>) -> async_graphql::Result<CatalogCounts> {
         let a = engine(ctx);
         let scope = self.0.scope.clone();
-        let key = format!(
-            "counts|{}",
-            scope.team_ids().map_or("*".to_owned(), |t| t.join(","))
-        );
+        let key = crate::analytics::counts_cache_key(&scope);
         let c = cache(ctx)
             .get_or_compute(&key, "counts", None, || async move {
                 a.catalog_counts(&scope).await

@@ -270,7 +270,7 @@ pub async fn run_started(
             "sync finished"
         ),
         Err(e) => {
-            tracing::error!(run = record.id, kind = opts.kind.name(), error = %e, "sync failed")
+            tracing::error!(run = record.id, kind = opts.kind.name(), error = %crate::telemetry::error_chain(e), "sync failed")
         }
     }
     result.map(|()| SyncReport {

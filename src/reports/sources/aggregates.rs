@@ -78,15 +78,16 @@ pub(super) async fn per_service_rows(
 ) -> Result<Built, DbErr> {
     // Counts and means come from analytics (the definitions `summary`
     // uses); the status report counts mapped categories itself.
-    let ids = incident_select(filter, &services, mapper)
-        .select_only()
-        .column(incident::Column::Id)
-        .into_query();
-    let outcomes = crate::analytics::metrics::service_outcomes(db, ids).await?;
-    let stats = if kind == ReportKind::IncidentStatusPerService {
-        service_stats(db, filter, &services, mapper).await?
+    let (outcomes, stats) = if kind == ReportKind::IncidentStatusPerService {
+        let stats = service_stats(db, filter, &services, mapper).await?;
+        (HashMap::new(), stats)
     } else {
-        HashMap::new()
+        let ids = incident_select(filter, &services, mapper)
+            .select_only()
+            .column(incident::Column::Id)
+            .into_query();
+        let outcomes = crate::analytics::metrics::service_outcomes(db, ids).await?;
+        (outcomes, HashMap::new())
     };
     let list = live_services(db, &services).await?;
     let mut rows = Vec::new();
