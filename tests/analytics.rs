@@ -912,6 +912,85 @@ async fn bi_views_read_the_data(app: TestApp) {
     assert_eq!(n, 7, "the deleted incident is left out");
 }
 
+/// Each day and service of `bi_daily_service_stats` (what dashboards in a
+/// BI tool read) shows the figures GraphQL's summary gives for that service
+/// over that UTC day: counts exactly, mean times to the nanosecond.
+async fn bi_daily_service_stats_agree_with_graphql(app: TestApp) {
+    use sea_orm::ActiveModelTrait;
+    seed(&app.db).await;
+    // Uneven times, to the millisecond.
+    for (k, i) in incident::Entity::find()
+        .all(&app.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .enumerate()
+    {
+        let (created, ack, resolved) = (i.created_at, i.acknowledged_at, i.resolved_at);
+        let k = i64::try_from(k).unwrap();
+        let mut m: incident::ActiveModel = i.into();
+        if ack.is_some() {
+            m.acknowledged_at =
+                sea_orm::Set(Some(created + Duration::milliseconds(61_237 * (k + 1) + 1)));
+        }
+        if resolved.is_some() {
+            m.resolved_at = sea_orm::Set(Some(
+                created + Duration::milliseconds(977_001 * (k + 2) + 7),
+            ));
+        }
+        m.update(&app.db).await.unwrap();
+    }
+    let rows = app
+        .db
+        .query_all_raw(Statement::from_string(
+            app.db.get_database_backend(),
+            "SELECT day, service_id, incidents, acknowledged, escalated, resolved, \
+             mean_seconds_to_first_ack, mean_seconds_to_resolve FROM bi_daily_service_stats",
+        ))
+        .await
+        .unwrap();
+    assert!(rows.len() >= 3, "{} rows", rows.len());
+    let close = |a: Option<f64>, b: Option<f64>| match (a, b) {
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+        (a, b) => a == b,
+    };
+    for row in rows {
+        let day: chrono::NaiveDate = row.try_get("", "day").unwrap();
+        let service: String = row.try_get("", "service_id").unwrap();
+        let from = day.and_hms_opt(0, 0, 0).unwrap().and_utc();
+        let d = app
+            .data(
+                "query($s: ID, $f: DateTime, $t: DateTime) { analytics(input: {serviceId: $s, from: $f, to: $t, timeZone: \"UTC\"}) {
+                   summary { total acknowledged escalated resolved
+                     timeToAcknowledge { meanSeconds } timeToResolve { meanSeconds } } } }",
+                json!({"s": service, "f": from, "t": from + Duration::days(1)}),
+            )
+            .await;
+        let g = &d["analytics"]["summary"];
+        let n = |c: &str| row.try_get::<i64>("", c).unwrap();
+        let what = format!("{service} on {day}");
+        assert_eq!(n("incidents"), g["total"].as_i64().unwrap(), "{what}");
+        assert_eq!(
+            n("acknowledged"),
+            g["acknowledged"].as_i64().unwrap(),
+            "{what}"
+        );
+        assert_eq!(n("escalated"), g["escalated"].as_i64().unwrap(), "{what}");
+        assert_eq!(n("resolved"), g["resolved"].as_i64().unwrap(), "{what}");
+        for (column, field) in [
+            ("mean_seconds_to_first_ack", "timeToAcknowledge"),
+            ("mean_seconds_to_resolve", "timeToResolve"),
+        ] {
+            let bi: Option<f64> = row.try_get("", column).unwrap();
+            let api = g[field]["meanSeconds"].as_f64();
+            assert!(
+                close(bi, api),
+                "{what} {column}: BI {bi:?}, GraphQL {api:?}"
+            );
+        }
+    }
+}
+
 /// A workflow status in the `WAITING` category pauses the SLA clocks, and
 /// leaving it resumes them; a pause made by hand is left alone.
 async fn a_waiting_status_pauses_the_sla(app: TestApp) {
@@ -1025,6 +1104,7 @@ on_both_databases!(
     prewarm_fills_the_dashboard_set,
     live_look_ups_fall_back_to_the_last_good_answer,
     bi_views_read_the_data,
+    bi_daily_service_stats_agree_with_graphql,
 );
 
 /// The read-only role reads the BI views and nothing else (PostgreSQL).
