@@ -18,13 +18,20 @@ ENDPOINTS = [
     "/incidents/{id}", "/incidents/{id}/log_entries", "/log_entries",
     "/incidents/{id}/custom_fields/values", "/incidents/custom_fields",
     "/incidents/types", "/incidents/types/{type_id_or_name}/custom_fields",
+    # PagerDuty's analytics (reads, but POST with a JSON body).
+    ("/analytics/raw/incidents", "post"), ("/analytics/raw/incidents/{id}", "get"),
+    ("/analytics/metrics/incidents/all", "post"),
+    ("/analytics/metrics/incidents/services", "post"),
+    ("/analytics/metrics/incidents/teams", "post"),
+    ("/analytics/metrics/incidents/escalation_policies", "post"),
 ]
 
 spec = json.load(open(sys.argv[1]))
 responses = {}
 examples = {}
-for path in ENDPOINTS:
-    op = spec["paths"][path]["get"]
+for entry in ENDPOINTS:
+    path, method = entry if isinstance(entry, tuple) else (entry, "get")
+    op = spec["paths"][path][method]
     content = op["responses"]["200"]["content"]
     media = content.get("application/json") or next(iter(content.values()))
     responses[path] = media["schema"]

@@ -41,6 +41,11 @@ pub struct SimulatePagerdutyArgs {
     /// type), `none`, or `some-types` (on the `security` type only).
     #[arg(long, default_value = "all")]
     pub custom_fields: crate::pagerduty::simulator::FieldSetup,
+    /// Share (0–1) of the incidents whose raw analytics
+    /// (`/analytics/raw/incidents`) get one field altered, for checking a
+    /// comparison; `GET /_simulator/perturbed` lists them.
+    #[arg(long, value_name = "SHARE", default_value_t = 0.0)]
+    pub perturb_analytics: f64,
 }
 
 pub(super) async fn run(args: SimulatePagerdutyArgs) -> anyhow::Result<()> {
@@ -55,10 +60,15 @@ pub(super) async fn run(args: SimulatePagerdutyArgs) -> anyhow::Result<()> {
         fault_rate,
         latency_ms,
         custom_fields,
+        perturb_analytics,
     } = args;
     anyhow::ensure!(
         (0.0..=1.0).contains(&fault_rate),
         "--fault-rate must be between 0 and 1"
+    );
+    anyhow::ensure!(
+        (0.0..=1.0).contains(&perturb_analytics),
+        "--perturb-analytics must be between 0 and 1 (a share of the incidents), not {perturb_analytics}"
     );
     let mut sim = SimConfig::new(
         seed,
@@ -73,6 +83,7 @@ pub(super) async fn run(args: SimulatePagerdutyArgs) -> anyhow::Result<()> {
     sim.rate_limit_per_minute = rate_limit;
     sim.latency = std::time::Duration::from_millis(latency_ms);
     sim.custom_fields = custom_fields;
+    sim.perturb_analytics = perturb_analytics;
     if fault_rate > 0.0 {
         sim.faults = Faults::mixed(fault_rate);
     }

@@ -76,6 +76,14 @@ pub fn type_for(n: i64) -> IncidentTypeName {
     }
 }
 
+/// The id of the incident type named `name`.
+pub(super) fn type_id(name: &str) -> Option<&'static str> {
+    TYPES
+        .iter()
+        .find(|(_, n, ..)| *n == name)
+        .map(|(id, ..)| *id)
+}
+
 /// The type (id) that owns the fields, if any.
 fn owner(setup: FieldSetup) -> Option<&'static str> {
     match setup {

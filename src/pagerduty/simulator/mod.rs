@@ -8,17 +8,21 @@
 //!
 //! One file per job: `gate` (what every answer passes through), `paging`,
 //! `catalog` (the reference lists), `incidents` (incidents and log
-//! entries), `fields` (custom fields), `writes` (what pagerlens writes) and
-//! `data` (the generated organisation).
+//! entries), `fields` (custom fields), `writes` (what pagerlens writes),
+//! `analytics`, `metrics` and `request` (PagerDuty's analytics, computed
+//! from the simulated timeline) and `data` (the generated organisation).
 
 // Route helpers return a ready error `Response` as their `Err`; boxing it
 // would only add noise to a test fixture.
 #![allow(clippy::result_large_err)]
 
+mod analytics;
 mod catalog;
 mod gate;
 mod incidents;
+mod metrics;
 mod paging;
+mod request;
 
 pub mod data;
 pub mod fields;
@@ -92,6 +96,10 @@ pub struct SimConfig {
     pub latency: StdDuration,
     /// Which custom fields the organisation defines.
     pub custom_fields: FieldSetup,
+    /// Share (0–1) of the incidents whose raw analytics are altered (one
+    /// field each; `GET /_simulator/perturbed` lists them). Chosen from the
+    /// seed when the simulator starts.
+    pub perturb_analytics: f64,
 }
 
 impl SimConfig {
@@ -105,6 +113,7 @@ impl SimConfig {
             faults: Faults::default(),
             latency: StdDuration::ZERO,
             custom_fields: FieldSetup::All,
+            perturb_analytics: 0.0,
         }
     }
 }
@@ -119,12 +128,15 @@ pub struct Sim {
     rng: Mutex<StdRng>,
     window: Mutex<(i64, u32)>,
     pub paths: Mutex<HashMap<String, u64>>,
+    /// The incidents whose raw analytics are altered, sorted by id.
+    perturbed: Vec<analytics::Perturbation>,
 }
 
 impl Sim {
     pub fn new(config: SimConfig) -> Arc<Self> {
         let mut org = data::generate(config.seed, &config.sizes, config.now);
         org.field_setup = config.custom_fields;
+        let perturbed = analytics::choose_perturbed(config.seed, &org, config.perturb_analytics);
         Arc::new(Self {
             org: RwLock::new(org),
             rng: Mutex::new(StdRng::seed_from_u64(config.seed ^ 0x5eed)),
@@ -134,6 +146,7 @@ impl Sim {
             outage: AtomicBool::new(false),
             window: Mutex::new((0, 0)),
             paths: Mutex::new(HashMap::new()),
+            perturbed,
         })
     }
 
@@ -363,6 +376,19 @@ pub fn router(sim: Arc<Sim>) -> Router {
             get(fields::type_fields),
         )
         .route("/log_entries", get(incidents::log_entries))
+        .route(
+            "/analytics/raw/incidents",
+            axum::routing::post(analytics::raw_incidents),
+        )
+        .route(
+            "/analytics/raw/incidents/{id}",
+            get(analytics::raw_incident_by_id),
+        )
+        .route(
+            "/analytics/metrics/incidents/{group}",
+            axum::routing::post(metrics::incident_metrics),
+        )
+        .route("/_simulator/perturbed", get(analytics::perturbed))
         .route(
             "/_simulator/outage",
             get(gate::outage_state).post(gate::set_outage),
