@@ -50,6 +50,7 @@ pub fn spawn_sync_loop(app: &App, sim: &SimHandle) -> tokio::task::JoinHandle<()
         let mut opts = SyncOptions::new(SyncKind::Full { days: 61 }, "demo");
         opts.events = Some(app.events.clone());
         opts.sla = app.config.sla.clone();
+        opts.facts = app.config.analytics.facts.clone();
         match sync::run(&app.db, &client, &opts).await {
             Ok(r) => tracing::info!(api_calls = r.api.api_calls, "demo data synced"),
             Err(e) => {
@@ -63,6 +64,7 @@ pub fn spawn_sync_loop(app: &App, sim: &SimHandle) -> tokio::task::JoinHandle<()
             let mut opts = SyncOptions::new(SyncKind::Incremental, "demo");
             opts.events = Some(app.events.clone());
             opts.sla = app.config.sla.clone();
+            opts.facts = app.config.analytics.facts.clone();
             if let Err(e) = sync::run(&app.db, &client, &opts).await {
                 tracing::warn!(error = %crate::telemetry::error_chain(&e), "demo incremental sync failed");
             }

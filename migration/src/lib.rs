@@ -23,6 +23,7 @@ mod m20261207_000013_wide_integers;
 mod m20261207_000014_incident_types;
 mod m20261207_000015_openid_connect;
 mod m20261207_000016_automatic_pauses;
+mod m20261208_000017_incident_analytics;
 
 pub struct Migrator;
 
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000014_incident_types::Migration),
             Box::new(m20261207_000015_openid_connect::Migration),
             Box::new(m20261207_000016_automatic_pauses::Migration),
+            Box::new(m20261208_000017_incident_analytics::Migration),
         ]
     }
 }

@@ -10,8 +10,9 @@ use sea_orm::{ConnectionTrait, DatabaseBackend, DbErr, Statement};
 use secrecy::{ExposeSecret, SecretString};
 
 /// The views BI tools read (documented in the README).
-pub const VIEWS: [&str; 7] = [
+pub const VIEWS: [&str; 8] = [
     "bi_incidents",
+    "bi_incident_analytics",
     "bi_incident_log_entries",
     "bi_services",
     "bi_teams",

@@ -38,6 +38,7 @@
 
 pub mod bi;
 pub mod compliance;
+pub mod drift;
 pub mod live;
 pub mod metrics;
 pub mod oncall;
@@ -219,6 +220,7 @@ pub enum Answer {
     OncallLoad,
     ScheduleGaps,
     InactiveUsers,
+    IncidentMetrics,
 }
 
 impl Answer {
@@ -235,6 +237,7 @@ impl Answer {
             Answer::OncallLoad => "oncall_load",
             Answer::ScheduleGaps => "schedule_gaps",
             Answer::InactiveUsers => "inactive_users",
+            Answer::IncidentMetrics => "incident_metrics",
         }
     }
 

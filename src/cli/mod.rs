@@ -42,6 +42,11 @@ pub enum Command {
     /// policies (also closed ones; an admin's deliberate recompute), or with
     /// `--open` every open SLA, as a policy change does.
     SlaRecompute(sla::SlaRecomputeArgs),
+    /// Compare PagerDuty's own raw incident analytics with pagerlens's
+    /// (incidents created in the last N days); store and print the report.
+    /// Exits 0 when nothing differs beyond PagerDuty's refresh lag, 1
+    /// otherwise.
+    VerifyAnalytics(sync::VerifyAnalyticsArgs),
     /// Run a fake PagerDuty API with generated data (for tests, benchmarks, demos).
     SimulatePagerduty(simulate::SimulatePagerdutyArgs),
     /// Apply, roll back or inspect database migrations.
@@ -111,6 +116,7 @@ async fn run(command: Command, config: Config) -> anyhow::Result<()> {
         Command::Serve(args) => serve::run(args, config).await,
         Command::Sync(args) => sync::run(args, config).await,
         Command::Cleanup(args) => sync::cleanup(args, config).await,
+        Command::VerifyAnalytics(args) => sync::verify_analytics(args, config).await,
         Command::SlaCheck => sla::check(config).await,
         Command::SlaRecompute(args) => sla::recompute(args, config).await,
         Command::SimulatePagerduty(args) => simulate::run(args).await,

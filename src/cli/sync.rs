@@ -25,6 +25,13 @@ pub struct SyncArgs {
 }
 
 #[derive(Args)]
+pub struct VerifyAnalyticsArgs {
+    /// Compare the incidents created in this many days (1-365).
+    #[arg(long, value_name = "N", default_value_t = 30)]
+    pub days: i64,
+}
+
+#[derive(Args)]
 pub struct CleanupArgs {
     /// Age such as 60d, 12w or 48h.
     #[arg(long, value_name = "AGE")]
@@ -65,6 +72,7 @@ pub(super) async fn run(args: SyncArgs, config: Config) -> anyhow::Result<()> {
     let mut opts = SyncOptions::new(kind, "cli");
     opts.overlap = chrono::Duration::minutes(i64::from(app.config.pagerduty.sync_overlap_minutes));
     opts.sla = app.config.sla.clone();
+    opts.facts = app.config.analytics.facts.clone();
     // The analytics cache learns of the changes through the bus.
     opts.events = Some(app.events.clone());
     opts.progress = super::progress::for_cli();
@@ -98,5 +106,31 @@ pub(super) async fn cleanup(args: CleanupArgs, config: Config) -> anyhow::Result
         "deleted {n} resolved incident(s) older than {older_than} (before {})",
         cutoff.to_rfc3339()
     );
+    Ok(())
+}
+
+pub(super) async fn verify_analytics(
+    args: VerifyAnalyticsArgs,
+    config: Config,
+) -> anyhow::Result<()> {
+    let app = App::build(config).await?;
+    let client = app
+        .pagerduty
+        .clone()
+        .context("PAGERDUTY_TOKEN is not set: there is no PagerDuty to compare with")?;
+    let report = crate::analytics::drift::run(
+        &app.db,
+        &client,
+        &app.config.analytics.facts,
+        args.days,
+        "cli",
+        chrono::Utc::now(),
+    )
+    .await?;
+    print!("{}", crate::analytics::drift::table(&report));
+    let failing = report.mismatches.iter().filter(|m| !m.lag).count();
+    if failing > 0 {
+        anyhow::bail!("{failing} mismatch(es) beyond PagerDuty's refresh lag");
+    }
     Ok(())
 }

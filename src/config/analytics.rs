@@ -5,6 +5,15 @@ use secrecy::SecretString;
 use super::ConfigError;
 use super::read::age_var;
 
+/// What an incident's analytics facts depend on besides its log (see
+/// `incidents::facts`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FactsSettings {
+    /// Priority names that make an incident major; empty for PagerDuty's
+    /// rule, the two most severe priorities.
+    pub major_priorities: Vec<String>,
+}
+
 /// Analytics, its cache and the BI role.
 #[derive(Clone, Debug)]
 pub struct AnalyticsSettings {
@@ -24,6 +33,10 @@ pub struct AnalyticsSettings {
     /// login role that can read the `bi_*` views and nothing else, created
     /// or updated at start-up.
     pub bi_role: Option<(String, SecretString)>,
+    /// `PAGERLENS_MAJOR_PRIORITIES`: priority names (comma-separated, as
+    /// PagerDuty spells them) that make an incident major; by default
+    /// PagerDuty's rule, its two most severe priorities.
+    pub facts: FactsSettings,
 }
 
 pub(super) fn read(
@@ -77,5 +90,15 @@ pub(super) fn read(
             .map(|s| s.trim().to_owned())
             .filter(|s| !s.is_empty()),
         bi_role,
+        facts: FactsSettings {
+            major_priorities: get("PAGERLENS_MAJOR_PRIORITIES")
+                .map(|v| {
+                    v.split(',')
+                        .map(|s| s.trim().to_owned())
+                        .filter(|s| !s.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
+        },
     })
 }

@@ -5,7 +5,7 @@ use super::read::{age_var, parse};
 
 /// The cron variables and their defaults; the scheduler knows which job
 /// each queues.
-pub const CRON_DEFAULTS: [(&str, &str); 7] = [
+pub const CRON_DEFAULTS: [(&str, &str); 8] = [
     ("PAGERLENS_CRON_SYNC", "0 */15 * * * *"),
     ("PAGERLENS_CRON_PREWARM", "0 5,20,35,50 * * * *"),
     ("PAGERLENS_CRON_SLA_CHECK", "0 */5 * * * *"),
@@ -13,6 +13,7 @@ pub const CRON_DEFAULTS: [(&str, &str); 7] = [
     ("PAGERLENS_CRON_REPORT_EXPIRY", "0 5 * * * *"),
     ("PAGERLENS_CRON_SCHEDULED_REPORTS", "0 * * * * *"),
     ("PAGERLENS_CRON_NOTIFY", "*/30 * * * * *"),
+    ("PAGERLENS_CRON_ANALYTICS_DRIFT", "0 40 2 * * *"),
 ];
 
 /// One cron setting: the variable it came from and the expression

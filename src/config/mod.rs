@@ -25,7 +25,7 @@ use std::net::SocketAddr;
 
 use secrecy::{ExposeSecret, SecretString};
 
-pub use analytics::AnalyticsSettings;
+pub use analytics::{AnalyticsSettings, FactsSettings};
 pub use auth::{
     DEMO_CLIENT_ID, DEMO_CLIENT_SECRET, LoginPolicy, ProviderKind, ProviderSettings,
     SessionLifetime,

@@ -77,6 +77,7 @@ pub enum JobKind {
     Notify,
     Prewarm,
     SlaRecompute,
+    AnalyticsDrift,
 }
 
 /// One log line of a job.

@@ -94,6 +94,8 @@ key_loader!(/// The log entries of an incident.
     LogEntriesOfIncident => Vec<incident_log_entry::Model>, incidents::log_entries_of);
 key_loader!(/// The custom field values of an incident.
     CustomFieldsOfIncident => Vec<incident_custom_field_value::Model>, incidents::custom_fields_of);
+key_loader!(/// PagerDuty's analytics of an incident (derived facts).
+    FactsOfIncident => crate::entities::incident_analytics::Model, crate::incidents::facts::load_scoped);
 key_loader!(/// The assignees of an incident.
     AssigneesOfIncident => Vec<user::Model>, incidents::assignees_of);
 key_loader!(/// The attachments of an incident.

@@ -31,6 +31,8 @@ pub struct Query(
     sla::SlaQuery,
     jobs::JobsQuery,
     analytics::AnalyticsQuery,
+    analytics::IncidentMetricsQuery,
+    analytics::AnalyticsDriftQuery,
 );
 
 /// Every mutation.

@@ -3,6 +3,7 @@
 //! incident API write. Every read takes the caller's [`Scope`]: a scoped
 //! caller sees only the incidents of its teams' services.
 
+pub mod facts;
 pub mod flags;
 pub mod status;
 

@@ -90,10 +90,13 @@ pub enum JobKind {
     Prewarm,
     /// Recomputes the SLAs of a range of incidents (`startSlaRecompute`).
     SlaRecompute,
+    /// Compares PagerDuty's raw incident analytics with pagerlens's and
+    /// stores the report (`analyticsDrift`).
+    AnalyticsDrift,
 }
 
 impl JobKind {
-    pub const ALL: [JobKind; 9] = [
+    pub const ALL: [JobKind; 10] = [
         JobKind::Sync,
         JobKind::SlaCheck,
         JobKind::Report,
@@ -103,6 +106,7 @@ impl JobKind {
         JobKind::Notify,
         JobKind::Prewarm,
         JobKind::SlaRecompute,
+        JobKind::AnalyticsDrift,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -116,6 +120,7 @@ impl JobKind {
             JobKind::Notify => "notify",
             JobKind::Prewarm => "prewarm",
             JobKind::SlaRecompute => "sla_recompute",
+            JobKind::AnalyticsDrift => "analytics_drift",
         }
     }
 

@@ -15,7 +15,7 @@ use crate::cron::{parse, tick_at, tick_key};
 use crate::entities::job;
 
 /// The job each cron variable queues.
-pub const KINDS: [(&str, JobKind); 7] = [
+pub const KINDS: [(&str, JobKind); 8] = [
     ("PAGERLENS_CRON_SYNC", JobKind::Sync),
     ("PAGERLENS_CRON_PREWARM", JobKind::Prewarm),
     ("PAGERLENS_CRON_SLA_CHECK", JobKind::SlaCheck),
@@ -26,6 +26,7 @@ pub const KINDS: [(&str, JobKind); 7] = [
         JobKind::ScheduledReports,
     ),
     ("PAGERLENS_CRON_NOTIFY", JobKind::Notify),
+    ("PAGERLENS_CRON_ANALYTICS_DRIFT", JobKind::AnalyticsDrift),
 ];
 
 /// The job a cron setting queues.
@@ -47,7 +48,7 @@ pub fn enabled(
         return Err("off");
     }
     let kind = kind_of(setting);
-    if kind == Some(JobKind::Sync) && pagerduty.token.is_none() {
+    if matches!(kind, Some(JobKind::Sync | JobKind::AnalyticsDrift)) && pagerduty.token.is_none() {
         return Err("off: PAGERDUTY_TOKEN is not set");
     }
     if kind == Some(JobKind::Notify) && notify.is_empty() {

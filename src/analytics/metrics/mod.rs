@@ -4,11 +4,13 @@
 //! and months are rolled up from days here.
 
 mod by_ids;
+mod incident_metrics;
 mod outputs;
 mod ranks;
 mod sql;
 
 pub use by_ids::*;
+pub use incident_metrics::*;
 pub use outputs::*;
 pub use ranks::*;
 pub(crate) use sql::*;

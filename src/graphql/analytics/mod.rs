@@ -2,10 +2,12 @@
 //! say so with `generatedAt`, `fromCache` and `stale`), status mappings,
 //! and live PagerDuty look-ups that fall back to the cache.
 
+mod incident_metrics;
 mod mappings;
 mod outputs;
 mod view;
 
+pub use incident_metrics::*;
 pub use mappings::*;
 pub use outputs::*;
 pub use view::*;

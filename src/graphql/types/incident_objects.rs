@@ -203,6 +203,19 @@ impl Incident {
             .map(str::to_owned)
             .collect())
     }
+    /// PagerDuty's analytics of this incident (`/analytics/raw/incidents`),
+    /// derived from its log when it was synced; null until then.
+    async fn analytics(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<crate::graphql::analytics::IncidentAnalytics>> {
+        Ok(load_one(
+            ctx,
+            crate::graphql::loaders::FactsOfIncident(self.0.id.clone()),
+        )
+        .await?
+        .map(Into::into))
+    }
     /// Custom field values, by field name.
     async fn custom_fields(
         &self,

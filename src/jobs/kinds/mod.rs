@@ -2,6 +2,7 @@
 //! ([`super::BackgroundJob`]), and the dispatch from a claimed job's kind to
 //! its type.
 
+mod drift;
 mod housekeeping;
 mod notify;
 mod prewarm;
@@ -10,6 +11,7 @@ mod scheduled_reports;
 mod sla;
 mod sync;
 
+pub use drift::AnalyticsDriftJob;
 pub use housekeeping::{ReportExpiryJob, RetentionJob};
 pub use notify::NotifyJob;
 pub use prewarm::PrewarmJob;
@@ -44,6 +46,7 @@ pub(super) async fn run(ctx: &JobCtx) -> anyhow::Result<JobOutput> {
         JobKind::Notify => run_as::<NotifyJob>(ctx).await,
         JobKind::Prewarm => run_as::<PrewarmJob>(ctx).await,
         JobKind::SlaRecompute => run_as::<SlaRecomputeJob>(ctx).await,
+        JobKind::AnalyticsDrift => run_as::<AnalyticsDriftJob>(ctx).await,
     }
 }
 
@@ -67,6 +70,7 @@ pub fn without_arguments(
         JobKind::ScheduledReports => NewJob::of(&ScheduledReportsJob {}, t, m)?,
         JobKind::Notify => NewJob::of(&NotifyJob {}, t, m)?,
         JobKind::Prewarm => NewJob::of(&PrewarmJob {}, t, m)?,
+        JobKind::AnalyticsDrift => NewJob::of(&AnalyticsDriftJob::default(), t, m)?,
         JobKind::Report | JobKind::SlaRecompute => return Ok(None),
     }))
 }

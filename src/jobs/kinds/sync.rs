@@ -179,6 +179,7 @@ impl SyncJob {
         let mut opts = SyncOptions::new(kind, &ctx.job.trigger);
         opts.overlap = chrono::Duration::minutes(i64::from(settings.sync_overlap_minutes));
         opts.sla = ctx.config.sla.clone();
+        opts.facts = ctx.config.analytics.facts.clone();
         opts.events = Some(ctx.events.clone());
         opts.cancel = ctx.cancel.clone();
         opts.job_id = Some(ctx.job.id);

@@ -175,6 +175,7 @@ impl Run<'_> {
         // them to be derived again.
         let ids: Vec<String> = self.pending.keys().cloned().collect();
         let (_, unsettled) = store::derive_incident_timing(db, &ids, self.now).await?;
+        crate::incidents::facts::refresh(db, &self.opts.facts, &ids, self.now).await?;
         let measure = self.measurable(ids.clone(), &unsettled);
         crate::sla::refresh_with(db, &self.opts.sla, &mut self.sla, &measure, false, self.now)
             .await?;

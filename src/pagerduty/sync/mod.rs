@@ -117,6 +117,8 @@ pub struct SyncOptions {
     pub events: Option<EventBus>,
     /// SLA settings for the incidents the sync changes.
     pub sla: crate::config::SlaSettings,
+    /// What the incidents' analytics facts depend on (major priorities).
+    pub facts: crate::incidents::facts::FactsSettings,
     /// The job running this sync, recorded on its run.
     pub job_id: Option<i32>,
 }
@@ -132,6 +134,7 @@ impl SyncOptions {
             fetch_oncalls: true,
             progress: Arc::new(NoProgress),
             sla: crate::config::SlaSettings::default(),
+            facts: crate::incidents::facts::FactsSettings::default(),
             cancel: CancellationToken::new(),
             events: None,
             job_id: None,
@@ -444,7 +447,12 @@ impl Run<'_> {
         if fetch_fields {
             self.backfill_custom_fields().await?;
         }
-        self.measure_deferred().await
+        self.measure_deferred().await?;
+        // Incidents whose analytics facts were never derived, or were
+        // derived under other settings (PAGERLENS_MAJOR_PRIORITIES, a newer
+        // definition): idempotent, so no transaction is needed.
+        crate::incidents::facts::refresh_stale(self.writer, &self.opts.facts, self.now).await?;
+        Ok(())
     }
 
     async fn watermark(&self) -> Result<Option<DateTime<Utc>>, Error> {

@@ -71,6 +71,7 @@ pub async fn write_incident(
     let changed = run.write_incidents(&txn, vec![incident], true).await?;
     store::derive_incident_timing(&txn, std::slice::from_ref(&id), now).await?;
     crate::sla::refresh(&txn, &opts.sla, std::slice::from_ref(&id), false, now).await?;
+    crate::incidents::facts::refresh(&txn, &opts.facts, std::slice::from_ref(&id), now).await?;
     txn.commit().await?;
     let services: HashMap<String, Option<String>> = [(id, service)].into_iter().collect();
     run.announce(&changed, &services);
