@@ -49,6 +49,20 @@ question() { # name selection target(json fragment) days
   stats "$name cached" "${times[@]}"
 }
 
+metrics_question() { # name input(json fragment) days token
+  local name="$1" input="$2" days="$3" token="$4" times=() i from to q
+  for i in 1 2 3 4 5; do
+    from="2025-06-01T00:00:0${i}Z"; to=$(date -u -d "2025-06-01 + $days days + $i seconds" +%Y-%m-%dT%H:%M:%SZ)
+    q=$(printf '{"query":"{ incidentMetrics(input: {%s from: \\"%s\\", to: \\"%s\\", timeZone: \\"Europe/Paris\\"}) { rows { groupId totalIncidentCount meanSecondsToFirstAck p90SecondsToResolve totalInterruptions upTimePct } } }"}' \
+      "$input" "$from" "$to")
+    times+=("$(ask "$token" "$q")")
+  done
+  stats "$name uncached" "${times[@]}"
+  times=()
+  for i in $(seq 1 50); do times+=("$(ask "$token" "$q")"); done
+  stats "$name cached" "${times[@]}"
+}
+
 bench() { # label database-url
   local label="$1" url="$2" token
   DATABASE_URL="$url" PAGERLENS_LOG=warn "$BIN" user add bench@example.com --role admin >/dev/null
@@ -70,6 +84,8 @@ bench() { # label database-url
   question "status counts, everything, 30 d" 'statusCounts { statuses { incidents } }' "" 30 "$token"
   question "dashboard (summary+calendar+trends)" \
     'summary { total } calendar(month: \"MONTH\") { days { incidents } } trends { points { incidents } }' "$svc" 30 "$token"
+  metrics_question "incidentMetrics by service and day, 90 d" 'groupBy: SERVICE, aggregateUnit: DAY,' 90 "$token"
+  metrics_question "incidentMetrics, everything, 90 d" '' 90 "$token"
   # The dashboard from the cache under load: separate process, loopback.
   local dash
   dash=$(printf '{ analytics(input: {%s lastDays: 30}) { summary { total timeToAcknowledge { p50Seconds } } calendar { days { incidents } } trends { points { incidents } } } }' "${svc//\\/}")

@@ -1,7 +1,8 @@
 # Seeds a fresh database for the benchmarks, straight with SQL: 50 services
 # and N incidents (N set by the caller), one every 30 seconds from
 # 2025-01-01 (1,000,000 span 347 days), a quarter each triggered and
-# acknowledged, half resolved, a third escalated. Expects $BIN and $N.
+# acknowledged, half resolved, a third escalated, with their analytics
+# facts. Expects $BIN and $N.
 
 seed_sqlite() { # path
   DATABASE_URL="sqlite://$1?mode=rwc" PAGERLENS_LOG=warn "$BIN" migrate up >/dev/null
@@ -20,6 +21,24 @@ SELECT printf('PB%07d', i), i + 1, 'Incident ' || i || ' on service ' || (i % 50
        CASE WHEN i % 4 > 1 THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', '2025-01-01', '+' || (i * 30 + 3600) || ' seconds') END,
        '2026-01-01T00:00:00+00:00'
 FROM n;
+
+-- PagerDuty's per-incident analytics facts, as the sync would derive them
+-- from this log (an acknowledgement 300 s in, a resolve at 3,600 s, i % 3
+-- timeout escalations, one notification per assignment).
+INSERT INTO incident_analytics (incident_id, version, seconds_to_first_ack, seconds_to_resolve,
+  engaged_seconds, engaged_user_count, acknowledgement_count, assignment_count, escalation_count,
+  manual_escalation_count, timeout_escalation_count, reassignment_count, snoozed_seconds,
+  total_notifications, total_interruptions, business_hour_interruptions, off_hour_interruptions,
+  sleep_hour_interruptions, auto_resolved, major, joined_user_ids, computed_at)
+SELECT id, '1;', CASE WHEN acknowledged_at IS NOT NULL THEN 300 END,
+       CASE WHEN resolved_at IS NOT NULL THEN 3600 END,
+       CASE WHEN resolved_at IS NOT NULL THEN 3300 END,
+       CASE WHEN acknowledged_at IS NOT NULL THEN 1 ELSE 0 END,
+       CASE WHEN acknowledged_at IS NOT NULL THEN 1 ELSE 0 END,
+       1 + escalation_count, escalation_count, 0, escalation_count, 0, 0,
+       1 + escalation_count, 1 + escalation_count, 1 + escalation_count, 0, 0,
+       FALSE, FALSE, '', '2026-01-01T00:00:00+00:00'
+FROM incidents;
 SQL
 }
 
@@ -38,6 +57,25 @@ SELECT 'PB' || lpad(i::text, 7, '0'), i + 1, 'Incident ' || i || ' on service ' 
        CASE WHEN i % 4 > 1 THEN timestamptz '2025-01-01' + (i * 30 + 3600) * interval '1 second' END,
        now()
 FROM generate_series(0, $N - 1) i;
+
+-- PagerDuty's per-incident analytics facts, as the sync would derive them
+-- from this log (an acknowledgement 300 s in, a resolve at 3,600 s, i % 3
+-- timeout escalations, one notification per assignment).
+INSERT INTO incident_analytics (incident_id, version, seconds_to_first_ack, seconds_to_resolve,
+  engaged_seconds, engaged_user_count, acknowledgement_count, assignment_count, escalation_count,
+  manual_escalation_count, timeout_escalation_count, reassignment_count, snoozed_seconds,
+  total_notifications, total_interruptions, business_hour_interruptions, off_hour_interruptions,
+  sleep_hour_interruptions, auto_resolved, major, joined_user_ids, computed_at)
+SELECT id, '1;', CASE WHEN acknowledged_at IS NOT NULL THEN 300 END,
+       CASE WHEN resolved_at IS NOT NULL THEN 3600 END,
+       CASE WHEN resolved_at IS NOT NULL THEN 3300 END,
+       CASE WHEN acknowledged_at IS NOT NULL THEN 1 ELSE 0 END,
+       CASE WHEN acknowledged_at IS NOT NULL THEN 1 ELSE 0 END,
+       1 + escalation_count, escalation_count, 0, escalation_count, 0, 0,
+       1 + escalation_count, 1 + escalation_count, 1 + escalation_count, 0, 0,
+       FALSE, FALSE, '', now()
+FROM incidents;
+ANALYZE incident_analytics;
 ANALYZE incidents;
 SQL
 }

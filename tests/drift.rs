@@ -72,6 +72,42 @@ async fn drift_is_zero_and_perturbations_are_found_exactly(app: TestApp) {
     assert_eq!(again.incidents_compared, 300);
     assert!(again.mismatches.is_empty());
 
+    // The per-user parts add up to the incidents' figures, and people were
+    // on call (the simulator's on-call entries).
+    let range = json!({ "from": Utc::now() - chrono::Duration::days(30), "to": Utc::now() });
+    let m = app
+        .data(
+            "query($i: IncidentMetricsInput!) { incidentMetrics(input: $i) { rows {
+               totalIncidentCount totalNotifications totalInterruptions totalSleepHourInterruptions } } }",
+            json!({ "i": range }),
+        )
+        .await;
+    let all = &m["incidentMetrics"]["rows"][0];
+    assert_eq!(all["totalIncidentCount"], 300, "{m}");
+    let r = app
+        .data(
+            "query($i: ResponderMetricsInput!) { responderMetrics(input: $i) { rows {
+               totalNotifications totalInterruptions totalSleepHourInterruptions totalSecondsOnCall
+               totalSecondsOnCallLevel1 totalSecondsOnCallLevel2Plus } } }",
+            json!({ "i": range }),
+        )
+        .await;
+    let people = r["responderMetrics"]["rows"].as_array().unwrap();
+    let sum = |f: &str| people.iter().map(|p| p[f].as_i64().unwrap()).sum::<i64>();
+    for f in [
+        "totalNotifications",
+        "totalInterruptions",
+        "totalSleepHourInterruptions",
+    ] {
+        assert_eq!(sum(f), all[f].as_i64().unwrap(), "{f}");
+    }
+    assert!(sum("totalSecondsOnCall") > 0, "{r}");
+    for p in people {
+        let total = p["totalSecondsOnCall"].as_i64().unwrap();
+        assert!(p["totalSecondsOnCallLevel1"].as_i64().unwrap() <= total);
+        assert!(p["totalSecondsOnCallLevel2Plus"].as_i64().unwrap() <= total);
+    }
+
     // The same organisation with a tenth of its raw analytics altered.
     let bent = sim_with(0.1, now).await;
     let expected = perturbed(&bent).await;

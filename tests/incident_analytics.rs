@@ -329,6 +329,53 @@ async fn a_multi_responder_incident_by_hand(app: TestApp) {
     // A major incident open 09:00–11:00 of a 24-hour day.
     let up = r["upTimePct"].as_f64().unwrap();
     assert!((up - 100.0 * 22.0 / 24.0).abs() < 1e-9, "{up}");
+    // Per responder: PU1 notified twice in one second at 09:00:01 and timed
+    // out to PU2 (notified 09:30:01), who acknowledged at 09:40, escalated
+    // by hand and reassigned; PU1 acknowledged at 10:00.
+    let r = app
+        .data(
+            "query($i: ResponderMetricsInput!) { responderMetrics(input: $i) { interruptionWindows rows {
+               responderId responderName totalIncidentCount meanTimeToAcknowledgeSeconds
+               totalIncidentsAcknowledged totalIncidentsManualEscalatedFrom totalIncidentsManualEscalatedTo
+               totalIncidentsTimeoutEscalatedFrom totalIncidentsTimeoutEscalatedTo
+               totalIncidentsReassignedFrom totalIncidentsReassignedTo totalNotifications
+               totalInterruptions totalBusinessHourInterruptions totalOffHourInterruptions
+               totalSleepHourInterruptions meanEngagedSeconds totalEngagedSeconds
+               totalSecondsOnCall totalSecondsOnCallLevel1 totalSecondsOnCallLevel2Plus } } }",
+            json!({ "i": { "from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z" } }),
+        )
+        .await;
+    let rows = r["responderMetrics"]["rows"].clone();
+    assert_eq!(
+        rows,
+        json!([
+            {
+                "responderId": "PU1", "responderName": "Alice", "totalIncidentCount": 1,
+                "meanTimeToAcknowledgeSeconds": 3599.0, "totalIncidentsAcknowledged": 1,
+                "totalIncidentsManualEscalatedFrom": 0, "totalIncidentsManualEscalatedTo": 0,
+                "totalIncidentsTimeoutEscalatedFrom": 1, "totalIncidentsTimeoutEscalatedTo": 0,
+                "totalIncidentsReassignedFrom": 0, "totalIncidentsReassignedTo": 0,
+                "totalNotifications": 2, "totalInterruptions": 1,
+                "totalBusinessHourInterruptions": 1, "totalOffHourInterruptions": 0,
+                "totalSleepHourInterruptions": 0, "meanEngagedSeconds": 3600.0,
+                "totalEngagedSeconds": 3600, "totalSecondsOnCall": 0,
+                "totalSecondsOnCallLevel1": 0, "totalSecondsOnCallLevel2Plus": 0
+            },
+            {
+                "responderId": "PU2", "responderName": "Bob", "totalIncidentCount": 1,
+                "meanTimeToAcknowledgeSeconds": 599.0, "totalIncidentsAcknowledged": 1,
+                "totalIncidentsManualEscalatedFrom": 1, "totalIncidentsManualEscalatedTo": 0,
+                "totalIncidentsTimeoutEscalatedFrom": 0, "totalIncidentsTimeoutEscalatedTo": 1,
+                "totalIncidentsReassignedFrom": 1, "totalIncidentsReassignedTo": 0,
+                "totalNotifications": 1, "totalInterruptions": 1,
+                "totalBusinessHourInterruptions": 0, "totalOffHourInterruptions": 0,
+                "totalSleepHourInterruptions": 1, "meanEngagedSeconds": 4800.0,
+                "totalEngagedSeconds": 4800, "totalSecondsOnCall": 0,
+                "totalSecondsOnCallLevel1": 0, "totalSecondsOnCallLevel2Plus": 0
+            }
+        ]),
+        "{r}"
+    );
     // Major filter: none that are not major.
     let m = metrics(
         &app,
@@ -505,6 +552,22 @@ async fn metrics_and_facts_respect_team_scope(app: TestApp) {
         .map(|r| r["groupId"].as_str().unwrap_or("none"))
         .collect();
     assert_eq!(teams, vec!["PT1"], "{body}");
+    // Responders: PU1 acknowledged every acknowledged incident, but the
+    // scoped token counts only PS_API's (k % 3 == 0 and k % 4 != 0: 15 of
+    // the 60 seeded; 45 in all).
+    let rq = "query($i: ResponderMetricsInput!) { responderMetrics(input: $i) { rows { responderId totalIncidentCount } } }";
+    let range = json!({ "i": { "from": t0(), "to": t0() + Duration::days(3) } });
+    let (_, body) = app.gql_as(&token, rq, range.clone()).await;
+    assert_eq!(
+        body["data"]["responderMetrics"]["rows"],
+        json!([{ "responderId": "PU1", "totalIncidentCount": 15 }]),
+        "{body}"
+    );
+    let all = app.data(rq, range).await;
+    assert_eq!(
+        all["responderMetrics"]["rows"],
+        json!([{ "responderId": "PU1", "totalIncidentCount": 45 }])
+    );
     // Another team's incident has no analytics to show: it is not found.
     let (_, body) = app
         .gql_as(

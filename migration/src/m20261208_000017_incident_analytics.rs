@@ -2,7 +2,8 @@
 //! pagerlens derives from each incident's log (one row per incident, with
 //! the settings version they were derived under), `pagerduty_incident_analytics`
 //! the raw facts PagerDuty's own analytics reported for the drift check, and
-//! `analytics_drift_runs` every drift check's report. The BI view
+//! `analytics_drift_runs` every drift check's report, and
+//! `incident_responder_analytics` each user's part in each incident. The BI view
 //! `bi_incident_analytics` joins the facts to the incident's names.
 
 use sea_orm_migration::prelude::*;
@@ -77,6 +78,39 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        let mut r = Table::create();
+        r.table("incident_responder_analytics")
+            .col(string("incident_id"))
+            .col(string("user_id"))
+            .col(timestamp_with_time_zone_null("first_notified_at"))
+            .col(big_integer_null("seconds_to_first_ack"));
+        for c in [
+            "acknowledgements",
+            "notifications",
+            "interruptions",
+            "business_hour_interruptions",
+            "off_hour_interruptions",
+            "sleep_hour_interruptions",
+            "manual_escalations_from",
+            "timeout_escalations_from",
+            "manual_escalations_to",
+            "timeout_escalations_to",
+            "reassignments_from",
+            "reassignments_to",
+        ] {
+            r.col(big_integer(c).default(0));
+        }
+        r.col(big_integer_null("engaged_seconds"))
+            .primary_key(Index::create().col("incident_id").col("user_id"));
+        m.create_table(r.to_owned()).await?;
+        m.create_index(
+            Index::create()
+                .name("idx_incident_responder_analytics_user")
+                .table("incident_responder_analytics")
+                .col("user_id")
+                .to_owned(),
+        )
+        .await?;
         m.create_table(
             Table::create()
                 .table("pagerduty_incident_analytics")
@@ -122,6 +156,7 @@ impl MigrationTrait for Migration {
             .execute_unprepared("DROP VIEW bi_incident_analytics")
             .await?;
         for t in [
+            "incident_responder_analytics",
             "analytics_drift_runs",
             "pagerduty_incident_analytics",
             "incident_analytics",

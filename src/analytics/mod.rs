@@ -43,6 +43,7 @@ pub mod live;
 pub mod metrics;
 pub mod oncall;
 pub mod prewarm;
+pub mod responders;
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use chrono_tz::Tz;
@@ -221,6 +222,7 @@ pub enum Answer {
     ScheduleGaps,
     InactiveUsers,
     IncidentMetrics,
+    ResponderMetrics,
 }
 
 impl Answer {
@@ -238,6 +240,7 @@ impl Answer {
             Answer::ScheduleGaps => "schedule_gaps",
             Answer::InactiveUsers => "inactive_users",
             Answer::IncidentMetrics => "incident_metrics",
+            Answer::ResponderMetrics => "responder_metrics",
         }
     }
 

@@ -163,7 +163,7 @@ impl Analytics {
         Ok(set)
     }
 
-    async fn entries(&self, p: &Params) -> Result<Vec<oncall_entry::Model>, DbErr> {
+    pub(super) async fn entries(&self, p: &Params) -> Result<Vec<oncall_entry::Model>, DbErr> {
         let mut q = oncall_entry::Entity::find()
             .filter(
                 oncall_entry::Column::StartAt
@@ -184,7 +184,7 @@ impl Analytics {
         q.all(&self.db).await
     }
 
-    async fn user_names(
+    pub(super) async fn user_names(
         &self,
         ids: impl IntoIterator<Item = String>,
     ) -> Result<HashMap<String, (String, Option<String>)>, DbErr> {

@@ -21,6 +21,7 @@ pub mod incident_assignee;
 pub mod incident_attachment;
 pub mod incident_custom_field_value;
 pub mod incident_log_entry;
+pub mod incident_responder_analytics;
 pub mod incident_sla_target;
 pub mod job;
 pub mod job_log;

@@ -33,6 +33,7 @@ pub struct Query(
     analytics::AnalyticsQuery,
     analytics::IncidentMetricsQuery,
     analytics::AnalyticsDriftQuery,
+    analytics::ResponderMetricsQuery,
 );
 
 /// Every mutation.

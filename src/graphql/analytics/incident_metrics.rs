@@ -80,7 +80,7 @@ fn at_least(name: &str, v: Option<i32>) -> Result<Option<i64>, ApiError> {
 }
 
 impl IncidentMetricsInput {
-    fn question(
+    pub(super) fn question(
         &self,
         default_tz: Tz,
         scope: crate::scope::Scope,

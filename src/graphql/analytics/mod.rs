@@ -5,11 +5,13 @@
 mod incident_metrics;
 mod mappings;
 mod outputs;
+mod responder_metrics;
 mod view;
 
 pub use incident_metrics::*;
 pub use mappings::*;
 pub use outputs::*;
+pub use responder_metrics::*;
 pub use view::*;
 
 use std::sync::Arc;

@@ -16,8 +16,14 @@ use sea_orm::{
     QueryOrder, QuerySelect,
 };
 
-use crate::entities::{incident, incident_analytics, incident_log_entry, priority, user};
+use crate::entities::{
+    incident, incident_analytics, incident_log_entry, incident_responder_analytics as ira,
+    priority, user,
+};
+
+mod responders;
 use crate::tz::{Window, window};
+pub use responders::ResponderFacts;
 
 /// Bumped whenever a definition below changes, so stored rows are derived
 /// again.
@@ -116,8 +122,24 @@ pub struct Facts {
     pub joined_user_ids: Vec<String>,
 }
 
-fn secs(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
+pub(super) fn secs(from: DateTime<Utc>, to: DateTime<Utc>) -> i64 {
     (to - from).num_seconds()
+}
+
+/// An incident's facts and every user's part in it, from its log (any
+/// order).
+pub fn derive(
+    inc: &FactIncident,
+    entries: &[FactEntry],
+    tz_of: &dyn Fn(&str) -> Tz,
+    major_ids: &HashSet<String>,
+) -> (Facts, Vec<ResponderFacts>) {
+    let mut sorted: Vec<&FactEntry> = entries.iter().collect();
+    sorted.sort_by(|a, b| (a.created_at, &a.id).cmp(&(b.created_at, &b.id)));
+    (
+        compute(inc, entries, tz_of, major_ids),
+        responders::derive(inc, &sorted, tz_of),
+    )
 }
 
 /// Derives an incident's facts from its log (any order). `tz_of` gives a
@@ -342,6 +364,7 @@ pub async fn refresh<C: ConnectionTrait>(
             });
         }
         let mut out = Vec::with_capacity(incidents.len());
+        let mut people = Vec::new();
         for (id, created_at, resolved_at, priority_id, status) in incidents {
             let entries = by_incident.remove(&id).unwrap_or_default();
             let inc = FactIncident {
@@ -349,9 +372,21 @@ pub async fn refresh<C: ConnectionTrait>(
                 resolved_at: resolved_at.filter(|_| status == "resolved"),
                 priority_id,
             };
-            let facts = compute(&inc, &entries, &tz_of, &major);
+            let (facts, parts) = derive(&inc, &entries, &tz_of, &major);
+            people.extend(
+                parts
+                    .into_iter()
+                    .map(|r| r.into_row(&id).into_active_model()),
+            );
             out.push(facts.into_row(id, &version, now).into_active_model());
         }
+        // Every user's part is derived again: the rows of these incidents
+        // are replaced.
+        ira::Entity::delete_many()
+            .filter(ira::Column::IncidentId.is_in(chunk.to_vec()))
+            .exec(db)
+            .await?;
+        crate::db::bulk::insert(db, people, None, 200).await?;
         written += out.len() as u64;
         crate::db::bulk::insert(
             db,
@@ -569,6 +604,55 @@ mod tests {
         );
     }
 
+    /// The same incident, per user: UPARIS notified first at 09:00:01 and
+    /// timed out to UNY (notified 09:30:01), who acked at 09:40, escalated
+    /// manually and reassigned (nobody notified after either).
+    #[test]
+    fn each_users_part_by_hand() {
+        let inc = FactIncident {
+            created_at: t("2026-03-02T09:00:00Z"),
+            resolved_at: Some(t("2026-03-02T11:00:00Z")),
+            priority_id: None,
+        };
+        let mut esc = entry(3, "escalate_log_entry", "2026-03-02T09:30:00Z", None);
+        esc.channel_type = Some("timeout".into());
+        let mut manual = entry(6, "escalate_log_entry", "2026-03-02T09:50:00Z", Some("UNY"));
+        manual.channel_type = Some("website".into());
+        let entries = vec![
+            notify(2, "2026-03-02T09:00:01Z", "UPARIS"),
+            esc,
+            notify(4, "2026-03-02T09:30:01Z", "UNY"),
+            entry(
+                5,
+                "acknowledge_log_entry",
+                "2026-03-02T09:40:00Z",
+                Some("UNY"),
+            ),
+            manual,
+            entry(7, "assign_log_entry", "2026-03-02T09:55:00Z", Some("UNY")),
+            entry(
+                8,
+                "acknowledge_log_entry",
+                "2026-03-02T10:00:00Z",
+                Some("UPARIS"),
+            ),
+        ];
+        let (_, people) = derive(&inc, &entries, &zones, &HashSet::new());
+        let uny = people.iter().find(|p| p.user_id == "UNY").unwrap();
+        let paris = people.iter().find(|p| p.user_id == "UPARIS").unwrap();
+        assert_eq!(uny.seconds_to_first_ack, Some(600 - 1));
+        assert_eq!(uny.timeout_escalations_to, 1);
+        assert_eq!(uny.manual_escalations_from, 1);
+        assert_eq!(uny.reassignments_from, 1);
+        assert_eq!(uny.sleep_hour_interruptions, 1);
+        assert_eq!(uny.engaged_seconds, Some(80 * 60));
+        assert_eq!(paris.timeout_escalations_from, 1);
+        assert_eq!(paris.business_hour_interruptions, 1);
+        // Acknowledged an hour after their one notification.
+        assert_eq!(paris.seconds_to_first_ack, Some(3600 - 1));
+        assert_eq!(paris.engaged_seconds, Some(3600));
+    }
+
     #[test]
     fn an_open_incident_and_an_auto_resolved_one() {
         let major: HashSet<String> = ["P1".into()].into();
@@ -700,7 +784,16 @@ mod tests {
             }
             let mut reversed = entries.clone();
             reversed.reverse();
-            prop_assert_eq!(compute(&inc, &reversed, &zones, &HashSet::new()), f);
+            prop_assert_eq!(compute(&inc, &reversed, &zones, &HashSet::new()), f.clone());
+            // Users' parts add up to the incident's.
+            let (_, people) = derive(&inc, &entries, &zones, &HashSet::new());
+            let sum = |g: fn(&ResponderFacts) -> i64| people.iter().map(g).sum::<i64>();
+            prop_assert_eq!(sum(|p| p.interruptions), f.total_interruptions);
+            prop_assert_eq!(sum(|p| p.sleep_hour_interruptions), f.sleep_hour_interruptions);
+            prop_assert_eq!(sum(|p| p.notifications), f.total_notifications);
+            prop_assert_eq!(sum(|p| p.acknowledgements), f.acknowledgement_count);
+            prop_assert!(sum(|p| p.manual_escalations_from + p.timeout_escalations_from) <= f.escalation_count);
+            prop_assert!(sum(|p| p.reassignments_to) <= f.reassignment_count);
         }
     }
 }
