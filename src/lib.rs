@@ -32,6 +32,7 @@ pub mod scope;
 pub mod sla;
 pub mod telemetry;
 pub mod tz;
+pub mod windows;
 
 use std::future::Future;
 use std::sync::Arc;

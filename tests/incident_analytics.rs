@@ -275,7 +275,7 @@ async fn a_multi_responder_incident_by_hand(app: TestApp) {
         // Two users engaged.
         "major": true,
         "joinedUserIds": ["PU2", "PU1"],
-        "interruptionWindows": pagerlens::analytics::metrics::WINDOWS,
+        "interruptionWindows": "pagerduty",
     });
     assert_eq!(a, &expected);
 
@@ -612,9 +612,150 @@ async fn bad_metric_questions_name_the_field(app: TestApp) {
     );
 }
 
+const SET_WINDOWS: &str = "mutation($team: ID, $rules: [InterruptionWindowRuleInput!]!, $cal: Int) {
+    setInterruptionWindows(teamId: $team, rules: $rules, calendarId: $cal) { label default description } }";
+
+fn all_week(window: &str) -> Value {
+    json!([{ "window": window, "days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY",
+             "SATURDAY", "SUNDAY"], "from": "00:00", "to": "24:00" }])
+}
+
+/// Windows set for a team count its members' interruptions in them; a
+/// global set with a calendar turns its holidays' business hours off; bad
+/// sets are refused naming the field; answers name the sets they used.
+async fn interruption_windows_fit_the_team(app: TestApp) {
+    seed_catalog(&app.db).await;
+    seed_multi_responder(&app.db).await;
+    let settings = FactsSettings::default();
+    facts::refresh_stale(&app.db, &settings, Utc::now())
+        .await
+        .unwrap();
+    let analytics = "{ incident(id: \"PMULTI\") { analytics {
+        businessHourInterruptions offHourInterruptions sleepHourInterruptions interruptionWindows } } }";
+    // PU1 and PU2 are both in PT1: all of PT1's week is business hours.
+    let sets = app
+        .data(
+            SET_WINDOWS,
+            json!({ "team": "PT1", "rules": all_week("BUSINESS") }),
+        )
+        .await;
+    let labels: Vec<&str> = sets["setInterruptionWindows"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(labels, vec!["pagerduty", "team:PT1"]);
+    facts::refresh_stale(&app.db, &settings, Utc::now())
+        .await
+        .unwrap();
+    let a = app.data(analytics, json!({})).await;
+    assert_eq!(
+        a["incident"]["analytics"],
+        json!({ "businessHourInterruptions": 2, "offHourInterruptions": 0,
+                "sleepHourInterruptions": 0, "interruptionWindows": "team:PT1" })
+    );
+    let m = metrics(
+        &app,
+        json!({ "from": "2026-03-01T00:00:00Z", "to": "2026-04-01T00:00:00Z" }),
+    )
+    .await;
+    let described = m["interruptionWindows"].as_str().unwrap();
+    assert!(
+        described.contains("members of PT1: business"),
+        "{described}"
+    );
+
+    // Without the team's set, a global set like PagerDuty's whose calendar
+    // makes Monday 2 March a holiday: PU1's 10:00 in Berlin is off hours.
+    assert_eq!(
+        app.data(
+            "mutation { deleteInterruptionWindows(teamId: \"PT1\") }",
+            json!({})
+        )
+        .await["deleteInterruptionWindows"],
+        true
+    );
+    let cal = app
+        .data(
+            "mutation { createBusinessCalendar(input: { name: \"Holidays\", timeZone: \"UTC\",
+               weeklyHours: [{ day: \"mon\", windows: [\"09:00-17:00\"] }], holidays: [\"2026-03-02\"] }) { id } }",
+            json!({}),
+        )
+        .await;
+    let cal_id: i64 = cal["createBusinessCalendar"]["id"].as_str().map_or_else(
+        || cal["createBusinessCalendar"]["id"].as_i64().unwrap(),
+        |s| s.parse().unwrap(),
+    );
+    let pd_like = json!([
+        { "window": "BUSINESS", "days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"], "from": "08:00", "to": "18:00" },
+        { "window": "OFF", "days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY"], "from": "18:00", "to": "22:00" },
+        { "window": "OFF", "days": ["SATURDAY", "SUNDAY"], "from": "08:00", "to": "22:00" },
+        { "window": "SLEEP", "days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"], "from": "22:00", "to": "08:00" },
+    ]);
+    app.data(SET_WINDOWS, json!({ "rules": pd_like, "cal": cal_id }))
+        .await;
+    facts::refresh_stale(&app.db, &settings, Utc::now())
+        .await
+        .unwrap();
+    let a = app.data(analytics, json!({})).await;
+    assert_eq!(
+        a["incident"]["analytics"],
+        json!({ "businessHourInterruptions": 0, "offHourInterruptions": 1,
+                "sleepHourInterruptions": 1, "interruptionWindows": "global" })
+    );
+
+    // Bad sets change nothing and name what is wrong.
+    let gap = json!([{ "window": "BUSINESS", "days": ["MONDAY"], "from": "00:00", "to": "24:00" }]);
+    let overlap = json!([
+        { "window": "BUSINESS", "days": ["MONDAY", "TUESDAY", "WEDNESDAY", "THURSDAY", "FRIDAY", "SATURDAY", "SUNDAY"], "from": "00:00", "to": "24:00" },
+        { "window": "SLEEP", "days": ["SUNDAY"], "from": "22:00", "to": "08:00" },
+    ]);
+    let bad_time = json!([{ "window": "OFF", "days": ["MONDAY"], "from": "8am", "to": "24:00" }]);
+    for (vars, needle) in [
+        (
+            json!({ "rules": gap }),
+            "rules: tuesday at 00:00 is in no window",
+        ),
+        (
+            json!({ "rules": overlap }),
+            "rules[0] and rules[1] overlap on sunday at 22:00",
+        ),
+        (json!({ "rules": bad_time }), "rules[0].from"),
+        (
+            json!({ "team": "PT404", "rules": all_week("OFF") }),
+            "teamId",
+        ),
+        (
+            json!({ "rules": all_week("OFF"), "cal": 9999 }),
+            "calendarId",
+        ),
+    ] {
+        let body = app.gql(SET_WINDOWS, vars).await;
+        let message = assert_error(&body, "BAD_USER_INPUT");
+        assert!(message.contains(needle), "{message}");
+    }
+    let sets = app
+        .data("{ interruptionWindows { label default } }", json!({}))
+        .await;
+    assert_eq!(
+        sets["interruptionWindows"],
+        json!([{ "label": "global", "default": true }, { "label": "pagerduty", "default": false }])
+    );
+    // Only admins set windows.
+    let (_, token) = app
+        .account_with_token("viewer@example.com", pagerlens::auth::Role::Viewer)
+        .await;
+    let (_, body) = app
+        .gql_as(&token, SET_WINDOWS, json!({ "rules": all_week("OFF") }))
+        .await;
+    assert_error(&body, "FORBIDDEN");
+}
+
 on_both_databases!(
     a_multi_responder_incident_by_hand,
     metrics_agree_with_the_per_incident_facts,
     metrics_and_facts_respect_team_scope,
     bad_metric_questions_name_the_field,
+    interruption_windows_fit_the_team,
 );

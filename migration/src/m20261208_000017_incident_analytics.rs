@@ -3,7 +3,8 @@
 //! the settings version they were derived under), `pagerduty_incident_analytics`
 //! the raw facts PagerDuty's own analytics reported for the drift check, and
 //! `analytics_drift_runs` every drift check's report, and
-//! `incident_responder_analytics` each user's part in each incident. The BI view
+//! `incident_responder_analytics` each user's part in each incident;
+//! `interruption_window_sets` the interruption windows admins set. The BI view
 //! `bi_incident_analytics` joins the facts to the incident's names.
 
 use sea_orm_migration::prelude::*;
@@ -24,7 +25,7 @@ pub(crate) const VIEW: &str = "CREATE VIEW bi_incident_analytics AS \
     a.escalation_count, a.manual_escalation_count, a.timeout_escalation_count, \
     a.reassignment_count, a.auto_resolved, a.snoozed_seconds, a.total_notifications, \
     a.total_interruptions, a.business_hour_interruptions, a.off_hour_interruptions, \
-    a.sleep_hour_interruptions, a.major, a.computed_at \
+    a.sleep_hour_interruptions, a.windows AS interruption_windows, a.major, a.computed_at \
     FROM incidents i \
     JOIN incident_analytics a ON a.incident_id = i.id \
     LEFT JOIN services s ON s.id = i.service_id \
@@ -68,6 +69,7 @@ impl MigrationTrait for Migration {
         t.col(boolean("auto_resolved").default(false))
             .col(boolean("major").default(false))
             .col(text("joined_user_ids").default(""))
+            .col(string("windows").default("pagerduty"))
             .col(timestamp_with_time_zone("computed_at"));
         m.create_table(t.to_owned()).await?;
         m.create_index(
@@ -147,6 +149,19 @@ impl MigrationTrait for Migration {
                 .to_owned(),
         )
         .await?;
+        m.create_table(
+            Table::create()
+                .table("interruption_window_sets")
+                .col(pk_auto("id"))
+                .col(string_null("team_id").unique_key())
+                .col(text("rules"))
+                .col(integer_null("calendar_id"))
+                .col(integer_null("updated_by_account_id"))
+                .col(timestamp_with_time_zone("created_at"))
+                .col(timestamp_with_time_zone("updated_at"))
+                .to_owned(),
+        )
+        .await?;
         m.get_connection().execute_unprepared(VIEW).await?;
         Ok(())
     }
@@ -156,6 +171,7 @@ impl MigrationTrait for Migration {
             .execute_unprepared("DROP VIEW bi_incident_analytics")
             .await?;
         for t in [
+            "interruption_window_sets",
             "incident_responder_analytics",
             "analytics_drift_runs",
             "pagerduty_incident_analytics",

@@ -12,6 +12,9 @@ pub struct FactsSettings {
     /// Priority names that make an incident major; empty for PagerDuty's
     /// rule, the two most severe priorities.
     pub major_priorities: Vec<String>,
+    /// `PAGERLENS_INTERRUPTION_WINDOWS`: the global interruption windows
+    /// (empty for PagerDuty's); an admin's sets take precedence.
+    pub windows: Vec<crate::windows::WindowRule>,
 }
 
 /// Analytics, its cache and the BI role.
@@ -99,6 +102,16 @@ pub(super) fn read(
                         .collect()
                 })
                 .unwrap_or_default(),
+            windows: match get("PAGERLENS_INTERRUPTION_WINDOWS") {
+                None => Vec::new(),
+                Some(v) if v.trim().is_empty() => Vec::new(),
+                Some(v) => crate::windows::parse_setting(&v).map_err(|message| ConfigError::Invalid {
+                    var: "PAGERLENS_INTERRUPTION_WINDOWS",
+                    value: v.clone(),
+                    expected: "WINDOW=DAYS HH:MM-HH:MM[, …]; … covering the week once, e.g. business=mon-fri 08:00-18:00; off=mon-fri 18:00-22:00, sat-sun 08:00-22:00; sleep=mon-sun 22:00-08:00",
+                    message,
+                })?,
+            },
         },
     })
 }

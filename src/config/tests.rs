@@ -86,6 +86,25 @@ fn bad_values_name_the_variable_and_the_expected_form() {
         .unwrap_err()
         .to_string();
     assert!(e.contains("DATABASE_URL") && !e.contains("hunter2"), "{e}");
+    // Interruption windows: a gap names the variable and the minute.
+    let e = with(&[(
+        "PAGERLENS_INTERRUPTION_WINDOWS",
+        "business=mon-fri 08:00-18:00",
+    )])
+    .unwrap_err()
+    .to_string();
+    assert!(
+        e.contains("PAGERLENS_INTERRUPTION_WINDOWS")
+            && e.contains("monday at 00:00 is in no window"),
+        "{e}"
+    );
+    let c = with(&[(
+        "PAGERLENS_INTERRUPTION_WINDOWS",
+        "business=mon-fri 09:00-17:00; off=mon-fri 17:00-23:00, mon-fri 07:00-09:00, sat-sun 07:00-23:00; sleep=mon-sun 23:00-07:00",
+    ), ("PAGERLENS_MAJOR_PRIORITIES", "SEV1, SEV2")])
+    .unwrap();
+    assert_eq!(c.analytics.facts.windows.len(), 5);
+    assert_eq!(c.analytics.facts.major_priorities, vec!["SEV1", "SEV2"]);
 }
 
 #[test]

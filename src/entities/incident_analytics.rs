@@ -33,6 +33,9 @@ pub struct Model {
     /// Comma-separated user ids, in order of engagement.
     #[sea_orm(column_type = "Text")]
     pub joined_user_ids: String,
+    /// The interruption window sets used (`pagerduty`, `configured`,
+    /// `global`, `team:ID`), comma-separated.
+    pub windows: String,
     pub computed_at: DateTimeUtc,
 }
 

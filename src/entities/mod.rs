@@ -23,6 +23,7 @@ pub mod incident_custom_field_value;
 pub mod incident_log_entry;
 pub mod incident_responder_analytics;
 pub mod incident_sla_target;
+pub mod interruption_window_set;
 pub mod job;
 pub mod job_log;
 pub mod login_state;

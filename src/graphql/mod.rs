@@ -34,6 +34,7 @@ pub struct Query(
     analytics::IncidentMetricsQuery,
     analytics::AnalyticsDriftQuery,
     analytics::ResponderMetricsQuery,
+    analytics::WindowsQuery,
 );
 
 /// Every mutation.
@@ -46,6 +47,7 @@ pub struct Mutation(
     jobs::JobsMutation,
     analytics::AnalyticsMutation,
     incidents::IncidentsMutation,
+    analytics::WindowsMutation,
 );
 
 pub type AppSchema = Schema<Query, Mutation, subscription::SubscriptionRoot>;

@@ -40,10 +40,6 @@ pub struct MetricFilters {
 /// Longest period `incidentMetrics` covers: PagerDuty's one year.
 pub const METRICS_MAX_DAYS: i64 = 366;
 
-/// The windows every interruption count uses, as answers state them.
-pub const WINDOWS: &str = "PagerDuty's: business 08:00-18:00 Mon-Fri, off 18:00-22:00 Mon-Fri \
-     and 08:00-22:00 Sat-Sun, sleep 22:00-08:00, in each notified user's time zone";
-
 /// One `incidentMetrics` question.
 #[derive(Clone, Debug)]
 pub struct MetricsQuestion {

@@ -3,7 +3,7 @@
 //! "Incident analytics").
 
 use super::*;
-use crate::analytics::metrics::{MetricFilters, MetricsQuestion, MetricsRow, WINDOWS};
+use crate::analytics::metrics::{MetricFilters, MetricsQuestion, MetricsRow};
 use crate::entities::incident_analytics;
 
 /// What `incidentMetrics` groups by. PagerDuty groups by service, team or
@@ -269,10 +269,22 @@ impl IncidentMetricsQuery {
             from: q.params.from,
             to: q.params.to,
             time_zone: q.params.tz.name().to_owned(),
-            interruption_windows: WINDOWS.to_owned(),
+            interruption_windows: windows_described(ctx).await?,
             rows: c.value.into_iter().map(Into::into).collect(),
         })
     }
+}
+
+/// The interruption windows in force, in a line (answers say which they
+/// used).
+pub(super) async fn windows_described(ctx: &Context<'_>) -> async_graphql::Result<String> {
+    Ok(crate::incidents::facts::Windows::load(
+        &engine(ctx).db,
+        &config(ctx).analytics.facts.windows,
+    )
+    .await
+    .api()?
+    .describe())
 }
 
 /// PagerDuty's raw analytics of one incident (`/analytics/raw/incidents`),
@@ -301,7 +313,9 @@ pub struct IncidentAnalytics {
     pub major: bool,
     /// Users who acknowledged, in order of engagement.
     pub joined_user_ids: Vec<ID>,
-    /// The interruption windows used.
+    /// The interruption window sets its notifications were counted in
+    /// (`pagerduty`, `configured`, `global`, `team:ID`; see
+    /// `interruptionWindows`), comma-separated; empty without any.
     pub interruption_windows: String,
     /// When pagerlens derived these facts.
     pub computed_at: DateTime<Utc>,
@@ -336,7 +350,7 @@ impl From<incident_analytics::Model> for IncidentAnalytics {
                 .filter(|s| !s.is_empty())
                 .map(|s| ID(s.to_owned()))
                 .collect(),
-            interruption_windows: WINDOWS.to_owned(),
+            interruption_windows: r.windows,
             computed_at: r.computed_at,
         }
     }

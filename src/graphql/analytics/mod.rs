@@ -7,12 +7,14 @@ mod mappings;
 mod outputs;
 mod responder_metrics;
 mod view;
+mod windows;
 
 pub use incident_metrics::*;
 pub use mappings::*;
 pub use outputs::*;
 pub use responder_metrics::*;
 pub use view::*;
+pub use windows::*;
 
 use std::sync::Arc;
 

@@ -2,7 +2,6 @@
 //! (docs/metrics.md, "Responder metrics").
 
 use super::*;
-use crate::analytics::metrics::WINDOWS;
 use crate::analytics::responders::{ResponderQuestion, ResponderRow};
 
 /// A `responderMetrics` question: PagerDuty's body, camelCased.
@@ -147,7 +146,7 @@ impl ResponderMetricsQuery {
             from: q.params.from,
             to: q.params.to,
             time_zone: q.params.tz.name().to_owned(),
-            interruption_windows: WINDOWS.to_owned(),
+            interruption_windows: windows_described(ctx).await?,
             rows: c.value.into_iter().map(Into::into).collect(),
         })
     }

@@ -8,10 +8,10 @@
 use std::collections::{BTreeMap, HashSet};
 
 use chrono::{DateTime, Utc};
-use chrono_tz::Tz;
 
+use super::WindowOf;
 use super::{FactEntry, FactIncident, secs};
-use crate::tz::{Window, window};
+use crate::tz::Window;
 
 /// One user's part in one incident.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -82,7 +82,7 @@ enum Handover {
 pub fn derive(
     inc: &FactIncident,
     entries: &[&FactEntry],
-    tz_of: &dyn Fn(&str) -> Tz,
+    window_of: WindowOf<'_>,
 ) -> Vec<ResponderFacts> {
     let mut users: BTreeMap<String, ResponderFacts> = BTreeMap::new();
     let mut first_ack: BTreeMap<String, DateTime<Utc>> = BTreeMap::new();
@@ -100,7 +100,7 @@ pub fn derive(
                 r.first_notified_at.get_or_insert(e.created_at);
                 if interrupted.insert((u, e.created_at.timestamp())) {
                     r.interruptions += 1;
-                    match window(e.created_at.with_timezone(&tz_of(u)).naive_local()) {
+                    match window_of(u, e.created_at) {
                         Window::Business => r.business_hour_interruptions += 1,
                         Window::Off => r.off_hour_interruptions += 1,
                         Window::Sleep => r.sleep_hour_interruptions += 1,
