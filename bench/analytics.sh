@@ -63,6 +63,20 @@ metrics_question() { # name input(json fragment) days token
   stats "$name cached" "${times[@]}"
 }
 
+responder_question() { # name days token
+  local name="$1" days="$2" token="$3" times=() i from to q
+  for i in 1 2 3 4 5; do
+    from="2025-06-01T00:00:0${i}Z"; to=$(date -u -d "2025-06-01 + $days days + $i seconds" +%Y-%m-%dT%H:%M:%SZ)
+    q=$(printf '{"query":"{ responderMetrics(input: {from: \\"%s\\", to: \\"%s\\"}) { rows { responderId totalIncidentCount meanTimeToAcknowledgeSeconds totalInterruptions totalSecondsOnCall } } }"}' \
+      "$from" "$to")
+    times+=("$(ask "$token" "$q")")
+  done
+  stats "$name uncached" "${times[@]}"
+  times=()
+  for i in $(seq 1 50); do times+=("$(ask "$token" "$q")"); done
+  stats "$name cached" "${times[@]}"
+}
+
 bench() { # label database-url
   local label="$1" url="$2" token
   DATABASE_URL="$url" PAGERLENS_LOG=warn "$BIN" user add bench@example.com --role admin >/dev/null
@@ -86,6 +100,7 @@ bench() { # label database-url
     'summary { total } calendar(month: \"MONTH\") { days { incidents } } trends { points { incidents } }' "$svc" 30 "$token"
   metrics_question "incidentMetrics by service and day, 90 d" 'groupBy: SERVICE, aggregateUnit: DAY,' 90 "$token"
   metrics_question "incidentMetrics, everything, 90 d" '' 90 "$token"
+  responder_question "responderMetrics, everyone, 30 d" 30 "$token"
   # The dashboard from the cache under load: separate process, loopback.
   local dash
   dash=$(printf '{ analytics(input: {%s lastDays: 30}) { summary { total timeToAcknowledge { p50Seconds } } calendar { days { incidents } } trends { points { incidents } } } }' "${svc//\\/}")

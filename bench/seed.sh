@@ -39,6 +39,18 @@ SELECT id, '1;', CASE WHEN acknowledged_at IS NOT NULL THEN 300 END,
        1 + escalation_count, 1 + escalation_count, 1 + escalation_count, 0, 0,
        FALSE, FALSE, '', '2026-01-01T00:00:00+00:00'
 FROM incidents;
+-- Each incident's responder (40 people), as the sync would derive it.
+WITH RECURSIVE n(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM n WHERE i < $N - 1)
+INSERT INTO incident_responder_analytics (incident_id, user_id, first_notified_at, seconds_to_first_ack,
+  acknowledgements, notifications, interruptions, business_hour_interruptions, off_hour_interruptions,
+  sleep_hour_interruptions, manual_escalations_from, timeout_escalations_from, manual_escalations_to,
+  timeout_escalations_to, reassignments_from, reassignments_to, engaged_seconds)
+SELECT printf('PB%07d', i), printf('PBU%02d', i % 40),
+       strftime('%Y-%m-%dT%H:%M:%S+00:00', '2025-01-01', '+' || (i * 30 + 1) || ' seconds'),
+       CASE WHEN i % 4 > 0 THEN 299 END, CASE WHEN i % 4 > 0 THEN 1 ELSE 0 END,
+       1, 1, 1, 0, 0, 0, CASE WHEN i % 3 > 0 THEN 1 ELSE 0 END, 0, 0, 0, 0,
+       CASE WHEN i % 4 > 1 THEN 3300 END
+FROM n;
 SQL
 }
 
@@ -76,6 +88,17 @@ SELECT id, '1;', CASE WHEN acknowledged_at IS NOT NULL THEN 300 END,
        FALSE, FALSE, '', now()
 FROM incidents;
 ANALYZE incident_analytics;
+INSERT INTO incident_responder_analytics (incident_id, user_id, first_notified_at, seconds_to_first_ack,
+  acknowledgements, notifications, interruptions, business_hour_interruptions, off_hour_interruptions,
+  sleep_hour_interruptions, manual_escalations_from, timeout_escalations_from, manual_escalations_to,
+  timeout_escalations_to, reassignments_from, reassignments_to, engaged_seconds)
+SELECT 'PB' || lpad(i::text, 7, '0'), 'PBU' || lpad((i % 40)::text, 2, '0'),
+       timestamptz '2025-01-01' + (i * 30 + 1) * interval '1 second',
+       CASE WHEN i % 4 > 0 THEN 299 END, CASE WHEN i % 4 > 0 THEN 1 ELSE 0 END,
+       1, 1, 1, 0, 0, 0, CASE WHEN i % 3 > 0 THEN 1 ELSE 0 END, 0, 0, 0, 0,
+       CASE WHEN i % 4 > 1 THEN 3300 END
+FROM generate_series(0, $N - 1) i;
+ANALYZE incident_responder_analytics;
 ANALYZE incidents;
 SQL
 }

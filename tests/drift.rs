@@ -10,7 +10,7 @@ use pagerlens::analytics::drift;
 use pagerlens::entities::*;
 use pagerlens::pagerduty::simulator::{self, SimConfig, SimHandle};
 use pagerlens::pagerduty::sync::{self, SyncKind, SyncOptions};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder};
 use serde_json::{Value, json};
 
 use crate::common::TestApp;
@@ -167,6 +167,72 @@ async fn drift_is_zero_and_perturbations_are_found_exactly(app: TestApp) {
     assert_eq!(d["mismatches"].as_array().unwrap().len(), expected.len());
     let first = &d["mismatches"][0];
     assert!(first["cause"].as_str().unwrap().len() > 3, "{first}");
+
+    // A token limited to one team sees the mismatches of its incidents only.
+    let services_of = |team: String| {
+        let db = app.db.clone();
+        async move {
+            service_team::Entity::find()
+                .filter(service_team::Column::TeamId.eq(team))
+                .all(&db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|st| st.service_id)
+                .collect::<BTreeSet<String>>()
+        }
+    };
+    let some_team = service_team::Entity::find()
+        .order_by_asc(service_team::Column::TeamId)
+        .one(&app.db)
+        .await
+        .unwrap()
+        .unwrap()
+        .team_id;
+    let visible = services_of(some_team.clone()).await;
+    let (account, token) = app
+        .account_with_token("scoped@example.com", pagerlens::auth::Role::Viewer)
+        .await;
+    app.limit_account_to_teams(account, &[some_team.as_str()])
+        .await;
+    let (_, body) = app
+        .gql_as(
+            &token,
+            "{ analyticsDrift { mismatches { incidentId } } }",
+            json!({}),
+        )
+        .await;
+    let seen: Vec<String> = body["data"]["analyticsDrift"]["mismatches"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["incidentId"].as_str().unwrap().to_owned())
+        .collect();
+    let expected_seen: Vec<&(String, String)> = expected
+        .iter()
+        .filter(|(id, _)| {
+            let service = incident_service(&app, id);
+            visible.contains(&service)
+        })
+        .collect();
+    assert_eq!(seen.len(), expected_seen.len(), "{body}");
+    assert!(seen.len() < expected.len(), "the team sees fewer than all");
+}
+
+fn incident_service(app: &TestApp, id: &str) -> String {
+    let db = app.db.clone();
+    let id = id.to_owned();
+    tokio::task::block_in_place(|| {
+        tokio::runtime::Handle::current().block_on(async move {
+            incident::Entity::find_by_id(id)
+                .one(&db)
+                .await
+                .unwrap()
+                .unwrap()
+                .service_id
+                .unwrap()
+        })
+    })
 }
 
 /// A range over PagerDuty's year is refused before any call.
@@ -188,7 +254,94 @@ async fn a_range_over_a_year_is_refused(app: TestApp) {
     assert_eq!(data["analyticsDrift"], Value::Null);
 }
 
+/// `incidentMetrics` per service equals the simulator's own
+/// `/analytics/metrics/incidents/services` (computed by its own code) field
+/// for field; PagerDuty rounds means down.
+async fn incident_metrics_equal_pagerdutys_per_service(app: TestApp) {
+    let now = Utc::now() - chrono::Duration::minutes(1);
+    let sim = sim_with(0.0, now).await;
+    let c = client(&sim, 2);
+    let mut opts = SyncOptions::new(SyncKind::Full { days: 30 }, "test");
+    opts.fetch_custom_fields = false;
+    sync::run(&app.db, &c, &opts).await.unwrap();
+    let day = |d: i64| {
+        (now - chrono::Duration::days(d))
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .unwrap()
+            .and_utc()
+    };
+    let (from, to) = (day(25), day(-1));
+    let theirs: Value = reqwest::Client::new()
+        .post(format!(
+            "{}/analytics/metrics/incidents/services",
+            sim.base_url()
+        ))
+        .header("Authorization", "Token token=simulator-token")
+        .json(&json!({ "filters": { "created_at_start": from.to_rfc3339(),
+                                     "created_at_end": to.to_rfc3339() },
+                       "time_zone": "Etc/UTC" }))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let fields = crate::incident_analytics::ROW_FIELDS;
+    let ours = app
+        .data(
+            &format!(
+                "query($i: IncidentMetricsInput!) {{ incidentMetrics(input: $i) {{ rows {{ {fields} }} }} }}"
+            ),
+            json!({ "i": { "from": from, "to": to, "timeZone": "UTC", "groupBy": "SERVICE" } }),
+        )
+        .await;
+    let ours = ours["incidentMetrics"]["rows"].as_array().unwrap().clone();
+    let theirs = theirs["data"].as_array().unwrap().clone();
+    assert_eq!(ours.len(), theirs.len(), "{theirs:?}");
+    assert!(ours.len() >= 3);
+    let camel = |snake: &str| {
+        let mut out = String::new();
+        let mut up = false;
+        for ch in snake.chars() {
+            if ch == '_' {
+                up = true;
+            } else if up {
+                out.extend(ch.to_uppercase());
+                up = false;
+            } else {
+                out.push(ch);
+            }
+        }
+        out
+    };
+    let mut compared = 0;
+    for t in &theirs {
+        let service = t["service_id"].as_str().unwrap();
+        let o = ours
+            .iter()
+            .find(|o| o["groupId"] == service)
+            .unwrap_or_else(|| panic!("no row of ours for {service}"));
+        for (key, value) in t.as_object().unwrap() {
+            if key.ends_with("_id") || key.ends_with("_name") {
+                continue;
+            }
+            let mine = o[camel(key)].clone();
+            let same = match (mine.as_f64(), value.as_f64()) {
+                (Some(m), Some(v)) if key.starts_with("mean_") => m.floor() == v,
+                (Some(m), Some(v)) if key == "up_time_pct" => (m - v).abs() < 0.01,
+                (Some(m), Some(v)) => m == v,
+                _ => mine == *value,
+            };
+            assert!(same, "{service} {key}: ours {mine}, PagerDuty's {value}");
+            compared += 1;
+        }
+    }
+    assert!(compared > 60, "{compared}");
+}
+
 on_both_databases!(
+    incident_metrics_equal_pagerdutys_per_service,
     drift_is_zero_and_perturbations_are_found_exactly,
     a_range_over_a_year_is_refused,
 );

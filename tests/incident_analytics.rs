@@ -208,7 +208,7 @@ const RAW_FIELDS: &str = "secondsToFirstAck secondsToResolve secondsToEngage \
     snoozedSeconds totalNotifications totalInterruptions businessHourInterruptions \
     offHourInterruptions sleepHourInterruptions major joinedUserIds interruptionWindows";
 
-const ROW_FIELDS: &str = "groupId groupName rangeStart totalIncidentCount \
+pub const ROW_FIELDS: &str = "groupId groupName rangeStart totalIncidentCount \
     meanSecondsToFirstAck p50SecondsToFirstAck p75SecondsToFirstAck p90SecondsToFirstAck \
     p95SecondsToFirstAck meanSecondsToResolve p50SecondsToResolve p75SecondsToResolve \
     p90SecondsToResolve p95SecondsToResolve meanSecondsToEngage meanSecondsToMobilize \

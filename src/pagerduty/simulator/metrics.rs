@@ -122,8 +122,9 @@ pub(super) fn covered(mut spans: Vec<(i64, i64)>, start: i64, end: i64) -> i64 {
     total
 }
 
-/// The aggregates of `rows` (not empty) over the bucket `[start, end)`.
-fn aggregate(rows: &[&RawIncident], start: i64, end: i64) -> Metrics {
+/// The aggregates of `rows` (not empty) over the bucket `[start, end)`; an
+/// open major incident counts until `now`.
+fn aggregate(rows: &[&RawIncident], start: i64, end: i64, now: i64) -> Metrics {
     let values = |f: fn(&RawIncident) -> Option<i64>| {
         let mut v: Vec<i64> = rows.iter().filter_map(|r| f(r)).collect();
         v.sort_unstable();
@@ -139,7 +140,10 @@ fn aggregate(rows: &[&RawIncident], start: i64, end: i64) -> Metrics {
         .filter(|r| r.major)
         .map(|r| {
             let from = r.created_at.at.timestamp();
-            (from, r.resolved_at.map_or(end, |t| t.at.timestamp()))
+            (
+                from,
+                r.resolved_at.map_or(end.min(now), |t| t.at.timestamp()),
+            )
         })
         .collect();
     let length = end - start;
@@ -270,6 +274,7 @@ async fn metrics_answer(sim: &Sim, group: Group, bytes: &Bytes) -> Result<Value,
     {
         return Err(invalid("order must be asc or desc"));
     }
+    let now = sim.config.read().await.now.timestamp();
     let org = sim.org.read().await;
     let rows: Vec<RawIncident> = all_incidents(&org, tz)
         .into_iter()
@@ -304,7 +309,7 @@ async fn metrics_answer(sim: &Sim, group: Group, bytes: &Bytes) -> Result<Value,
     let data: Vec<Metrics> = groups
         .into_iter()
         .map(|((key, start), (end, members))| {
-            let mut m = aggregate(&members, start, end.timestamp());
+            let mut m = aggregate(&members, start, end.timestamp(), now);
             let sample = members[0];
             if unit.is_some() {
                 m.range_start = DateTime::from_timestamp(start, 0).map(|t| Stamp::new(t, tz));
