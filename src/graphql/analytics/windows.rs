@@ -2,10 +2,10 @@
 //! admin mutations that set them globally or for a team.
 
 use super::*;
-use crate::entities::{business_calendar, interruption_window_set as iws, team};
+use crate::entities::{business_calendar, team};
 use crate::incidents::facts::Windows;
 use crate::windows::{WindowRule, WindowSet};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::EntityTrait;
 
 /// An interruption window.
 #[derive(Enum, Clone, Copy, PartialEq, Eq, Debug)]
@@ -188,43 +188,16 @@ impl WindowsMutation {
                 ApiError::bad_input(format!("calendarId: no business calendar {c}")).extend(),
             );
         }
-        let now = Utc::now();
-        let team = team_id.map(|t| t.to_string());
-        let existing = iws::Entity::find()
-            .filter(match &team {
-                Some(t) => iws::Column::TeamId.eq(t.clone()),
-                None => iws::Column::TeamId.is_null(),
-            })
-            .one(db)
-            .await
-            .api()?;
-        let text =
-            serde_json::to_string(&rules).map_err(|e| ApiError::Internal(Box::new(e)).extend())?;
-        let account = who.account.id;
-        match existing {
-            Some(row) => {
-                let mut a: iws::ActiveModel = row.into();
-                a.rules = Set(text);
-                a.calendar_id = Set(calendar_id);
-                a.updated_by_account_id = Set(Some(account));
-                a.updated_at = Set(now);
-                a.update(db).await.api()?;
-            }
-            None => {
-                iws::ActiveModel {
-                    team_id: Set(team),
-                    rules: Set(text),
-                    calendar_id: Set(calendar_id),
-                    updated_by_account_id: Set(Some(account)),
-                    created_at: Set(now),
-                    updated_at: Set(now),
-                    ..Default::default()
-                }
-                .insert(db)
-                .await
-                .api()?;
-            }
-        }
+        Windows::save(
+            db,
+            team_id.map(|t| t.to_string()),
+            &rules,
+            calendar_id,
+            who.account.id,
+            Utc::now(),
+        )
+        .await
+        .api()?;
         rederive(ctx);
         Ok(sets_of(&windows_in_force(ctx).await?))
     }
@@ -238,18 +211,12 @@ impl WindowsMutation {
         team_id: Option<ID>,
     ) -> async_graphql::Result<bool> {
         let db = &engine(ctx).db;
-        let deleted = iws::Entity::delete_many()
-            .filter(match &team_id {
-                Some(t) => iws::Column::TeamId.eq(t.to_string()),
-                None => iws::Column::TeamId.is_null(),
-            })
-            .exec(db)
+        let deleted = Windows::delete(db, team_id.map(|t| t.to_string()))
             .await
-            .api()?
-            .rows_affected;
-        if deleted > 0 {
+            .api()?;
+        if deleted {
             rederive(ctx);
         }
-        Ok(deleted > 0)
+        Ok(deleted)
     }
 }

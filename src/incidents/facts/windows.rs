@@ -6,7 +6,10 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::{DateTime, NaiveDate, Utc};
 use chrono_tz::Tz;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryOrder};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder,
+    Set,
+};
 
 use crate::entities::{business_calendar, interruption_window_set, team_member};
 use crate::tz::Window;
@@ -97,6 +100,71 @@ impl Windows {
             sets,
             by_user,
             global,
+        })
+    }
+
+    /// Stores an admin's set for a team (or, without one, the global set),
+    /// replacing the one there. The rules are checked by the caller.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub async fn save<C: ConnectionTrait>(
+        db: &C,
+        team: Option<String>,
+        rules: &[WindowRule],
+        calendar_id: Option<i32>,
+        account_id: i32,
+        now: DateTime<Utc>,
+    ) -> Result<(), DbErr> {
+        let text = serde_json::to_string(rules).map_err(|e| DbErr::Custom(e.to_string()))?;
+        let existing = interruption_window_set::Entity::find()
+            .filter(Self::of_team(team.as_deref()))
+            .one(db)
+            .await?;
+        match existing {
+            Some(row) => {
+                let mut a: interruption_window_set::ActiveModel = row.into();
+                a.rules = Set(text);
+                a.calendar_id = Set(calendar_id);
+                a.updated_by_account_id = Set(Some(account_id));
+                a.updated_at = Set(now);
+                a.update(db).await?;
+            }
+            None => {
+                interruption_window_set::ActiveModel {
+                    team_id: Set(team),
+                    rules: Set(text),
+                    calendar_id: Set(calendar_id),
+                    updated_by_account_id: Set(Some(account_id)),
+                    created_at: Set(now),
+                    updated_at: Set(now),
+                    ..Default::default()
+                }
+                .insert(db)
+                .await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Removes a team's set (or the global one); false when there was none.
+    ///
+    /// # Errors
+    /// Database errors only.
+    pub async fn delete<C: ConnectionTrait>(db: &C, team: Option<String>) -> Result<bool, DbErr> {
+        Ok(interruption_window_set::Entity::delete_many()
+            .filter(Self::of_team(team.as_deref()))
+            .exec(db)
+            .await?
+            .rows_affected
+            > 0)
+    }
+
+    fn of_team(team: Option<&str>) -> sea_orm::Condition {
+        use interruption_window_set::Column as C;
+        sea_orm::Condition::all().add(match team {
+            Some(t) => C::TeamId.eq(t),
+            None => C::TeamId.is_null(),
         })
     }
 
